@@ -1,0 +1,2 @@
+//! `berth-emulator`: an embedded AMQP 1.0 broker that speaks the Azure Service Bus dialect.
+#![warn(missing_docs)]

@@ -1,0 +1,1 @@
+//! The Berth host runtime.

@@ -1,0 +1,158 @@
+//! Extractors: the types a handler may take as arguments.
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use crate::actions::MessageActions;
+use crate::error::Rejection;
+use crate::invocation::Invocation;
+use crate::message::{ApplicationPropertyMap, Message};
+use crate::session::SessionContext;
+
+/// A type a handler can take as an argument, built from the invocation before the handler
+/// runs. When it cannot be built, the message is dead-lettered with the rejection's reason
+/// and description, and the session continues.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a Service Bus function",
+    label = "not an extractor",
+    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `MessageActions` or `CancellationToken`",
+    note = "to read the body as your own type, derive `serde::Deserialize` and take `Json<YourType>`"
+)]
+pub trait FromInvocation: Sized {
+    /// Whether this extractor needs a session trigger; the host refuses to start a
+    /// non-session function that takes one.
+    const NEEDS_SESSION: bool = false;
+
+    /// Builds the argument, or says why it cannot.
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection>;
+}
+
+impl FromInvocation for Message {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(invocation.message().clone())
+    }
+}
+
+/// The body deserialized from JSON. Invalid JSON dead-letters the message with reason
+/// `DeserializationFailed` and the serde error (with line and column) as description.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromInvocation for Json<T> {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        serde_json::from_slice(&invocation.message().body)
+            .map(Json)
+            .map_err(|e| {
+                Rejection::new(
+                    "DeserializationFailed",
+                    format!(
+                        "the body is not a valid JSON `{}`: {e}",
+                        short_type_name::<T>()
+                    ),
+                )
+            })
+    }
+}
+
+/// The body as bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body(pub Bytes);
+
+impl FromInvocation for Body {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(Body(invocation.message().body.clone()))
+    }
+}
+
+/// The body as UTF-8 text; a body that is not UTF-8 dead-letters the message with reason
+/// `InvalidUtf8`.
+impl FromInvocation for String {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        String::from_utf8(invocation.message().body.to_vec()).map_err(|e| {
+            Rejection::new(
+                "InvalidUtf8",
+                format!("the body is not valid UTF-8: {}", e.utf8_error()),
+            )
+        })
+    }
+}
+
+/// The message's session id. On a non-session trigger, a message without one is
+/// dead-lettered with reason `SessionIdMissing`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(pub String);
+
+impl FromInvocation for SessionId {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        invocation
+            .message()
+            .session_id
+            .clone()
+            .map(SessionId)
+            .ok_or_else(|| Rejection::new("SessionIdMissing", "the message has no session id"))
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many times the message has been delivered, this delivery included (1 on first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeliveryCount(pub u32);
+
+impl FromInvocation for DeliveryCount {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(DeliveryCount(invocation.message().delivery_count))
+    }
+}
+
+/// The message's application properties.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplicationProperties(pub ApplicationPropertyMap);
+
+impl FromInvocation for ApplicationProperties {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(ApplicationProperties(
+            invocation.message().application_properties.clone(),
+        ))
+    }
+}
+
+impl FromInvocation for SessionContext {
+    const NEEDS_SESSION: bool = true;
+
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        invocation.session().cloned().ok_or_else(|| {
+            Rejection::new(
+                "SessionContextUnavailable",
+                "`SessionContext` is only available to session triggers (sessions = true)",
+            )
+        })
+    }
+}
+
+impl FromInvocation for MessageActions {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(invocation.actions().clone())
+    }
+}
+
+/// Fires when the host shuts down or loses the session lock: stop work that can be stopped.
+impl FromInvocation for CancellationToken {
+    fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+        Ok(invocation.cancellation().clone())
+    }
+}
+
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    match base.rfind("::") {
+        Some(i) => &full[i + 2..],
+        None => full,
+    }
+}

@@ -1,0 +1,154 @@
+//! Handlers: any async fn whose arguments are extractors and whose output is a
+//! `HandlerOutput`, through one tuple macro (as axum does).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::error::{HandlerError, Rejection};
+use crate::extract::FromInvocation;
+use crate::invocation::Invocation;
+use crate::ops::BoxFuture;
+use crate::settlement::Settlement;
+
+/// What a handler's return value asks of the host.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Returned normally: complete the message when `auto_complete` is on.
+    Done,
+    /// Returned an explicit settlement.
+    Settle(Settlement),
+    /// Returned an error: abandon the message.
+    Failed(HandlerError),
+}
+
+/// A handler's return type: `()`, `Settlement`, or `Result<T, E>` where `T` is one of those
+/// and `E` converts into `HandlerError`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a Service Bus function",
+    label = "unsupported return type",
+    note = "return `()`, `Settlement`, or `Result<(), E>` / `Result<Settlement, E>` where `E` converts into `HandlerError` (any `std::error::Error + Send + Sync + 'static`)"
+)]
+pub trait HandlerOutput {
+    /// Converts the returned value into an outcome.
+    fn into_outcome(self) -> Outcome;
+}
+
+impl HandlerOutput for () {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Done
+    }
+}
+
+impl HandlerOutput for Settlement {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Settle(self)
+    }
+}
+
+impl<T, E> HandlerOutput for Result<T, E>
+where
+    T: HandlerOutput,
+    E: Into<HandlerError>,
+{
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(value) => value.into_outcome(),
+            Err(error) => Outcome::Failed(error.into()),
+        }
+    }
+}
+
+/// An async fn usable as a Service Bus function: `Args` is the tuple of its argument types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Service Bus function handler",
+    note = "a handler is an `async fn` whose arguments are all extractors (at most 16) and whose output is `()`, `Settlement` or `Result<_, E: Into<HandlerError>>`; its future must be `Send`"
+)]
+pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
+    /// Whether any argument needs a session trigger.
+    const NEEDS_SESSION: bool;
+
+    /// Extracts the arguments and starts the handler, or returns the first rejection.
+    fn call(&self, invocation: &Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>;
+}
+
+macro_rules! impl_handler {
+    ($($arg:ident),*) => {
+        impl<F, Fut, R, $($arg,)*> Handler<($($arg,)*)> for F
+        where
+            F: Fn($($arg),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: HandlerOutput,
+            $($arg: FromInvocation + Send + 'static,)*
+        {
+            const NEEDS_SESSION: bool = false $(|| $arg::NEEDS_SESSION)*;
+
+            #[allow(non_snake_case, unused_variables)]
+            fn call(
+                &self,
+                invocation: &Invocation,
+            ) -> Result<BoxFuture<'static, Outcome>, Rejection> {
+                $(let $arg = $arg::from_invocation(invocation)?;)*
+                let future = (self)($($arg),*);
+                Ok(Box::pin(async move { future.await.into_outcome() }))
+            }
+        }
+    };
+}
+
+impl_handler!();
+impl_handler!(A1);
+impl_handler!(A1, A2);
+impl_handler!(A1, A2, A3);
+impl_handler!(A1, A2, A3, A4);
+impl_handler!(A1, A2, A3, A4, A5);
+impl_handler!(A1, A2, A3, A4, A5, A6);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16);
+
+type CallFn = dyn Fn(&Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection> + Send + Sync;
+
+/// A handler with its argument types erased, as the host stores it.
+#[derive(Clone)]
+pub struct BoxedHandler {
+    call: Arc<CallFn>,
+    needs_session: bool,
+}
+
+impl BoxedHandler {
+    /// Erases a handler's argument types.
+    pub fn new<H, Args>(handler: H) -> Self
+    where
+        H: Handler<Args>,
+    {
+        BoxedHandler {
+            call: Arc::new(move |invocation: &Invocation| handler.call(invocation)),
+            needs_session: H::NEEDS_SESSION,
+        }
+    }
+
+    /// Extracts the arguments and starts the handler, or returns the first rejection.
+    pub fn call(&self, invocation: &Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection> {
+        (self.call)(invocation)
+    }
+
+    /// Whether any argument needs a session trigger.
+    pub fn needs_session(&self) -> bool {
+        self.needs_session
+    }
+}
+
+impl std::fmt::Debug for BoxedHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoxedHandler")
+            .field("needs_session", &self.needs_session)
+            .finish_non_exhaustive()
+    }
+}

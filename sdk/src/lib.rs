@@ -1,0 +1,71 @@
+//! Berth: Azure Service Bus (session) functions as plain async fns.
+//!
+//! ```ignore
+//! use berth::prelude::*;
+//!
+//! #[service_bus_trigger(queue = "orders-with-sessions", connection = "ServiceBusConnection", sessions = true)]
+//! async fn process(msg: Message, Json(order): Json<Order>) -> Result<(), HandlerError> {
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A handler takes any number of extractors ([`Message`], [`Json`], [`Body`], `String`,
+//! [`SessionId`], [`DeliveryCount`], [`ApplicationProperties`], [`SessionContext`],
+//! [`MessageActions`], [`CancellationToken`]) and returns `()`, a [`Settlement`] or a
+//! `Result` of those. `Ok` completes the message, `Err` abandons it, a panic is caught and
+//! abandons it, and an argument that cannot be extracted dead-letters it.
+#![warn(missing_docs)]
+
+mod actions;
+mod error;
+mod extract;
+mod handler;
+mod invocation;
+mod message;
+pub mod ops;
+mod registration;
+mod session;
+mod settlement;
+
+pub use actions::MessageActions;
+pub use berth_macros::service_bus_trigger;
+pub use error::{HandlerError, Rejection};
+pub use extract::{ApplicationProperties, Body, DeliveryCount, FromInvocation, Json, SessionId};
+pub use handler::{BoxedHandler, Handler, HandlerOutput, Outcome};
+pub use invocation::Invocation;
+pub use message::{ApplicationPropertyMap, Message, PropertyValue};
+pub use ops::{ErrorKind, ServiceBusError};
+pub use registration::{registrations, FunctionRegistration, SourceLocation, TriggerAttributes};
+pub use session::SessionContext;
+pub use settlement::Settlement;
+pub use tokio_util::sync::CancellationToken;
+
+/// Everything a function author needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        service_bus_trigger, ApplicationProperties, Body, CancellationToken, DeliveryCount,
+        HandlerError, Json, Message, MessageActions, SessionContext, SessionId, Settlement,
+    };
+}
+
+/// Used by the code `#[service_bus_trigger]` generates; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::handler::BoxedHandler;
+    pub use crate::registration::{FunctionRegistration, SourceLocation, TriggerAttributes};
+    pub use inventory;
+
+    /// Erases a handler's argument types.
+    pub fn handler<H, Args>(handler: H) -> BoxedHandler
+    where
+        H: crate::Handler<Args>,
+    {
+        BoxedHandler::new(handler)
+    }
+
+    /// Fails to compile, on the argument's span, when `T` is not an extractor.
+    pub const fn assert_extractor<T: crate::FromInvocation>() {}
+
+    /// Fails to compile, on the return type's span, when `T` is not a handler output.
+    pub const fn assert_output<T: crate::HandlerOutput>() {}
+}

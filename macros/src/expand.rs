@@ -1,0 +1,99 @@
+//! Generates the registration of a checked function. The function itself is re-emitted
+//! unchanged by the caller; everything generated here lives in an anonymous `const` and
+//! names the SDK through absolute `::berth::__private` paths.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{LitStr, ReturnType};
+
+use crate::signature::TriggerFn;
+use crate::validate::{Entity, Trigger};
+
+/// The registration of `function` with `trigger`'s attributes.
+pub(crate) fn expand(function: &TriggerFn, trigger: &Trigger) -> TokenStream {
+    let ident = &function.sig.ident;
+    let type_checks = type_checks(function);
+    let boxed = quote_spanned!(ident.span()=> ::berth::__private::handler(#ident));
+    let attributes = attributes(trigger);
+    let name = &trigger.name;
+    let fn_name = LitStr::new(&ident.to_string(), ident.span());
+    // `line!`/`column!` spanned at the fn's name give the name's position, not the
+    // attribute's.
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let column = quote_spanned!(ident.span()=> ::core::column!());
+    quote! {
+        const _: () = {
+            const _: () = { #type_checks };
+
+            fn __berth_boxed_handler() -> ::berth::__private::BoxedHandler {
+                #boxed
+            }
+
+            ::berth::__private::inventory::submit! {
+                ::berth::__private::FunctionRegistration {
+                    name: #name,
+                    rust_path: ::core::concat!(::core::module_path!(), "::", #fn_name),
+                    trigger: #attributes,
+                    handler: __berth_boxed_handler,
+                    location: ::berth::__private::SourceLocation {
+                        file: ::core::file!(),
+                        line: #line,
+                        column: #column,
+                    },
+                }
+            }
+        };
+    }
+}
+
+/// One assertion per argument and one for the return type, each spanned at the author's
+/// type, so that a type that does not fit is reported on that type with the SDK's
+/// `on_unimplemented` message.
+fn type_checks(function: &TriggerFn) -> TokenStream {
+    let mut checks: TokenStream = function
+        .argument_types()
+        .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::assert_extractor::<#ty>();))
+        .collect();
+    checks.extend(match &function.sig.output {
+        ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> ::berth::__private::assert_output::<#ty>();)
+        }
+        ReturnType::Default => quote!(::berth::__private::assert_output::<()>();),
+    });
+    checks
+}
+
+/// The `TriggerAttributes` literal.
+fn attributes(trigger: &Trigger) -> TokenStream {
+    let (queue, topic, subscription) = match &trigger.entity {
+        Entity::Queue(queue) => (Some(queue), None, None),
+        Entity::Subscription {
+            topic,
+            subscription,
+        } => (None, Some(topic), Some(subscription)),
+    };
+    let queue = option(queue);
+    let topic = option(topic);
+    let subscription = option(subscription);
+    let connection = &trigger.connection;
+    let sessions = trigger.sessions;
+    let auto_complete = option(trigger.auto_complete.as_ref());
+    quote! {
+        ::berth::__private::TriggerAttributes {
+            queue: #queue,
+            topic: #topic,
+            subscription: #subscription,
+            connection: #connection,
+            sessions: #sessions,
+            auto_complete: #auto_complete,
+        }
+    }
+}
+
+fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}

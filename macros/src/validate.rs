@@ -1,0 +1,140 @@
+//! Checks what the attribute's values mean together, and turns them into a [`Trigger`].
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::{Ident, LitStr};
+
+use crate::args::{Setting, TriggerArgs};
+use crate::errors::Errors;
+
+/// The connection app setting used when `connection` is left out.
+const DEFAULT_CONNECTION: &str = "ServiceBusConnection";
+
+/// A checked trigger, ready to expand.
+pub(crate) struct Trigger {
+    pub(crate) name: LitStr,
+    pub(crate) entity: Entity,
+    pub(crate) connection: LitStr,
+    pub(crate) sessions: bool,
+    pub(crate) auto_complete: Option<bool>,
+}
+
+/// What the function listens to.
+pub(crate) enum Entity {
+    Queue(LitStr),
+    Subscription { topic: LitStr, subscription: LitStr },
+}
+
+/// Checks the arguments of the attribute on `function`; records every error found.
+pub(crate) fn validate(
+    args: TriggerArgs,
+    function: &Ident,
+    errors: &mut Errors,
+) -> Option<Trigger> {
+    let mut ok = true;
+    for setting in args.strings() {
+        ok &= errors.take(check_string(setting)).is_some();
+    }
+    let entity = errors.take(entity(&args));
+    let entity = entity.filter(|_| ok)?;
+    let name = match args.name {
+        Some(name) => name.value,
+        None => LitStr::new(&function.unraw().to_string(), function.span()),
+    };
+    let connection = match args.connection {
+        Some(connection) => connection.value,
+        None => LitStr::new(DEFAULT_CONNECTION, Span::call_site()),
+    };
+    Some(Trigger {
+        name,
+        entity,
+        connection,
+        sessions: args.sessions.is_some_and(|s| s.value.value),
+        auto_complete: args.auto_complete.map(|a| a.value.value),
+    })
+}
+
+/// A queue, or a topic with a subscription: exactly one of the two.
+fn entity(args: &TriggerArgs) -> syn::Result<Entity> {
+    match (&args.queue, &args.topic, &args.subscription) {
+        (Some(queue), None, None) => Ok(Entity::Queue(queue.value.clone())),
+        (None, Some(topic), Some(subscription)) => Ok(Entity::Subscription {
+            topic: topic.value.clone(),
+            subscription: subscription.value.clone(),
+        }),
+        (Some(_), Some(topic), _) => Err(syn::Error::new_spanned(
+            &topic.key,
+            "`queue` and `topic` cannot be used together: a function listens to a queue, \
+             or to a subscription of a topic",
+        )),
+        (Some(_), None, Some(subscription)) => Err(syn::Error::new_spanned(
+            &subscription.key,
+            "`subscription` belongs with `topic`: a queue has no subscriptions",
+        )),
+        (None, Some(topic), None) => Err(syn::Error::new_spanned(
+            &topic.key,
+            "`topic` needs a `subscription`: add `subscription = \"...\"`",
+        )),
+        (None, None, Some(subscription)) => Err(syn::Error::new_spanned(
+            &subscription.key,
+            "`subscription` needs a `topic`: add `topic = \"...\"`",
+        )),
+        (None, None, None) => Err(syn::Error::new(
+            Span::call_site(),
+            "missing the entity to listen to: add `queue = \"...\"`, or `topic = \"...\"` \
+             and `subscription = \"...\"`",
+        )),
+    }
+}
+
+/// A string value must not be empty, and its `%AppSetting%` binding expressions must be
+/// well formed; the host resolves them at start-up.
+fn check_string(setting: &Setting<LitStr>) -> syn::Result<()> {
+    let key = &setting.key;
+    let text = setting.value.value();
+    let problem = if text.trim().is_empty() {
+        Some(format!("`{key}` cannot be empty"))
+    } else {
+        binding_problem(&text).map(|problem| format!("`{key}`: {problem}"))
+    };
+    match problem {
+        Some(message) => Err(syn::Error::new_spanned(&setting.value, message)),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with the `%...%` binding expressions in `text`, if anything.
+fn binding_problem(text: &str) -> Option<String> {
+    let mut inside = false;
+    for (i, part) in text.split('%').enumerate() {
+        inside = i % 2 == 1;
+        if inside && part.is_empty() {
+            return Some(
+                "empty binding expression `%%`; write the app setting's name between the \
+                 `%`s, e.g. `%OrdersQueue%`"
+                    .to_owned(),
+            );
+        }
+    }
+    inside.then(|| {
+        "unbalanced `%`: a binding expression is an app setting's name between two `%`s, \
+         e.g. `%OrdersQueue%`"
+            .to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binding_problem;
+
+    #[test]
+    fn binding_expressions() {
+        assert_eq!(binding_problem("orders"), None);
+        assert_eq!(binding_problem("%Queue%"), None);
+        assert_eq!(binding_problem("%Env%-orders-%Region%"), None);
+        assert!(binding_problem("%Queue").unwrap().contains("unbalanced"));
+        assert!(binding_problem("a%b%c%").unwrap().contains("unbalanced"));
+        assert!(binding_problem("%%").unwrap().contains("empty"));
+        assert!(binding_problem("x%%y").unwrap().contains("empty"));
+    }
+}

@@ -1,2 +1,3 @@
 //! `berth-emulator`: an embedded AMQP 1.0 broker that speaks the Azure Service Bus dialect.
 #![warn(missing_docs)]
+pub mod sas;

@@ -1,0 +1,65 @@
+//! One invocation: build the arguments, run the handler with panics caught, and report
+//! what happened. Settling is the caller's job ([`super::settle`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use berth::ops::{MessageOps, SessionOps};
+use berth::{
+    CancellationToken, Invocation, Message, MessageActions, Outcome, Rejection, SessionContext,
+};
+
+use super::catch_panic::CatchPanic;
+use super::function::FunctionSpec;
+
+/// What one invocation came to.
+#[derive(Debug)]
+pub enum InvocationResult {
+    /// An extractor refused the message; the handler never ran.
+    Rejected(Rejection),
+    /// The handler returned.
+    Returned(Outcome),
+    /// The handler panicked (the payload's text).
+    Panicked(String),
+}
+
+/// A started invocation: the handler future (if the arguments could be extracted), and
+/// the actions it may settle through.
+pub(crate) struct Started {
+    pub(crate) future: Result<CatchPanic<Outcome>, Rejection>,
+    pub(crate) actions: MessageActions,
+    pub(crate) started_at: Instant,
+}
+
+/// Builds the invocation and starts the handler.
+pub(crate) fn start(
+    function: &FunctionSpec,
+    message: Message,
+    session: Option<(Arc<str>, Arc<dyn SessionOps>)>,
+    message_ops: Arc<dyn MessageOps>,
+    cancellation: CancellationToken,
+) -> Started {
+    let actions = MessageActions::new(message_ops);
+    let session = session.map(|(id, ops)| SessionContext::new(id, ops));
+    let invocation = Invocation::new(
+        function.name.clone(),
+        message,
+        session,
+        actions.clone(),
+        cancellation,
+    );
+    Started {
+        future: function.handler.call(&invocation).map(CatchPanic::new),
+        actions,
+        started_at: Instant::now(),
+    }
+}
+
+/// A fresh invocation id (for logs): 16 hex digits, unique within this process run.
+pub(crate) fn invocation_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let seed = std::process::id() as u64;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}", (seed << 40) ^ n)
+}

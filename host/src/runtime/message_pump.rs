@@ -1,0 +1,142 @@
+//! A non-session trigger: up to `max_concurrent_calls` workers, each receiving a message,
+//! dispatching it and settling it.
+
+use std::sync::Arc;
+
+use berth::ops::{BoxFuture, MessageOps};
+use berth::{ServiceBusError, Settlement};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::acceptor::Backoff;
+use super::dispatch::{self, InvocationResult};
+use super::function::FunctionSpec;
+use super::session_pump::log_result;
+use super::settle::{self, Decision};
+use super::source::{DeliveryToken, MessageSource, Received};
+
+/// Runs a non-session trigger until `shutdown` fires or the source closes; in-flight
+/// invocations finish and settle first. Returns the number of invocations.
+pub async fn run<S: MessageSource>(
+    function: Arc<FunctionSpec>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> u64 {
+    let span = info_span!("trigger", function = %function.name, entity = %function.entity, sessions = false);
+    async move {
+        let workers = function.settings.max_concurrent_calls.max(1);
+        info!(max_concurrent_calls = workers, "receiving messages");
+        let mut set = JoinSet::new();
+        for _ in 0..workers {
+            set.spawn(worker(function.clone(), source.clone(), shutdown.clone()));
+        }
+        let mut total = 0;
+        while let Some(done) = set.join_next().await {
+            total += done.unwrap_or(0);
+        }
+        total
+    }
+    .instrument(span)
+    .await
+}
+
+async fn worker<S: MessageSource>(
+    function: Arc<FunctionSpec>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> u64 {
+    let mut invocations = 0;
+    let mut backoff = Backoff::default();
+    loop {
+        let received = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            received = source.receive() => received,
+        };
+        match received {
+            Ok(Some(received)) => {
+                backoff.reset();
+                invocations += 1;
+                invoke(&function, &source, received, &shutdown).await;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let delay = backoff.next_delay();
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "receiving failed");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+    invocations
+}
+
+async fn invoke<S: MessageSource>(
+    function: &FunctionSpec,
+    source: &Arc<S>,
+    received: Received,
+    shutdown: &CancellationToken,
+) {
+    let Received { message, token } = received;
+    let span = info_span!(
+        "invocation",
+        function = %function.name,
+        message_id = message.message_id.as_deref().unwrap_or(""),
+        delivery_count = message.delivery_count,
+        sequence_number = message.sequence_number,
+        invocation_id = %dispatch::invocation_id(),
+        otel.kind = "consumer",
+        messaging.operation = "process",
+    );
+    async move {
+        let ops = Arc::new(DirectSettle {
+            source: source.clone(),
+            token,
+        });
+        let started = dispatch::start(function, message, None, ops, shutdown.child_token());
+        let result = match started.future {
+            Err(rejection) => InvocationResult::Rejected(rejection),
+            Ok(future) => match future.await {
+                Ok(outcome) => InvocationResult::Returned(outcome),
+                Err(panic) => InvocationResult::Panicked(panic),
+            },
+        };
+        log_result(&result);
+        let decision = settle::decide(
+            &result,
+            function.settings.auto_complete,
+            started.actions.is_settled(),
+        );
+        let (name, settled) = match decision {
+            Decision::Settle(settlement) => {
+                (settlement.name(), source.settle(token, settlement).await)
+            }
+            Decision::SettledByHandler => ("by_handler", Ok(())),
+        };
+        if let Err(e) = &settled {
+            warn!(error = %e, "settling the message failed; the broker will redeliver it");
+        }
+        info!(
+            outcome = settle::outcome_name(&result),
+            settlement = name,
+            duration_ms = started.started_at.elapsed().as_millis() as u64,
+            "invocation completed"
+        );
+    }
+    .instrument(span)
+    .await
+}
+
+struct DirectSettle<S> {
+    source: Arc<S>,
+    token: DeliveryToken,
+}
+
+impl<S: MessageSource> MessageOps for DirectSettle<S> {
+    fn settle(&self, settlement: Settlement) -> BoxFuture<'_, Result<(), ServiceBusError>> {
+        Box::pin(self.source.settle(self.token, settlement))
+    }
+}

@@ -1,0 +1,22 @@
+//! The runtime core: from an accepted session to settled messages.
+//!
+//! Read in the order a message travels: [`source`] (where sessions and messages come from)
+//! → [`acceptor`] (accept sessions, bounded by `max_concurrent_sessions`) →
+//! [`session_pump`] (one session: receive → dispatch → settle, strictly one at a time) →
+//! [`dispatch`] (span, panic catch, extractor rejections) → [`settle`] (what outcome becomes
+//! which settlement). Non-session triggers take [`message_pump`] instead of the session
+//! pump. [`memory`] is an in-memory source for tests.
+
+pub mod acceptor;
+mod catch_panic;
+pub mod dispatch;
+pub mod function;
+pub mod memory;
+pub mod message_pump;
+mod requests;
+pub mod session_pump;
+pub mod settle;
+pub mod source;
+
+pub use function::{Entity, FunctionSpec, TriggerSettings};
+pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};

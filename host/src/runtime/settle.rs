@@ -1,0 +1,80 @@
+//! The one place that decides how an invocation's result settles its message.
+
+use berth::{Outcome, Settlement};
+
+use super::dispatch::InvocationResult;
+
+/// What the host does with the message after an invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Settle it this way.
+    Settle(Settlement),
+    /// The handler settled it through `MessageActions`; nothing to do.
+    SettledByHandler,
+}
+
+/// Decides the settlement: extractor rejection → dead-letter with its reason; `Ok` →
+/// complete (when auto-complete) or abandon (when the handler forgot to settle); an
+/// explicit `Settlement` → that; `Err` or panic → abandon. A message the handler already
+/// settled is left alone.
+pub fn decide(result: &InvocationResult, auto_complete: bool, settled_by_handler: bool) -> Decision {
+    if settled_by_handler {
+        return Decision::SettledByHandler;
+    }
+    let settlement = match result {
+        InvocationResult::Rejected(rejection) => {
+            Settlement::dead_letter(rejection.reason, rejection.description.clone())
+        }
+        InvocationResult::Returned(Outcome::Done) if auto_complete => Settlement::Complete,
+        InvocationResult::Returned(Outcome::Done) => Settlement::abandon(),
+        InvocationResult::Returned(Outcome::Settle(settlement)) => settlement.clone(),
+        InvocationResult::Returned(Outcome::Failed(_)) | InvocationResult::Panicked(_) => {
+            Settlement::abandon()
+        }
+    };
+    Decision::Settle(settlement)
+}
+
+/// The outcome's name as logged: `ok`, `settled`, `error`, `panic`, `rejected`.
+pub fn outcome_name(result: &InvocationResult) -> &'static str {
+    match result {
+        InvocationResult::Rejected(_) => "rejected",
+        InvocationResult::Returned(Outcome::Done) => "ok",
+        InvocationResult::Returned(Outcome::Settle(_)) => "settled",
+        InvocationResult::Returned(Outcome::Failed(_)) => "error",
+        InvocationResult::Panicked(_) => "panic",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth::{HandlerError, Rejection};
+
+    #[test]
+    fn ok_completes_only_with_auto_complete() {
+        let done = InvocationResult::Returned(Outcome::Done);
+        assert_eq!(decide(&done, true, false), Decision::Settle(Settlement::Complete));
+        assert_eq!(decide(&done, false, false), Decision::Settle(Settlement::abandon()));
+        assert_eq!(decide(&done, true, true), Decision::SettledByHandler);
+    }
+
+    #[test]
+    fn failures_abandon_and_rejections_dead_letter() {
+        let failed = InvocationResult::Returned(Outcome::Failed(HandlerError::msg("boom")));
+        assert_eq!(decide(&failed, true, false), Decision::Settle(Settlement::abandon()));
+        let panicked = InvocationResult::Panicked("oops".into());
+        assert_eq!(decide(&panicked, true, false), Decision::Settle(Settlement::abandon()));
+        let rejected = InvocationResult::Rejected(Rejection::new("DeserializationFailed", "bad"));
+        assert_eq!(
+            decide(&rejected, true, false),
+            Decision::Settle(Settlement::dead_letter("DeserializationFailed", "bad"))
+        );
+    }
+
+    #[test]
+    fn explicit_settlement_wins_over_auto_complete() {
+        let deferred = InvocationResult::Returned(Outcome::Settle(Settlement::defer()));
+        assert_eq!(decide(&deferred, true, false), Decision::Settle(Settlement::defer()));
+    }
+}

@@ -1,0 +1,86 @@
+//! Where sessions and messages come from: the seam between the pumps and a broker.
+//!
+//! The AMQP client implements these traits against Service Bus; [`super::memory`]
+//! implements them in memory for tests.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use berth::{Message, ServiceBusError, Settlement};
+use bytes::Bytes;
+
+/// Identifies one delivery for settlement (the lock token in peek-lock mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeliveryToken(pub [u8; 16]);
+
+/// A received message and the token to settle it with.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The message, as handlers see it.
+    pub message: Message,
+    /// The token to settle it with.
+    pub token: DeliveryToken,
+}
+
+/// Accepts sessions of one session-enabled entity.
+pub trait SessionSource: Send + Sync + 'static {
+    /// An accepted session.
+    type Session: SourceSession;
+
+    /// Waits for the next available session. `Ok(None)` means the source is closed for
+    /// good. Cancel-safe: dropping the future accepts nothing.
+    fn accept_next(
+        &self,
+    ) -> impl Future<Output = Result<Option<Self::Session>, ServiceBusError>> + Send;
+}
+
+/// One accepted session, owned by one pump.
+pub trait SourceSession: Send + 'static {
+    /// The session id.
+    fn session_id(&self) -> &str;
+
+    /// Until when the session lock is held, as last known.
+    fn locked_until(&self) -> Option<SystemTime>;
+
+    /// Receives the session's next message, waiting at most `max_wait`; `Ok(None)` when
+    /// none arrived in time. Cancel-safe.
+    fn receive(
+        &mut self,
+        max_wait: Duration,
+    ) -> impl Future<Output = Result<Option<Received>, ServiceBusError>> + Send;
+
+    /// Settles a message received from this session.
+    fn settle(
+        &mut self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> impl Future<Output = Result<(), ServiceBusError>> + Send;
+
+    /// Reads the session state.
+    fn get_state(&mut self) -> impl Future<Output = Result<Option<Bytes>, ServiceBusError>> + Send;
+
+    /// Writes (or with `None` clears) the session state.
+    fn set_state(
+        &mut self,
+        state: Option<Bytes>,
+    ) -> impl Future<Output = Result<(), ServiceBusError>> + Send;
+
+    /// Renews the session lock, returning the new expiry.
+    fn renew_lock(&mut self) -> impl Future<Output = Result<SystemTime, ServiceBusError>> + Send;
+
+    /// Releases the session so that any receiver can accept it.
+    fn release(self) -> impl Future<Output = ()> + Send;
+}
+
+/// Receives from a non-session entity; shared by the concurrent workers of one trigger.
+pub trait MessageSource: Send + Sync + 'static {
+    /// Receives the next message; `Ok(None)` means the source is closed. Cancel-safe.
+    fn receive(&self) -> impl Future<Output = Result<Option<Received>, ServiceBusError>> + Send;
+
+    /// Settles a received message.
+    fn settle(
+        &self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> impl Future<Output = Result<(), ServiceBusError>> + Send;
+}

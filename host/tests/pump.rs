@@ -1,0 +1,376 @@
+//! The session and message pumps, driven from the in-memory source: ordering, the
+//! concurrency bound, settlement of every outcome, state, lock loss and shutdown.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth::{
+    BoxedHandler, CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions,
+    SessionContext, SessionId, Settlement,
+};
+use berth_host::runtime::memory::MemoryBroker;
+use berth_host::runtime::session_pump::SessionEnd;
+use berth_host::runtime::{acceptor, message_pump, Entity, FunctionSpec, TriggerSettings};
+
+const QUEUE: &str = "orders";
+
+fn spec(handler: BoxedHandler, settings: TriggerSettings) -> Arc<FunctionSpec> {
+    Arc::new(FunctionSpec {
+        name: "test_function".into(),
+        entity: Entity::Queue(QUEUE.into()),
+        connection: "ServiceBusConnection".into(),
+        sessions: true,
+        settings,
+        handler,
+    })
+}
+
+fn broker(max_delivery_count: u32) -> MemoryBroker {
+    let broker = MemoryBroker::new();
+    broker.create_queue(QUEUE, max_delivery_count, Duration::from_secs(60));
+    broker
+}
+
+fn message(session: &str, body: &str) -> Message {
+    Message::with_body(body.to_owned()).session(session)
+}
+
+fn fast_idle() -> TriggerSettings {
+    TriggerSettings {
+        session_idle_timeout: Duration::from_millis(20),
+        ..TriggerSettings::default()
+    }
+}
+
+/// Runs a session trigger until `done` holds, then shuts it down and returns the summaries.
+async fn run_until(
+    broker: &MemoryBroker,
+    function: Arc<FunctionSpec>,
+    done: impl FnMut(&MemoryBroker) -> bool,
+) -> Vec<berth_host::runtime::session_pump::SessionSummary> {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(acceptor::run(
+        function,
+        broker.session_source(QUEUE),
+        shutdown.clone(),
+    ));
+    broker.wait_until(done).await;
+    shutdown.cancel();
+    task.await.expect("the trigger task panicked")
+}
+
+#[derive(Default)]
+struct Tracker {
+    in_flight: Mutex<HashMap<String, usize>>,
+    sessions_now: AtomicUsize,
+    sessions_max: AtomicUsize,
+    overlaps: AtomicUsize,
+    seen: Mutex<HashMap<String, Vec<u32>>>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_interleaved_sessions_keep_order_and_the_concurrency_bound() {
+    const SESSIONS: usize = 40;
+    const PER_SESSION: u32 = 25;
+    let broker = broker(10);
+    for n in 0..PER_SESSION {
+        for s in 0..SESSIONS {
+            broker.send(QUEUE, message(&format!("s{s}"), &format!("{{\"n\":{n}}}")));
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Step {
+        n: u32,
+    }
+    let tracker = Arc::new(Tracker::default());
+    let t = tracker.clone();
+    let handler = move |SessionId(session): SessionId, Json(step): Json<Step>| {
+        let t = t.clone();
+        async move {
+            {
+                let mut in_flight = t.in_flight.lock().unwrap();
+                let count = in_flight.entry(session.clone()).or_default();
+                *count += 1;
+                if *count > 1 {
+                    t.overlaps.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    let now = t.sessions_now.fetch_add(1, Ordering::SeqCst) + 1;
+                    t.sessions_max.fetch_max(now, Ordering::SeqCst);
+                }
+            }
+            tokio::task::yield_now().await;
+            t.seen.lock().unwrap().entry(session.clone()).or_default().push(step.n);
+            t.sessions_now.fetch_sub(1, Ordering::SeqCst);
+            *t.in_flight.lock().unwrap().get_mut(&session).unwrap() -= 1;
+            Ok::<(), HandlerError>(())
+        }
+    };
+    let settings = TriggerSettings {
+        max_concurrent_sessions: 4,
+        ..fast_idle()
+    };
+    let total = SESSIONS * PER_SESSION as usize;
+    run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == total
+    })
+    .await;
+
+    let seen = tracker.seen.lock().unwrap();
+    assert_eq!(seen.len(), SESSIONS);
+    for (session, steps) in seen.iter() {
+        let expected: Vec<u32> = (0..PER_SESSION).collect();
+        assert_eq!(steps, &expected, "session {session} out of order or duplicated");
+    }
+    assert_eq!(tracker.overlaps.load(Ordering::SeqCst), 0, "two invocations of one session overlapped");
+    let max = tracker.sessions_max.load(Ordering::SeqCst);
+    assert!(max <= 4, "{max} sessions ran at once with max_concurrent_sessions = 4");
+    assert!(max >= 2, "sessions never ran in parallel (max {max})");
+    assert!(broker.dead_letters(QUEUE).is_empty());
+}
+
+#[tokio::test]
+async fn an_error_abandons_and_the_message_comes_back_before_the_next_one() {
+    let broker = broker(10);
+    for body in ["a", "b", "c"] {
+        broker.send(QUEUE, message("s1", body));
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let handler = move |body: String, DeliveryCount(count): DeliveryCount| {
+        let l = l.clone();
+        async move {
+            l.lock().unwrap().push(format!("{body}{count}"));
+            if body == "b" && count < 3 {
+                return Err(HandlerError::msg("transient failure"));
+            }
+            Ok(())
+        }
+    };
+    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
+        b.completed(QUEUE).len() == 3
+    })
+    .await;
+    assert_eq!(*log.lock().unwrap(), ["a1", "b1", "b2", "b3", "c1"]);
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_after_max_delivery_and_the_session_goes_on() {
+    let broker = broker(3);
+    for body in ["ok-1", "poison", "ok-2"] {
+        broker.send(QUEUE, message("s1", body));
+    }
+    let handler = |body: String| async move {
+        if body == "poison" {
+            panic!("cannot handle {body}");
+        }
+    };
+    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
+        b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1
+    })
+    .await;
+    let dead = broker.dead_letters(QUEUE);
+    assert_eq!(dead[0].reason, "MaxDeliveryCountExceeded");
+    assert_eq!(dead[0].message.body_str(), Some("poison"));
+    assert_eq!(dead[0].message.delivery_count, 3);
+    let done: Vec<_> = broker
+        .completed(QUEUE)
+        .iter()
+        .map(|m| m.body_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(done, ["ok-1", "ok-2"]);
+}
+
+#[tokio::test]
+async fn invalid_json_is_dead_lettered_with_the_serde_error_and_the_handler_never_runs() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        customer_id: String,
+    }
+    let broker = broker(10);
+    broker.send(QUEUE, message("s1", "{\"customer_id\": 42}"));
+    broker.send(QUEUE, message("s1", "{\"customer_id\": \"c-1\"}"));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let handler = move |Json(_order): Json<Order>| {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
+        b.completed(QUEUE).len() == 1
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let dead = broker.dead_letters(QUEUE);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason, "DeserializationFailed");
+    assert!(
+        dead[0].description.contains("line 1 column"),
+        "description without position: {}",
+        dead[0].description
+    );
+    assert!(dead[0].description.contains("Order"), "{}", dead[0].description);
+}
+
+#[tokio::test]
+async fn session_state_and_explicit_settlement_reach_the_broker() {
+    let broker = broker(10);
+    broker.send(QUEUE, message("s1", "first"));
+    broker.send(QUEUE, message("s1", "second"));
+    let handler = |body: String, session: SessionContext, actions: MessageActions| async move {
+        let previous = session.get_state().await?;
+        let joined = match previous {
+            Some(p) => format!("{}+{body}", String::from_utf8_lossy(&p)),
+            None => body.clone(),
+        };
+        session.set_state(joined).await?;
+        if body == "second" {
+            actions.defer(Default::default()).await?;
+        } else {
+            actions.complete().await?;
+        }
+        Ok::<_, HandlerError>(())
+    };
+    let settings = TriggerSettings {
+        auto_complete: false,
+        ..fast_idle()
+    };
+    run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == 1 && b.deferred(QUEUE).len() == 1
+    })
+    .await;
+    assert_eq!(
+        broker.session_state(QUEUE, "s1").as_deref(),
+        Some(&b"first+second"[..])
+    );
+}
+
+#[tokio::test]
+async fn a_returned_settlement_is_applied() {
+    let broker = broker(10);
+    broker.send(QUEUE, message("s1", "x"));
+    let handler = || async { Settlement::dead_letter("Invalid", "not wanted") };
+    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
+        b.dead_letters(QUEUE).len() == 1
+    })
+    .await;
+    let dead = broker.dead_letters(QUEUE);
+    assert_eq!((dead[0].reason.as_str(), dead[0].description.as_str()), ("Invalid", "not wanted"));
+}
+
+#[tokio::test]
+async fn idle_sessions_are_released_so_others_are_accepted_with_one_slot() {
+    let broker = broker(10);
+    for s in 0..5 {
+        broker.send(QUEUE, message(&format!("s{s}"), "x"));
+    }
+    let settings = TriggerSettings {
+        max_concurrent_sessions: 1,
+        ..fast_idle()
+    };
+    let handler = || async {};
+    let summaries = run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == 5
+    })
+    .await;
+    let idle = summaries.iter().filter(|s| s.end == SessionEnd::Idle).count();
+    assert!(idle >= 4, "sessions were not released when idle: {summaries:?}");
+}
+
+#[tokio::test]
+async fn lock_loss_cancels_the_invocation_and_the_message_is_not_settled() {
+    let broker = MemoryBroker::new();
+    broker.create_queue(QUEUE, 10, Duration::from_millis(200));
+    broker.send(QUEUE, message("s1", "slow"));
+    let b = broker.clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let a = attempts.clone();
+    let handler = move |cancel: CancellationToken, DeliveryCount(count): DeliveryCount| {
+        let (b, a) = (b.clone(), a.clone());
+        async move {
+            a.fetch_add(1, Ordering::SeqCst);
+            if count == 1 {
+                // The broker takes the lock away; the host must notice at its next renewal.
+                b.expire_session_lock(QUEUE, "s1");
+                cancel.cancelled().await;
+            }
+        }
+    };
+    let summaries = run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
+        b.completed(QUEUE).len() == 1
+    })
+    .await;
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert!(summaries.iter().any(|s| s.end == SessionEnd::LockLost));
+    assert_eq!(broker.completed(QUEUE)[0].delivery_count, 2);
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_in_flight_invocation_finish_and_settle() {
+    let broker = broker(10);
+    broker.send(QUEUE, message("s1", "in-flight"));
+    broker.send(QUEUE, message("s1", "never"));
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (e, g) = (entered.clone(), gate.clone());
+    let handler = move |cancel: CancellationToken| {
+        let (e, g) = (e.clone(), g.clone());
+        async move {
+            e.notify_one();
+            g.notified().await;
+            assert!(cancel.is_cancelled(), "the token should fire on shutdown");
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let settings = TriggerSettings {
+        session_idle_timeout: Duration::from_secs(3600),
+        ..TriggerSettings::default()
+    };
+    let task = tokio::spawn(acceptor::run(
+        spec(BoxedHandler::new(handler), settings),
+        broker.session_source(QUEUE),
+        shutdown.clone(),
+    ));
+    entered.notified().await;
+    shutdown.cancel();
+    gate.notify_one();
+    let summaries = task.await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].end, SessionEnd::Shutdown);
+    assert_eq!(summaries[0].invocations, 1);
+    assert_eq!(broker.completed(QUEUE).len(), 1);
+    assert_eq!(broker.pending(QUEUE), 1, "the second message must stay for another host");
+}
+
+#[tokio::test]
+async fn non_session_triggers_run_concurrently_and_settle() {
+    let broker = broker(2);
+    for n in 0..20 {
+        broker.send(QUEUE, Message::with_body(format!("{n}")));
+    }
+    let handler = |body: String| async move {
+        if body == "13" {
+            return Err(HandlerError::msg("unlucky"));
+        }
+        Ok(())
+    };
+    let function = Arc::new(FunctionSpec {
+        sessions: false,
+        ..(*spec(BoxedHandler::new(handler), TriggerSettings::default())).clone()
+    });
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(message_pump::run(
+        function,
+        broker.message_source(QUEUE),
+        shutdown.clone(),
+    ));
+    broker
+        .wait_until(|b| b.completed(QUEUE).len() == 19 && b.dead_letters(QUEUE).len() == 1)
+        .await;
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 21);
+}

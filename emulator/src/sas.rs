@@ -273,4 +273,5 @@ fn base64_encode(input: &[u8]) -> String {
 
 #[cfg(test)]
 #[path = "sas_tests.rs"]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -1,0 +1,5 @@
+//! The Service Bus layer: `$cbs`, `<entity>/$management`, entity sender and receiver links and
+//! the message encoding between AMQP deliveries and the entity layer.
+
+pub mod codec;
+pub mod wire;

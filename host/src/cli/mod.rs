@@ -1,0 +1,95 @@
+//! The `host` command line: `start`, `functions`, `validate`.
+
+mod functions;
+mod load;
+mod start;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use load::{load, Loaded};
+
+/// The Berth function host.
+#[derive(Debug, Parser)]
+#[command(
+    name = "host",
+    version,
+    about = "Runs Azure Service Bus (session) functions"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The host's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the host: open every enabled function's trigger and process messages until
+    /// SIGINT or SIGTERM.
+    Start(StartArgs),
+    /// List the registered functions with their resolved bindings.
+    Functions(FunctionsArgs),
+    /// Check host.toml, local.settings.toml and the registrations; exit non-zero with the
+    /// reasons when something is wrong.
+    Validate(ConfigArgs),
+}
+
+/// Where the configuration files are.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The host settings file (Azure Functions' host.json).
+    #[arg(long, value_name = "FILE", env = "BERTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The app settings file: connection strings and `%Setting%` values (Azure Functions'
+    /// local.settings.json). Environment variables override its values.
+    #[arg(long, value_name = "FILE", env = "BERTH_SETTINGS")]
+    pub settings: Option<PathBuf>,
+}
+
+/// `host start` options.
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    /// Configuration files.
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Log format, overriding `[logging] format`.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    /// Start only these functions (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub functions: Vec<String>,
+}
+
+/// `host functions` options.
+#[derive(Debug, Clone, Args)]
+pub struct FunctionsArgs {
+    /// Configuration files.
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A log format given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable.
+    Pretty,
+    /// JSON lines.
+    Json,
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Start(args) => start::run(args),
+        Command::Functions(args) => functions::run(args),
+        Command::Validate(args) => validate::run(args),
+    }
+}

@@ -12,16 +12,37 @@ use syn::{Expr, Ident, Lit, LitBool, LitStr, Meta, Token};
 
 use crate::errors::Errors;
 
-/// Every key the attribute accepts, in the order the "unknown key" error lists them.
-pub(crate) const KEYS: &[&str] = &[
-    "queue",
-    "topic",
-    "subscription",
-    "connection",
-    "sessions",
-    "auto_complete",
-    "name",
+/// Every key the attribute accepts with the kind of value it takes, in the order the
+/// "unknown key" error lists them.
+pub(crate) const KEYS: &[(&str, Kind)] = &[
+    ("queue", Kind::String),
+    ("topic", Kind::String),
+    ("subscription", Kind::String),
+    ("connection", Kind::String),
+    ("sessions", Kind::Bool),
+    ("auto_complete", Kind::Bool),
+    ("name", Kind::String),
 ];
+
+/// The kind of value a key takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    String,
+    Bool,
+}
+
+impl Kind {
+    /// What a `key` of this kind takes, for error messages.
+    fn expected(self, key: &Ident) -> String {
+        match self {
+            Kind::String => format!(
+                "`{key}` takes a string literal, e.g. `{key} = \"orders\"` or \
+                 `{key} = \"%AppSetting%\"`"
+            ),
+            Kind::Bool => format!("`{key}` takes `true` or `false`"),
+        }
+    }
+}
 
 /// A value as written, with its key (errors about the key as a whole point at it).
 pub(crate) struct Setting<T> {
@@ -98,27 +119,35 @@ impl TriggerArgs {
 
 impl Setting<LitStr> {
     fn string(key: Ident, value: &Expr) -> syn::Result<Self> {
-        match literal(value) {
-            Some(Lit::Str(value)) => Ok(Setting { key, value }),
-            _ => Err(syn::Error::new_spanned(
-                value,
-                format!(
-                    "`{key}` takes a string literal, e.g. `{key} = \"orders\"` or \
-                     `{key} = \"%AppSetting%\"`; found {}",
-                    describe(value)
-                ),
-            )),
-        }
+        Setting::typed(key, value, Kind::String, |lit| match lit {
+            Lit::Str(value) => Some(value),
+            _ => None,
+        })
     }
 }
 
 impl Setting<LitBool> {
     fn boolean(key: Ident, value: &Expr) -> syn::Result<Self> {
-        match literal(value) {
-            Some(Lit::Bool(value)) => Ok(Setting { key, value }),
-            _ => Err(syn::Error::new_spanned(
+        Setting::typed(key, value, Kind::Bool, |lit| match lit {
+            Lit::Bool(value) => Some(value),
+            _ => None,
+        })
+    }
+}
+
+impl<T> Setting<T> {
+    /// The value, when it is the literal `pick` accepts.
+    fn typed(
+        key: Ident,
+        value: &Expr,
+        kind: Kind,
+        pick: fn(Lit) -> Option<T>,
+    ) -> syn::Result<Self> {
+        match literal(value).and_then(pick) {
+            Some(value) => Ok(Setting { key, value }),
+            None => Err(syn::Error::new_spanned(
                 value,
-                format!("`{key}` takes `true` or `false`; found {}", describe(value)),
+                format!("{}; found {}", kind.expected(&key), describe(value)),
             )),
         }
     }
@@ -127,16 +156,19 @@ impl Setting<LitBool> {
 /// Splits `key = value`, refusing other shapes and keys that are not known.
 fn key_value(meta: &Meta) -> syn::Result<(&Ident, &Expr)> {
     let key = meta.path().get_ident().ok_or_else(|| {
-        syn::Error::new_spanned(meta.path(), format!("expected a key: {}", key_list()))
+        syn::Error::new_spanned(
+            meta.path(),
+            format!("a key is a single name: {}", key_list()),
+        )
     })?;
-    if !KEYS.contains(&key.to_string().as_str()) {
+    let Some((_, kind)) = KEYS.iter().find(|(name, _)| key == name) else {
         return Err(unknown_key(key));
-    }
+    };
     match meta {
         Meta::NameValue(pair) => Ok((key, &pair.value)),
         Meta::Path(_) | Meta::List(_) => Err(syn::Error::new_spanned(
             meta,
-            format!("expected `{key} = <value>`"),
+            format!("expected `{key} = <value>`: {}", kind.expected(key)),
         )),
     }
 }
@@ -173,7 +205,7 @@ fn unknown_key(key: &Ident) -> syn::Error {
 }
 
 fn key_list() -> String {
-    let keys: Vec<String> = KEYS.iter().map(|key| format!("`{key}`")).collect();
+    let keys: Vec<String> = KEYS.iter().map(|(key, _)| format!("`{key}`")).collect();
     format!("expected one of {}", keys.join(", "))
 }
 
@@ -184,7 +216,7 @@ mod tests {
 
     #[test]
     fn every_listed_key_is_settable() {
-        for key in KEYS {
+        for (key, _) in KEYS {
             let mut args = TriggerArgs::default();
             let ident = Ident::new(key, proc_macro2::Span::call_site());
             let error = args.set(ident, &syn::parse_quote!(0)).err();
@@ -198,7 +230,8 @@ mod tests {
         let mut errors = Errors::default();
         let args = parse(quote!(queue = "a", queue = "b"), &mut errors);
         assert!(args.is_none());
-        let message = errors.into_compile_errors().unwrap().to_string();
+        let message = errors.into_compile_errors().map(|e| e.to_string());
+        let message = message.unwrap_or_default();
         assert!(message.contains("duplicate key `queue`"), "{message}");
     }
 }

@@ -14,7 +14,12 @@ use crate::validate::{Entity, Trigger};
 pub(crate) fn expand(function: &TriggerFn, trigger: &Trigger) -> TokenStream {
     let ident = &function.sig.ident;
     let type_checks = type_checks(function);
-    let boxed = quote_spanned!(ident.span()=> ::berth::__private::handler(#ident));
+    // Naming the argument types (rather than letting them be inferred) makes rustc explain
+    // a failed `Handler` bound precisely, e.g. which value keeps the future from being `Send`.
+    let argument_types = function.argument_types();
+    let boxed = quote_spanned! {ident.span()=>
+        ::berth::__private::handler::<_, (#(#argument_types,)*)>(#ident)
+    };
     let attributes = attributes(trigger);
     let name = &trigger.name;
     let fn_name = LitStr::new(&ident.to_string(), ident.span());

@@ -92,35 +92,29 @@ fn entity(args: &TriggerArgs) -> syn::Result<Entity> {
 fn check_string(setting: &Setting<LitStr>) -> syn::Result<()> {
     let key = &setting.key;
     let text = setting.value.value();
-    let problem = if text.trim().is_empty() {
-        Some(format!("`{key}` cannot be empty"))
+    let message = if text.trim().is_empty() {
+        format!("`{key}` cannot be empty")
     } else {
-        binding_problem(&text).map(|problem| format!("`{key}`: {problem}"))
+        match binding_problem(&text) {
+            Some(problem) => format!(
+                "{problem} in `{key}`: a binding expression is the name of an app setting \
+                 between two `%`s, e.g. `%OrdersQueue%`"
+            ),
+            None => return Ok(()),
+        }
     };
-    match problem {
-        Some(message) => Err(syn::Error::new_spanned(&setting.value, message)),
-        None => Ok(()),
-    }
+    Err(syn::Error::new_spanned(&setting.value, message))
 }
 
 /// What is wrong with the `%...%` binding expressions in `text`, if anything.
-fn binding_problem(text: &str) -> Option<String> {
-    let mut inside = false;
-    for (i, part) in text.split('%').enumerate() {
-        inside = i % 2 == 1;
-        if inside && part.is_empty() {
-            return Some(
-                "empty binding expression `%%`; write the app setting's name between the \
-                 `%`s, e.g. `%OrdersQueue%`"
-                    .to_owned(),
-            );
-        }
+fn binding_problem(text: &str) -> Option<&'static str> {
+    if text.matches('%').count() % 2 == 1 {
+        return Some("unbalanced `%`");
     }
-    inside.then(|| {
-        "unbalanced `%`: a binding expression is an app setting's name between two `%`s, \
-         e.g. `%OrdersQueue%`"
-            .to_owned()
-    })
+    let mut expressions = text.split('%').skip(1).step_by(2);
+    expressions
+        .any(str::is_empty)
+        .then_some("empty binding expression `%%`")
 }
 
 #[cfg(test)]
@@ -132,9 +126,17 @@ mod tests {
         assert_eq!(binding_problem("orders"), None);
         assert_eq!(binding_problem("%Queue%"), None);
         assert_eq!(binding_problem("%Env%-orders-%Region%"), None);
-        assert!(binding_problem("%Queue").unwrap().contains("unbalanced"));
-        assert!(binding_problem("a%b%c%").unwrap().contains("unbalanced"));
-        assert!(binding_problem("%%").unwrap().contains("empty"));
-        assert!(binding_problem("x%%y").unwrap().contains("empty"));
+        assert_eq!(binding_problem("%Queue"), Some("unbalanced `%`"));
+        assert_eq!(binding_problem("a%b%c%"), Some("unbalanced `%`"));
+        assert_eq!(binding_problem("%%"), Some("empty binding expression `%%`"));
+        assert_eq!(
+            binding_problem("x%%y"),
+            Some("empty binding expression `%%`")
+        );
+        assert_eq!(
+            binding_problem("%A%%%"),
+            Some("empty binding expression `%%`")
+        );
+        assert_eq!(binding_problem("%A%%B%"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! The session and message pumps, driven from the in-memory source: ordering, the
 //! concurrency bound, settlement of every outcome, state, lock loss and shutdown.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,7 +102,12 @@ async fn many_interleaved_sessions_keep_order_and_the_concurrency_bound() {
                 }
             }
             tokio::task::yield_now().await;
-            t.seen.lock().unwrap().entry(session.clone()).or_default().push(step.n);
+            t.seen
+                .lock()
+                .unwrap()
+                .entry(session.clone())
+                .or_default()
+                .push(step.n);
             t.sessions_now.fetch_sub(1, Ordering::SeqCst);
             *t.in_flight.lock().unwrap().get_mut(&session).unwrap() -= 1;
             Ok::<(), HandlerError>(())
@@ -121,11 +127,21 @@ async fn many_interleaved_sessions_keep_order_and_the_concurrency_bound() {
     assert_eq!(seen.len(), SESSIONS);
     for (session, steps) in seen.iter() {
         let expected: Vec<u32> = (0..PER_SESSION).collect();
-        assert_eq!(steps, &expected, "session {session} out of order or duplicated");
+        assert_eq!(
+            steps, &expected,
+            "session {session} out of order or duplicated"
+        );
     }
-    assert_eq!(tracker.overlaps.load(Ordering::SeqCst), 0, "two invocations of one session overlapped");
+    assert_eq!(
+        tracker.overlaps.load(Ordering::SeqCst),
+        0,
+        "two invocations of one session overlapped"
+    );
     let max = tracker.sessions_max.load(Ordering::SeqCst);
-    assert!(max <= 4, "{max} sessions ran at once with max_concurrent_sessions = 4");
+    assert!(
+        max <= 4,
+        "{max} sessions ran at once with max_concurrent_sessions = 4"
+    );
     assert!(max >= 2, "sessions never ran in parallel (max {max})");
     assert!(broker.dead_letters(QUEUE).is_empty());
 }
@@ -148,9 +164,11 @@ async fn an_error_abandons_and_the_message_comes_back_before_the_next_one() {
             Ok(())
         }
     };
-    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
-        b.completed(QUEUE).len() == 3
-    })
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 3,
+    )
     .await;
     assert_eq!(*log.lock().unwrap(), ["a1", "b1", "b2", "b3", "c1"]);
 }
@@ -166,9 +184,11 @@ async fn a_poison_message_is_dead_lettered_after_max_delivery_and_the_session_go
             panic!("cannot handle {body}");
         }
     };
-    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
-        b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1
-    })
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1,
+    )
     .await;
     let dead = broker.dead_letters(QUEUE);
     assert_eq!(dead[0].reason, "MaxDeliveryCountExceeded");
@@ -200,9 +220,11 @@ async fn invalid_json_is_dead_lettered_with_the_serde_error_and_the_handler_neve
             c.fetch_add(1, Ordering::SeqCst);
         }
     };
-    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
-        b.completed(QUEUE).len() == 1
-    })
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 1,
+    )
     .await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let dead = broker.dead_letters(QUEUE);
@@ -213,7 +235,11 @@ async fn invalid_json_is_dead_lettered_with_the_serde_error_and_the_handler_neve
         "description without position: {}",
         dead[0].description
     );
-    assert!(dead[0].description.contains("Order"), "{}", dead[0].description);
+    assert!(
+        dead[0].description.contains("Order"),
+        "{}",
+        dead[0].description
+    );
 }
 
 #[tokio::test]
@@ -254,12 +280,17 @@ async fn a_returned_settlement_is_applied() {
     let broker = broker(10);
     broker.send(QUEUE, message("s1", "x"));
     let handler = || async { Settlement::dead_letter("Invalid", "not wanted") };
-    run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
-        b.dead_letters(QUEUE).len() == 1
-    })
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.dead_letters(QUEUE).len() == 1,
+    )
     .await;
     let dead = broker.dead_letters(QUEUE);
-    assert_eq!((dead[0].reason.as_str(), dead[0].description.as_str()), ("Invalid", "not wanted"));
+    assert_eq!(
+        (dead[0].reason.as_str(), dead[0].description.as_str()),
+        ("Invalid", "not wanted")
+    );
 }
 
 #[tokio::test]
@@ -277,8 +308,14 @@ async fn idle_sessions_are_released_so_others_are_accepted_with_one_slot() {
         b.completed(QUEUE).len() == 5
     })
     .await;
-    let idle = summaries.iter().filter(|s| s.end == SessionEnd::Idle).count();
-    assert!(idle >= 4, "sessions were not released when idle: {summaries:?}");
+    let idle = summaries
+        .iter()
+        .filter(|s| s.end == SessionEnd::Idle)
+        .count();
+    assert!(
+        idle >= 4,
+        "sessions were not released when idle: {summaries:?}"
+    );
 }
 
 #[tokio::test]
@@ -300,9 +337,11 @@ async fn lock_loss_cancels_the_invocation_and_the_message_is_not_settled() {
             }
         }
     };
-    let summaries = run_until(&broker, spec(BoxedHandler::new(handler), fast_idle()), |b| {
-        b.completed(QUEUE).len() == 1
-    })
+    let summaries = run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 1,
+    )
     .await;
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
     assert!(summaries.iter().any(|s| s.end == SessionEnd::LockLost));
@@ -343,7 +382,11 @@ async fn shutdown_lets_the_in_flight_invocation_finish_and_settle() {
     assert_eq!(summaries[0].end, SessionEnd::Shutdown);
     assert_eq!(summaries[0].invocations, 1);
     assert_eq!(broker.completed(QUEUE).len(), 1);
-    assert_eq!(broker.pending(QUEUE), 1, "the second message must stay for another host");
+    assert_eq!(
+        broker.pending(QUEUE),
+        1,
+        "the second message must stay for another host"
+    );
 }
 
 #[tokio::test]

@@ -69,6 +69,8 @@ struct Pump<S> {
     invocations: u64,
 }
 
+// `Received` is moved once per message; boxing it would allocate per message.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     Message(Received),
     End(SessionEnd),
@@ -180,7 +182,11 @@ impl<S: SourceSession> Pump<S> {
         self.invoke_in(message, token).instrument(span).await
     }
 
-    async fn invoke_in(&mut self, message: berth::Message, token: DeliveryToken) -> Option<SessionEnd> {
+    async fn invoke_in(
+        &mut self,
+        message: berth::Message,
+        token: DeliveryToken,
+    ) -> Option<SessionEnd> {
         let cancellation = self.shutdown.child_token();
         let ops: Arc<dyn berth::ops::SessionOps> = Arc::new(self.handle.clone());
         let started = dispatch::start(
@@ -234,8 +240,10 @@ impl<S: SourceSession> Pump<S> {
             Decision::Settle(settlement) => settlement.name(),
             Decision::SettledByHandler => "by_handler",
         };
-        if let (Decision::Settle(Settlement::Abandon { .. }), InvocationResult::Returned(berth::Outcome::Done)) =
-            (&decision, &result)
+        if let (
+            Decision::Settle(Settlement::Abandon { .. }),
+            InvocationResult::Returned(berth::Outcome::Done),
+        ) = (&decision, &result)
         {
             warn!("auto_complete is off and the handler did not settle the message; abandoning it");
         }

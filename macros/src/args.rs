@@ -2,8 +2,8 @@
 //! checked here; what the values mean together is checked in `validate`.
 //!
 //! To add a key: list it in [`KEYS`], add a field to [`TriggerArgs`] and an arm to
-//! [`TriggerArgs::set`]; a value of a new shape (a list, say) gets a constructor next to
-//! [`Setting::string`].
+//! [`TriggerArgs::set`]. A value of a new shape (a list of strings, say) also gets a
+//! [`Kind`] and a constructor next to [`Setting::string`].
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -215,13 +215,14 @@ mod tests {
     use quote::quote;
 
     #[test]
-    fn every_listed_key_is_settable() {
-        for (key, _) in KEYS {
+    fn every_listed_key_is_settable_with_its_kind() {
+        for (key, kind) in KEYS {
             let mut args = TriggerArgs::default();
             let ident = Ident::new(key, proc_macro2::Span::call_site());
-            let error = args.set(ident, &syn::parse_quote!(0)).err();
+            let error = args.set(ident.clone(), &syn::parse_quote!(0)).err();
             let message = error.map(|e| e.to_string()).unwrap_or_default();
-            assert!(message.contains("takes"), "`{key}`: {message}");
+            let expected = format!("{}; found an integer", kind.expected(&ident));
+            assert_eq!(message, expected);
         }
     }
 

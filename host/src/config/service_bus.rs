@@ -1,0 +1,139 @@
+//! Service Bus processing settings: the `[service_bus]` defaults and the per-function
+//! `[functions.<name>]` overrides of `host.toml`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::duration;
+use super::error::Location;
+use super::field_types::deserialize_at_least_one;
+
+/// How every function processes messages unless its `[functions.<name>]` table says
+/// otherwise (the `[service_bus]` table of `host.toml`; Azure Functions' `extensions.serviceBus`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceBusSettings {
+    /// How many messages a receiver asks the broker for ahead of processing (AMQP link
+    /// credit beyond the one being handled). 0 = fetch one at a time. Default 0.
+    pub prefetch_count: u32,
+    /// How many sessions a session-enabled function processes at once (each session is
+    /// processed strictly in order). At least 1. Default 8.
+    #[serde(deserialize_with = "deserialize_at_least_one")]
+    pub max_concurrent_sessions: u32,
+    /// How many messages a function without sessions processes at once. At least 1.
+    /// Default 16.
+    #[serde(deserialize_with = "deserialize_at_least_one")]
+    pub max_concurrent_calls: u32,
+    /// A session is released after this long without a message, freeing the slot for
+    /// another session. Greater than zero. Default 5s.
+    #[serde(deserialize_with = "duration::deserialize_positive")]
+    pub session_idle_timeout: Duration,
+    /// How long the host keeps renewing a message or session lock while a handler runs.
+    /// 0 disables renewal. Default 5m.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub max_auto_lock_renewal_duration: Duration,
+    /// Complete a message when its handler returns `Ok`, abandon it when the handler
+    /// fails. Default true.
+    pub auto_complete_messages: bool,
+}
+
+impl Default for ServiceBusSettings {
+    fn default() -> Self {
+        ServiceBusSettings {
+            prefetch_count: 0,
+            max_concurrent_sessions: 8,
+            max_concurrent_calls: 16,
+            session_idle_timeout: Duration::from_secs(5),
+            max_auto_lock_renewal_duration: Duration::from_secs(5 * 60),
+            auto_complete_messages: true,
+        }
+    }
+}
+
+impl ServiceBusSettings {
+    /// These settings with a function's `host.toml` overrides applied.
+    ///
+    /// `host.toml` is the most specific source: its `auto_complete` wins over the
+    /// attribute's, so a caller applying the attribute's `auto_complete` does it before this.
+    pub fn with_overrides(&self, overrides: &FunctionOverrides) -> ServiceBusSettings {
+        ServiceBusSettings {
+            prefetch_count: overrides.prefetch_count.unwrap_or(self.prefetch_count),
+            max_concurrent_sessions: overrides
+                .max_concurrent_sessions
+                .unwrap_or(self.max_concurrent_sessions),
+            max_concurrent_calls: overrides
+                .max_concurrent_calls
+                .unwrap_or(self.max_concurrent_calls),
+            session_idle_timeout: overrides
+                .session_idle_timeout
+                .unwrap_or(self.session_idle_timeout),
+            max_auto_lock_renewal_duration: overrides
+                .max_auto_lock_renewal_duration
+                .unwrap_or(self.max_auto_lock_renewal_duration),
+            auto_complete_messages: overrides
+                .auto_complete
+                .unwrap_or(self.auto_complete_messages),
+        }
+    }
+}
+
+/// One `[functions.<name>]` table of `host.toml`: overrides for the function registered
+/// under that name. `None` means "not set here".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionOverrides {
+    /// Do not start this function.
+    pub disabled: bool,
+    /// Read from this queue instead of the registered one (binding expressions allowed).
+    pub queue: Option<String>,
+    /// Read from this topic instead of the registered one (binding expressions allowed).
+    pub topic: Option<String>,
+    /// Read from this subscription instead of the registered one (binding expressions
+    /// allowed).
+    pub subscription: Option<String>,
+    /// The name of the app setting holding the connection string, instead of the
+    /// registered one.
+    pub connection: Option<String>,
+    /// Overrides `[service_bus] prefetch_count`.
+    pub prefetch_count: Option<u32>,
+    /// Overrides `[service_bus] max_concurrent_sessions` (at least 1).
+    pub max_concurrent_sessions: Option<u32>,
+    /// Overrides `[service_bus] max_concurrent_calls` (at least 1).
+    pub max_concurrent_calls: Option<u32>,
+    /// Overrides `[service_bus] session_idle_timeout` (greater than zero).
+    pub session_idle_timeout: Option<Duration>,
+    /// Overrides `[service_bus] max_auto_lock_renewal_duration`.
+    pub max_auto_lock_renewal_duration: Option<Duration>,
+    /// Overrides `[service_bus] auto_complete_messages` and the attribute's `auto_complete`.
+    pub auto_complete: Option<bool>,
+    /// Where the function's name is written in `host.toml` (the `[functions.<name>]`
+    /// header), for error messages.
+    pub location: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let base = ServiceBusSettings::default();
+        let overrides = FunctionOverrides {
+            max_concurrent_sessions: Some(2),
+            session_idle_timeout: Some(Duration::from_secs(2)),
+            auto_complete: Some(false),
+            ..FunctionOverrides::default()
+        };
+        let merged = base.with_overrides(&overrides);
+        assert_eq!(merged.max_concurrent_sessions, 2);
+        assert_eq!(merged.session_idle_timeout, Duration::from_secs(2));
+        assert!(!merged.auto_complete_messages);
+        assert_eq!(merged.prefetch_count, base.prefetch_count);
+        assert_eq!(merged.max_concurrent_calls, base.max_concurrent_calls);
+        assert_eq!(
+            merged.max_auto_lock_renewal_duration,
+            base.max_auto_lock_renewal_duration
+        );
+        assert_eq!(base.with_overrides(&FunctionOverrides::default()), base);
+    }
+}

@@ -129,3 +129,26 @@ fn local_settings_example_parses() {
         Some(SettingSource::File(location)) if location.line > 0
     ));
 }
+
+/// Every truncation of the examples (many kinds of broken file) gives a config or an error
+/// with a position, never a panic.
+#[test]
+fn truncated_files_fail_with_positions() {
+    for (file, host) in [("host.toml.example", true), ("local.settings.toml.example", false)] {
+        let text = fs::read_to_string(repo_root().join(file)).unwrap();
+        let mut errors = 0;
+        for end in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let result = if host {
+                parse_host_config(&text[..end], file).map(drop)
+            } else {
+                AppSettings::parse(&text[..end], file).map(drop)
+            };
+            if let Err(error) = result {
+                errors += 1;
+                assert!(error.line().is_some(), "{file}[..{end}]: {error}");
+                assert!(error.to_string().contains(" |\n"), "{file}[..{end}]: {error}");
+            }
+        }
+        assert!(errors > 0, "{file}: no truncation failed");
+    }
+}

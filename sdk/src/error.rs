@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// The error a handler returns. Any `std::error::Error + Send + Sync + 'static` converts into
-/// it with `?`, and so do `String` and `&str`. Returning it abandons the message (the
+/// it with `?`; for a plain message use [`HandlerError::msg`]. Returning it abandons the message (the
 /// broker redelivers it and, after the max delivery count, dead-letters it).
 pub struct HandlerError {
     inner: Box<dyn std::error::Error + Send + Sync + 'static>,

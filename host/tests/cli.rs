@@ -1,0 +1,55 @@
+//! The `host` binary as a user runs it.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn host() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+}
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn validate_points_at_the_broken_line_and_fails() {
+    let config = temp_file(
+        "broken-host.toml",
+        "shutdown_timeout = \"30s\"\n\n[service_bus]\nmax_concurrent_sessions = \"eight\"\n",
+    );
+    let out = host()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("broken-host.toml:4:"), "{stderr}");
+    assert!(
+        stderr.contains("max_concurrent_sessions = \"eight\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_explicit_missing_file_is_an_error() {
+    let out = host()
+        .args(["validate", "--config", "/nonexistent/host.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("file not found"));
+}
+
+#[test]
+fn functions_json_lists_nothing_for_the_bare_host() {
+    let out = host().args(["functions", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list, serde_json::json!([]));
+}

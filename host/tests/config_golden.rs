@@ -134,7 +134,10 @@ fn local_settings_example_parses() {
 /// with a position, never a panic.
 #[test]
 fn truncated_files_fail_with_positions() {
-    for (file, host) in [("host.toml.example", true), ("local.settings.toml.example", false)] {
+    for (file, host) in [
+        ("host.toml.example", true),
+        ("local.settings.toml.example", false),
+    ] {
         let text = fs::read_to_string(repo_root().join(file)).unwrap();
         let mut errors = 0;
         for end in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
@@ -146,7 +149,10 @@ fn truncated_files_fail_with_positions() {
             if let Err(error) = result {
                 errors += 1;
                 assert!(error.line().is_some(), "{file}[..{end}]: {error}");
-                assert!(error.to_string().contains(" |\n"), "{file}[..{end}]: {error}");
+                assert!(
+                    error.to_string().contains(" |\n"),
+                    "{file}[..{end}]: {error}"
+                );
             }
         }
         assert!(errors > 0, "{file}: no truncation failed");

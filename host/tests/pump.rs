@@ -417,3 +417,39 @@ async fn non_session_triggers_run_concurrently_and_settle() {
     shutdown.cancel();
     assert_eq!(task.await.unwrap(), 21);
 }
+
+#[tokio::test]
+async fn the_drain_is_bounded_by_the_shutdown_timeout() {
+    use berth_host::runtime::TriggerSet;
+    let broker = broker(10);
+    broker.send(QUEUE, message("stuck", "x"));
+    broker.send(QUEUE, message("quick", "y"));
+    let entered = Arc::new(tokio::sync::Semaphore::new(0));
+    let e = entered.clone();
+    let handler = move |SessionId(id): SessionId| {
+        let e = e.clone();
+        async move {
+            e.add_permits(1);
+            if id == "stuck" {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let mut triggers = TriggerSet::new();
+    triggers.spawn(acceptor::run(
+        spec(BoxedHandler::new(handler), TriggerSettings::default()),
+        broker.session_source(QUEUE),
+        shutdown.clone(),
+    ));
+    let _both = entered.acquire_many(2).await.unwrap();
+    shutdown.cancel();
+    let report = triggers.run_until(shutdown, Duration::from_secs(1)).await;
+    assert_eq!(report.aborted, 1);
+    let done: Vec<_> = broker
+        .completed(QUEUE)
+        .iter()
+        .map(|m| m.body_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(done, ["y"], "the quick session's message must be completed");
+}

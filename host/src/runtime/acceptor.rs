@@ -26,7 +26,9 @@ pub async fn run<S: SessionSource>(
         entity = %function.entity,
         sessions = true,
     );
-    accept_loop(function, source, shutdown).instrument(span).await
+    accept_loop(function, source, shutdown)
+        .instrument(span)
+        .await
 }
 
 async fn accept_loop<S: SessionSource>(
@@ -115,7 +117,9 @@ impl Backoff {
     }
 
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let base = 100u64.saturating_mul(1u64 << self.attempt.min(9)).min(30_000);
+        let base = 100u64
+            .saturating_mul(1u64 << self.attempt.min(9))
+            .min(30_000);
         self.attempt = self.attempt.saturating_add(1);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -111,7 +111,12 @@ impl MemoryBroker {
             message.delivery_count = 0;
             message.enqueued_time = Some(SystemTime::now());
             match message.session_id.clone() {
-                Some(id) => q.sessions.entry(id).or_default().messages.push_back(message),
+                Some(id) => q
+                    .sessions
+                    .entry(id)
+                    .or_default()
+                    .messages
+                    .push_back(message),
                 None => q.plain.push_back(message),
             }
         }
@@ -168,7 +173,9 @@ impl MemoryBroker {
 
     /// The state of a session.
     pub fn session_state(&self, queue: &str, session_id: &str) -> Option<Bytes> {
-        self.read(queue, |q| q.sessions.get(session_id).and_then(|s| s.state.clone()))
+        self.read(queue, |q| {
+            q.sessions.get(session_id).and_then(|s| s.state.clone())
+        })
     }
 
     /// Messages not yet settled (waiting or in flight).
@@ -315,17 +322,25 @@ impl Queue {
         }
     }
 
-    fn settle(&mut self, token: DeliveryToken, settlement: Settlement) -> Result<(), ServiceBusError> {
+    fn settle(
+        &mut self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> Result<(), ServiceBusError> {
         let (session, mut message) = self.in_flight.remove(&token).ok_or_else(|| {
             ServiceBusError::new(ErrorKind::MessageLockLost, "the lock supplied is invalid")
         })?;
         match settlement {
             Settlement::Complete => self.completed.push(message),
-            Settlement::Abandon { properties_to_modify } => {
+            Settlement::Abandon {
+                properties_to_modify,
+            } => {
                 message.application_properties.extend(properties_to_modify);
                 self.put_back(session.as_deref(), message, true);
             }
-            Settlement::Defer { properties_to_modify } => {
+            Settlement::Defer {
+                properties_to_modify,
+            } => {
                 message.application_properties.extend(properties_to_modify);
                 self.deferred.push(message);
             }
@@ -379,13 +394,16 @@ impl SessionSource for MemorySessionSource {
                 Some((id.clone(), holder, until))
             })
             .await;
-        Ok(accepted.ok().flatten().map(|(session_id, holder, until)| MemorySession {
-            broker: self.broker.clone(),
-            queue: self.queue.clone(),
-            session_id,
-            holder,
-            locked_until: Some(until),
-        }))
+        Ok(accepted
+            .ok()
+            .flatten()
+            .map(|(session_id, holder, until)| MemorySession {
+                broker: self.broker.clone(),
+                queue: self.queue.clone(),
+                session_id,
+                holder,
+                locked_until: Some(until),
+            }))
     }
 }
 
@@ -440,11 +458,18 @@ impl SourceSession for MemorySession {
                 "the session lock has expired",
             )),
             Ok(None) => Ok(None),
-            Err(()) => Err(ServiceBusError::new(ErrorKind::Connection, "the broker closed")),
+            Err(()) => Err(ServiceBusError::new(
+                ErrorKind::Connection,
+                "the broker closed",
+            )),
         }
     }
 
-    async fn settle(&mut self, token: DeliveryToken, settlement: Settlement) -> Result<(), ServiceBusError> {
+    async fn settle(
+        &mut self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> Result<(), ServiceBusError> {
         self.broker.with_queue(&self.queue, |q, _| {
             self.check_lock(q)?;
             q.settle(token, settlement)
@@ -454,7 +479,9 @@ impl SourceSession for MemorySession {
     async fn get_state(&mut self) -> Result<Option<Bytes>, ServiceBusError> {
         self.broker.with_queue(&self.queue, |q, _| {
             self.check_lock(q)?;
-            Ok(q.sessions.get(&self.session_id).and_then(|s| s.state.clone()))
+            Ok(q.sessions
+                .get(&self.session_id)
+                .and_then(|s| s.state.clone()))
         })
     }
 
@@ -508,7 +535,11 @@ impl MessageSource for MemoryMessageSource {
         Ok(polled.ok().flatten())
     }
 
-    async fn settle(&self, token: DeliveryToken, settlement: Settlement) -> Result<(), ServiceBusError> {
+    async fn settle(
+        &self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> Result<(), ServiceBusError> {
         self.broker
             .with_queue(&self.queue, |q, _| q.settle(token, settlement))
     }

@@ -11,6 +11,7 @@ pub mod acceptor;
 mod catch_panic;
 pub mod dispatch;
 pub mod function;
+pub mod host;
 pub mod memory;
 pub mod message_pump;
 mod requests;
@@ -19,4 +20,5 @@ pub mod settle;
 pub mod source;
 
 pub use function::{Entity, FunctionSpec, TriggerSettings};
+pub use host::{DrainReport, TriggerSet};
 pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};

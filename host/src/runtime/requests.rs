@@ -37,10 +37,7 @@ impl PumpHandle {
         PumpHandle { tx, locked_until }
     }
 
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(Reply<T>) -> Request,
-    ) -> Result<T, ServiceBusError> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ServiceBusError> {
         let (reply, answer) = oneshot::channel();
         let gone = || {
             ServiceBusError::new(

@@ -17,7 +17,11 @@ pub enum Decision {
 /// complete (when auto-complete) or abandon (when the handler forgot to settle); an
 /// explicit `Settlement` → that; `Err` or panic → abandon. A message the handler already
 /// settled is left alone.
-pub fn decide(result: &InvocationResult, auto_complete: bool, settled_by_handler: bool) -> Decision {
+pub fn decide(
+    result: &InvocationResult,
+    auto_complete: bool,
+    settled_by_handler: bool,
+) -> Decision {
     if settled_by_handler {
         return Decision::SettledByHandler;
     }
@@ -54,17 +58,29 @@ mod tests {
     #[test]
     fn ok_completes_only_with_auto_complete() {
         let done = InvocationResult::Returned(Outcome::Done);
-        assert_eq!(decide(&done, true, false), Decision::Settle(Settlement::Complete));
-        assert_eq!(decide(&done, false, false), Decision::Settle(Settlement::abandon()));
+        assert_eq!(
+            decide(&done, true, false),
+            Decision::Settle(Settlement::Complete)
+        );
+        assert_eq!(
+            decide(&done, false, false),
+            Decision::Settle(Settlement::abandon())
+        );
         assert_eq!(decide(&done, true, true), Decision::SettledByHandler);
     }
 
     #[test]
     fn failures_abandon_and_rejections_dead_letter() {
         let failed = InvocationResult::Returned(Outcome::Failed(HandlerError::msg("boom")));
-        assert_eq!(decide(&failed, true, false), Decision::Settle(Settlement::abandon()));
+        assert_eq!(
+            decide(&failed, true, false),
+            Decision::Settle(Settlement::abandon())
+        );
         let panicked = InvocationResult::Panicked("oops".into());
-        assert_eq!(decide(&panicked, true, false), Decision::Settle(Settlement::abandon()));
+        assert_eq!(
+            decide(&panicked, true, false),
+            Decision::Settle(Settlement::abandon())
+        );
         let rejected = InvocationResult::Rejected(Rejection::new("DeserializationFailed", "bad"));
         assert_eq!(
             decide(&rejected, true, false),
@@ -75,6 +91,9 @@ mod tests {
     #[test]
     fn explicit_settlement_wins_over_auto_complete() {
         let deferred = InvocationResult::Returned(Outcome::Settle(Settlement::defer()));
-        assert_eq!(decide(&deferred, true, false), Decision::Settle(Settlement::defer()));
+        assert_eq!(
+            decide(&deferred, true, false),
+            Decision::Settle(Settlement::defer())
+        );
     }
 }

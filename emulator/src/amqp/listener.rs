@@ -1,0 +1,89 @@
+//! A TCP listener that serves every accepted connection on its own task.
+
+use std::{io, net::SocketAddr, sync::Arc};
+
+use tokio::{
+    net::{TcpListener, ToSocketAddrs},
+    task::JoinHandle,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    config::ConnectionConfig, connection::serve_connection_until, handler::ConnectionHandler,
+};
+
+/// Accepts TCP connections (with `TCP_NODELAY`) and serves each with a fresh handler
+/// from the factory. Dropping the listener stops accepting; [`Listener::shutdown`] also
+/// closes the open connections.
+#[derive(Debug)]
+pub struct Listener {
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    accept_task: JoinHandle<()>,
+}
+
+impl Listener {
+    /// Binds `addr` (port 0 picks a free port; see [`Listener::local_addr`]) and starts
+    /// accepting. `new_handler` gets the client's address for each connection.
+    pub async fn bind<A, F, H>(
+        addr: A,
+        config: Arc<ConnectionConfig>,
+        mut new_handler: F,
+    ) -> io::Result<Self>
+    where
+        A: ToSocketAddrs,
+        F: FnMut(SocketAddr) -> H + Send + 'static,
+        H: ConnectionHandler,
+    {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let accept_task = tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    () = token.cancelled() => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let (socket, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Per-connection failures (e.g. reset before accept, fd limits) must
+                        // not stop the listener.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                if let Err(e) = socket.set_nodelay(true) {
+                    tracing::debug!(error = %e, %peer, "could not set TCP_NODELAY");
+                }
+                let handler = new_handler(peer);
+                let config = config.clone();
+                let child = token.child_token();
+                tokio::spawn(serve_connection_until(socket, config, handler, child));
+            }
+        });
+        Ok(Self {
+            local_addr,
+            shutdown,
+            accept_task,
+        })
+    }
+
+    /// The bound address (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting and closes every connection with `amqp:connection:forced`.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+    }
+}

@@ -2,6 +2,7 @@
 //! the message encoding between AMQP deliveries and the entity layer.
 
 pub mod address;
+pub mod cbs;
 pub mod codec;
 pub mod request;
 pub mod wire;

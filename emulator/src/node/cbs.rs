@@ -1,0 +1,219 @@
+//! `$cbs` put-token: which audiences a connection may use (invariant 3).
+//!
+//! With SAS rules configured, a `servicebus.windows.net:sastoken` token must verify against
+//! them (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
+//! links then need a covering audience. Without rules the broker runs in development mode like
+//! the official emulator: any token (SAS or `jwt`) is accepted and every link is allowed.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::request::{Request, Status};
+use crate::sas::{self, SasRule};
+
+/// The `type` of a SAS put-token request.
+const SAS_TOKEN_TYPE: &str = "servicebus.windows.net:sastoken";
+
+/// What a put-token request led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutTokenOutcome {
+    /// The reply's status (202 on success).
+    pub status: Status,
+    /// The token was refused: close the connection after the reply, as Service Bus does.
+    pub close: bool,
+}
+
+/// The audiences one connection has authorised.
+#[derive(Debug, Clone)]
+pub struct Authorizations {
+    rules: Arc<[SasRule]>,
+    audiences: Vec<String>,
+}
+
+impl Authorizations {
+    /// No audience yet; `rules` empty means development mode (everything allowed).
+    pub fn new(rules: Arc<[SasRule]>) -> Self {
+        Self {
+            rules,
+            audiences: Vec::new(),
+        }
+    }
+
+    /// Whether tokens are checked at all.
+    pub fn enforced(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// Handles one `$cbs` request.
+    pub fn put_token(&mut self, request: &Request, now: SystemTime) -> PutTokenOutcome {
+        match request.property("operation") {
+            Some("put-token") => {}
+            other => {
+                let text = format!(
+                    "The operation '{}' is not supported by $cbs.",
+                    other.unwrap_or("")
+                );
+                return PutTokenOutcome {
+                    status: Status::error(400, "amqp:not-implemented", text),
+                    close: false,
+                };
+            }
+        }
+        let audience = request.property("name").unwrap_or_default().to_owned();
+        if !self.enforced() {
+            self.audiences.push(audience);
+            return accepted();
+        }
+        let token = match &request.body {
+            fe2o3_amqp_types::primitives::Value::String(token) => token.as_str(),
+            _ => return refused("InvalidToken: the put-token body must be the token string."),
+        };
+        if request.property("type") != Some(SAS_TOKEN_TYPE) {
+            return refused(
+                "InvalidToken: this broker verifies SAS tokens only (type servicebus.windows.net:sastoken).",
+            );
+        }
+        match sas::verify(token, &audience, &self.rules, now) {
+            Ok(_) => {
+                self.audiences.push(audience);
+                accepted()
+            }
+            Err(error) => refused(&error.to_string()),
+        }
+    }
+
+    /// Whether an entity (or its `$management` node) at `path` may be used.
+    pub fn allows(&self, path: &str) -> bool {
+        !self.enforced()
+            || self
+                .audiences
+                .iter()
+                .any(|audience| sas::resource_covers(audience, path))
+    }
+}
+
+fn accepted() -> PutTokenOutcome {
+    PutTokenOutcome {
+        status: Status::ok(202, "Accepted"),
+        close: false,
+    }
+}
+
+fn refused(description: &str) -> PutTokenOutcome {
+    PutTokenOutcome {
+        status: Status::error(401, "amqp:unauthorized-access", description),
+        close: true,
+    }
+}
+
+/// The text links get when no token covers their entity.
+pub fn unauthorized_text(path: &str) -> String {
+    format!("Unauthorized access to '{path}': put a valid SAS token for it on $cbs first.")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use fe2o3_amqp_types::primitives::{OrderedMap, SimpleValue, Value};
+
+    use super::*;
+
+    fn put(audience: &str, kind: &str, token: &str) -> Request {
+        let mut properties = OrderedMap::new();
+        properties.insert(
+            "operation".to_owned(),
+            SimpleValue::String("put-token".into()),
+        );
+        properties.insert("type".to_owned(), SimpleValue::String(kind.into()));
+        properties.insert("name".to_owned(), SimpleValue::String(audience.into()));
+        Request {
+            message_id: None,
+            reply_to: None,
+            properties,
+            body: Value::String(token.into()),
+        }
+    }
+
+    fn token(resource: &str, key: &str) -> String {
+        let sig = sas::sign(key, resource, "4102444800")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        format!("SharedAccessSignature sr={resource}&sig={sig}&se=4102444800&skn=root")
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_900_000_000)
+    }
+
+    fn enforced() -> Authorizations {
+        Authorizations::new(Arc::from(vec![SasRule::new("root", "key")]))
+    }
+
+    #[test]
+    fn valid_token_is_accepted_with_202_and_authorises_its_entity() {
+        let mut auth = enforced();
+        assert!(!auth.allows("q"));
+        let outcome = auth.put_token(
+            &put(
+                "sb://h/q",
+                SAS_TOKEN_TYPE,
+                &token("sb%3A%2F%2Fh%2Fq", "key"),
+            ),
+            now(),
+        );
+        assert_eq!(outcome, accepted());
+        assert!(auth.allows("q") && auth.allows("Q/$management"));
+        assert!(!auth.allows("other"));
+    }
+
+    #[test]
+    fn wrong_key_is_refused_with_401_and_closes() {
+        let mut auth = enforced();
+        let outcome = auth.put_token(
+            &put(
+                "sb://h/q",
+                SAS_TOKEN_TYPE,
+                &token("sb%3A%2F%2Fh%2Fq", "wrong"),
+            ),
+            now(),
+        );
+        assert_eq!(outcome.status.code, 401);
+        assert_eq!(
+            outcome.status.condition.as_deref(),
+            Some("amqp:unauthorized-access")
+        );
+        assert!(outcome.close);
+        assert!(!auth.allows("q"));
+    }
+
+    #[test]
+    fn jwt_is_refused_when_keys_are_configured_but_accepted_in_dev_mode() {
+        assert_eq!(
+            enforced()
+                .put_token(&put("sb://h/q", "jwt", "eyJ..."), now())
+                .status
+                .code,
+            401
+        );
+        let mut dev = Authorizations::new(Arc::from(Vec::new()));
+        assert_eq!(
+            dev.put_token(&put("sb://h/q", "jwt", "eyJ..."), now()),
+            accepted()
+        );
+        assert!(dev.allows("anything"));
+    }
+
+    #[test]
+    fn other_operations_are_not_implemented() {
+        let mut request = put("a", SAS_TOKEN_TYPE, "t");
+        request.properties.insert(
+            "operation".to_owned(),
+            SimpleValue::String("delete-token".into()),
+        );
+        let outcome = enforced().put_token(&request, now());
+        assert_eq!(outcome.status.code, 400);
+        assert!(!outcome.close);
+    }
+}

@@ -453,3 +453,140 @@ async fn the_drain_is_bounded_by_the_shutdown_timeout() {
         .collect();
     assert_eq!(done, ["y"], "the quick session's message must be completed");
 }
+
+fn retrying(max_attempts: u32, poison: berth_host::runtime::PoisonPolicy) -> TriggerSettings {
+    TriggerSettings {
+        retry: Some(berth_host::runtime::RetryPolicy {
+            max_attempts,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+        }),
+        poison,
+        ..fast_idle()
+    }
+}
+
+#[tokio::test]
+async fn in_order_retry_runs_again_inside_the_lock_without_redelivery() {
+    let broker = broker(10);
+    for body in ["a", "flaky", "b"] {
+        broker.send(QUEUE, message("s1", body));
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let (l, f) = (log.clone(), failures.clone());
+    let handler = move |body: String, DeliveryCount(count): DeliveryCount| {
+        let (l, f) = (l.clone(), f.clone());
+        async move {
+            l.lock().unwrap().push(format!("{body}{count}"));
+            if body == "flaky" && f.fetch_add(1, Ordering::SeqCst) < 2 {
+                return Err(HandlerError::msg("not yet"));
+            }
+            Ok(())
+        }
+    };
+    let settings = retrying(5, berth_host::runtime::PoisonPolicy::DeadLetter);
+    run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == 3
+    })
+    .await;
+    // Retried in place: same delivery (count 1), before "b", never abandoned to the broker.
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["a1", "flaky1", "flaky1", "flaky1", "b1"]
+    );
+}
+
+#[tokio::test]
+async fn exhausted_retries_dead_letter_by_default_and_the_session_goes_on() {
+    let broker = broker(10);
+    broker.send(QUEUE, message("s1", "poison"));
+    broker.send(QUEUE, message("s1", "fine"));
+    let handler = |body: String| async move {
+        if body == "poison" {
+            Err(HandlerError::msg("always broken"))
+        } else {
+            Ok(())
+        }
+    };
+    let settings = retrying(3, berth_host::runtime::PoisonPolicy::DeadLetter);
+    run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == 1 && b.dead_letters(QUEUE).len() == 1
+    })
+    .await;
+    let dead = &broker.dead_letters(QUEUE)[0];
+    assert_eq!(dead.reason, "MaxRetriesExceeded");
+    assert!(
+        dead.description.contains("3 of 3") && dead.description.contains("always broken"),
+        "{}",
+        dead.description
+    );
+    assert_eq!(
+        dead.message.delivery_count, 1,
+        "retries must not go through the broker"
+    );
+}
+
+#[tokio::test]
+async fn exhausted_retries_with_poison_abandon_leave_it_to_the_max_delivery_count() {
+    let broker = broker(2);
+    broker.send(QUEUE, message("s1", "poison"));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let handler = move || {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(HandlerError::msg("broken"))
+        }
+    };
+    let settings = retrying(2, berth_host::runtime::PoisonPolicy::Abandon);
+    run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.dead_letters(QUEUE).len() == 1
+    })
+    .await;
+    assert_eq!(
+        broker.dead_letters(QUEUE)[0].reason,
+        "MaxDeliveryCountExceeded"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "2 attempts × 2 deliveries");
+}
+
+#[tokio::test]
+async fn max_messages_per_session_rotates_a_hot_session_out_of_its_slot() {
+    let broker = broker(10);
+    for n in 0..6 {
+        broker.send(QUEUE, message("hot", &format!("h{n}")));
+    }
+    broker.send(QUEUE, message("cold", "c0"));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let handler = move |body: String| {
+        let o = o.clone();
+        async move {
+            o.lock().unwrap().push(body);
+        }
+    };
+    let settings = TriggerSettings {
+        max_concurrent_sessions: 1,
+        max_messages_per_session: Some(2),
+        ..fast_idle()
+    };
+    let summaries = run_until(&broker, spec(BoxedHandler::new(handler), settings), |b| {
+        b.completed(QUEUE).len() == 7
+    })
+    .await;
+    let order = order.lock().unwrap();
+    let cold_at = order.iter().position(|b| b == "c0").unwrap();
+    assert!(
+        cold_at <= 2,
+        "the cold session waited behind the hot one: {order:?}"
+    );
+    let hot: Vec<&String> = order.iter().filter(|b| b.starts_with('h')).collect();
+    assert_eq!(
+        hot,
+        ["h0", "h1", "h2", "h3", "h4", "h5"],
+        "rotation must keep order"
+    );
+    assert!(summaries.iter().any(|s| s.end == SessionEnd::Rotated));
+}

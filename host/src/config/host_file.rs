@@ -11,6 +11,7 @@ use super::duration::{ConfigDuration, PositiveDuration};
 use super::error::{ConfigError, Source};
 use super::field_types::{AtLeastOne, NonEmpty};
 use super::host_config::{EmulatorConfig, HostConfig, LoggingConfig};
+use super::retry::{Poison, RetryConfig};
 use super::service_bus::{FunctionOverrides, ServiceBusSettings};
 use super::suggest::{RejectedKey, TableKeys};
 
@@ -62,6 +63,18 @@ struct FunctionTable {
     max_auto_lock_renewal_duration: Option<ConfigDuration>,
     /// Overrides `[service_bus] auto_complete_messages`.
     auto_complete: Option<bool>,
+    /// Overrides `[service_bus] max_messages_per_session`.
+    #[serde(
+        default,
+        deserialize_with = "super::retry::deserialize_optional_at_least_one"
+    )]
+    max_messages_per_session: Option<u32>,
+    /// Overrides `[service_bus] release_after_each_message`.
+    release_after_each_message: Option<bool>,
+    /// Overrides `[service_bus.retry]`.
+    retry: Option<RetryConfig>,
+    /// Overrides `[service_bus] poison`.
+    poison: Option<Poison>,
 }
 
 /// The tables of `host.toml` with their keys (exactly the fields above), for hints.
@@ -104,6 +117,10 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "session_idle_timeout",
             "max_auto_lock_renewal_duration",
             "auto_complete_messages",
+            "max_messages_per_session",
+            "release_after_each_message",
+            "retry",
+            "poison",
         ],
         rejected: &[],
         fallback_hint: None,
@@ -122,6 +139,10 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "session_idle_timeout",
             "max_auto_lock_renewal_duration",
             "auto_complete",
+            "max_messages_per_session",
+            "release_after_each_message",
+            "retry",
+            "poison",
         ],
         rejected: &[RejectedKey {
             key: "sessions",
@@ -130,6 +151,12 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
                    #[service_bus_trigger(sessions = ...)] attribute, because its handler is \
                    written for it; remove this line",
         }],
+        fallback_hint: None,
+    },
+    TableKeys {
+        name: "[service_bus.retry] / [functions.<name>.retry]",
+        keys: &["max_attempts", "initial_delay", "max_delay"],
+        rejected: &[],
         fallback_hint: None,
     },
     TableKeys {
@@ -213,6 +240,10 @@ fn function_overrides(
             .max_auto_lock_renewal_duration
             .map(ConfigDuration::get),
         auto_complete: table.auto_complete,
+        max_messages_per_session: table.max_messages_per_session,
+        release_after_each_message: table.release_after_each_message,
+        retry: table.retry,
+        poison: table.poison,
         location: source.location(name.span().start),
     })
 }

@@ -5,11 +5,12 @@ use super::*;
 use crate::config::LogFormat;
 
 /// The header that opens each table of `HOST_TABLES`, in the same order.
-const HEADERS: [&str; 5] = [
+const HEADERS: [&str; 6] = [
     "",
     "[logging]\n",
     "[service_bus]\n",
     "[functions.f]\n",
+    "[service_bus.retry]\nmax_attempts = 2\n",
     "[emulator]\n",
 ];
 

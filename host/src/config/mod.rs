@@ -13,6 +13,7 @@ mod error;
 mod field_types;
 mod host_config;
 mod host_file;
+mod retry;
 mod service_bus;
 mod suggest;
 
@@ -24,6 +25,7 @@ pub use duration::{parse_duration, ConfigDuration, DurationError};
 pub use error::{ConfigError, Location};
 pub use host_config::{EmulatorConfig, HostConfig, LogFormat, LoggingConfig};
 pub use host_file::{load_host_config, parse_host_config};
+pub use retry::{Poison, RetryConfig};
 pub use service_bus::{FunctionOverrides, ServiceBusSettings};
 
 /// The default path of the host configuration, relative to the working directory.

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::duration;
 use super::error::Location;
 use super::field_types::deserialize_at_least_one;
+use super::retry::{Poison, RetryConfig};
 
 /// How every function processes messages unless its `[functions.<name>]` table says
 /// otherwise (the `[service_bus]` table of `host.toml`; Azure Functions' `extensions.serviceBus`).
@@ -36,6 +37,17 @@ pub struct ServiceBusSettings {
     /// Complete a message when its handler returns `Ok`, abandon it when the handler
     /// fails. Default true.
     pub auto_complete_messages: bool,
+    /// Release a session after this many messages, so one busy session cannot hold a slot
+    /// while others wait. At least 1. Default: no limit.
+    #[serde(deserialize_with = "super::retry::deserialize_optional_at_least_one")]
+    pub max_messages_per_session: Option<u32>,
+    /// Release a session after every message (the strictest fairness). Default false.
+    pub release_after_each_message: bool,
+    /// Retry a failing invocation in order, inside the held session lock
+    /// (`[service_bus.retry]`). Default: no retry (a failure abandons the message).
+    pub retry: Option<RetryConfig>,
+    /// What happens when the retries are exhausted: `dead_letter` (default) or `abandon`.
+    pub poison: Poison,
 }
 
 impl Default for ServiceBusSettings {
@@ -47,6 +59,10 @@ impl Default for ServiceBusSettings {
             session_idle_timeout: Duration::from_secs(5),
             max_auto_lock_renewal_duration: Duration::from_secs(5 * 60),
             auto_complete_messages: true,
+            max_messages_per_session: None,
+            release_after_each_message: false,
+            retry: None,
+            poison: Poison::DeadLetter,
         }
     }
 }
@@ -74,6 +90,14 @@ impl ServiceBusSettings {
             auto_complete_messages: overrides
                 .auto_complete
                 .unwrap_or(self.auto_complete_messages),
+            max_messages_per_session: overrides
+                .max_messages_per_session
+                .or(self.max_messages_per_session),
+            release_after_each_message: overrides
+                .release_after_each_message
+                .unwrap_or(self.release_after_each_message),
+            retry: overrides.retry.or(self.retry),
+            poison: overrides.poison.unwrap_or(self.poison),
         }
     }
 }
@@ -106,6 +130,14 @@ pub struct FunctionOverrides {
     pub max_auto_lock_renewal_duration: Option<Duration>,
     /// Overrides `[service_bus] auto_complete_messages` and the attribute's `auto_complete`.
     pub auto_complete: Option<bool>,
+    /// Overrides `[service_bus] max_messages_per_session`.
+    pub max_messages_per_session: Option<u32>,
+    /// Overrides `[service_bus] release_after_each_message`.
+    pub release_after_each_message: Option<bool>,
+    /// Overrides `[service_bus.retry]`.
+    pub retry: Option<RetryConfig>,
+    /// Overrides `[service_bus] poison`.
+    pub poison: Option<Poison>,
     /// Where the function's name is written in `host.toml` (the `[functions.<name>]`
     /// header), for error messages.
     pub location: Location,

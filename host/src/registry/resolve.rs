@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use berth::{FunctionRegistration, SourceLocation};
 
-use crate::config::{self as binding, AppSettings, HostConfig};
-use crate::runtime::{Entity, FunctionSpec, TriggerSettings};
+use crate::config::{self as binding, AppSettings, HostConfig, Poison};
+use crate::runtime::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 
 use super::StartupError;
 
@@ -144,6 +144,17 @@ fn resolve_one(
                 session_idle_timeout: effective.session_idle_timeout,
                 max_auto_lock_renewal_duration: effective.max_auto_lock_renewal_duration,
                 auto_complete,
+                max_messages_per_session: effective.max_messages_per_session,
+                release_after_each_message: effective.release_after_each_message,
+                retry: effective.retry.map(|r| RetryPolicy {
+                    max_attempts: r.max_attempts,
+                    initial_delay: r.initial_delay,
+                    max_delay: r.max_delay,
+                }),
+                poison: match effective.poison {
+                    Poison::DeadLetter => PoisonPolicy::DeadLetter,
+                    Poison::Abandon => PoisonPolicy::Abandon,
+                },
             },
             handler,
         },

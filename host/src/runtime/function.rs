@@ -61,6 +61,47 @@ pub struct TriggerSettings {
     pub max_auto_lock_renewal_duration: Duration,
     /// Whether a handler's `Ok` completes the message.
     pub auto_complete: bool,
+    /// Release a session after this many messages so others get a turn (`None`: no limit).
+    pub max_messages_per_session: Option<u32>,
+    /// Release a session after every message (the strictest fairness).
+    pub release_after_each_message: bool,
+    /// Retry a failing invocation inside the held session lock, in order.
+    pub retry: Option<RetryPolicy>,
+    /// What happens to a message whose retries are exhausted.
+    pub poison: PoisonPolicy,
+}
+
+/// In-order retry: a failing invocation is run again, up to `max_attempts` in all, waiting
+/// `initial_delay`, doubling up to `max_delay`, while the session lock is held (and renewed),
+/// so the session's order is kept and the broker is not hammered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (at least 1).
+    pub max_attempts: u32,
+    /// The wait before the second attempt.
+    pub initial_delay: Duration,
+    /// The longest wait between attempts.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(20);
+        self.initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay)
+    }
+}
+
+/// What to do with a message whose in-order retries are exhausted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PoisonPolicy {
+    /// Dead-letter it (reason `MaxRetriesExceeded`) and go on with the session.
+    #[default]
+    DeadLetter,
+    /// Abandon it, leaving it to the entity's max delivery count.
+    Abandon,
 }
 
 impl Default for TriggerSettings {
@@ -72,6 +113,10 @@ impl Default for TriggerSettings {
             session_idle_timeout: Duration::from_secs(5),
             max_auto_lock_renewal_duration: Duration::from_secs(300),
             auto_complete: true,
+            max_messages_per_session: None,
+            release_after_each_message: false,
+            retry: None,
+            poison: PoisonPolicy::DeadLetter,
         }
     }
 }

@@ -19,6 +19,6 @@ pub mod session_pump;
 pub mod settle;
 pub mod source;
 
-pub use function::{Entity, FunctionSpec, TriggerSettings};
+pub use function::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 pub use host::{DrainReport, TriggerSet};
 pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};

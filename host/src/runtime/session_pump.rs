@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::dispatch::{self, InvocationResult};
-use super::function::FunctionSpec;
+use super::function::{FunctionSpec, PoisonPolicy};
 use super::requests::{PumpHandle, Request};
 use super::settle::{self, Decision};
 use super::source::{DeliveryToken, Received, SourceSession};
@@ -24,6 +24,9 @@ pub enum SessionEnd {
     Shutdown,
     /// The session lock was lost; the broker will hand the session out again.
     LockLost,
+    /// The session had its share (`max_messages_per_session` or
+    /// `release_after_each_message`) and was released so others get a turn.
+    Rotated,
     /// The broker failed; the session was released where possible.
     Failed(String),
 }
@@ -55,6 +58,14 @@ pub async fn run<S: SourceSession>(
     );
     let pump = Pump::new(function, session, session_id, shutdown);
     pump.run().instrument(span).await
+}
+
+/// One run of the handler.
+struct Attempt {
+    result: InvocationResult,
+    settled_by_handler: bool,
+    lock_lost: bool,
+    elapsed: Duration,
 }
 
 struct Pump<S> {
@@ -112,6 +123,14 @@ impl<S: SourceSession> Pump<S> {
             if let Some(end) = self.invoke(received).await {
                 break end;
             }
+            let settings = &self.function.settings;
+            if settings.release_after_each_message
+                || settings
+                    .max_messages_per_session
+                    .is_some_and(|max| self.invocations >= u64::from(max))
+            {
+                break SessionEnd::Rotated;
+            }
         };
         let session_id = self.session_id.to_string();
         let invocations = self.invocations;
@@ -121,7 +140,7 @@ impl<S: SourceSession> Pump<S> {
                 warn!(invocations, %reason, "session stopped by a broker error; releasing");
                 self.session.release().await;
             }
-            SessionEnd::Idle | SessionEnd::Shutdown => {
+            SessionEnd::Idle | SessionEnd::Shutdown | SessionEnd::Rotated => {
                 self.session.release().await;
                 info!(invocations, reason = ?end, "session released");
             }
@@ -187,6 +206,115 @@ impl<S: SourceSession> Pump<S> {
         message: berth::Message,
         token: DeliveryToken,
     ) -> Option<SessionEnd> {
+        let retry = self.function.settings.retry;
+        let mut attempt = 1u32;
+        let mut message = Some(message);
+        let (result, settled_by_handler, elapsed) = loop {
+            let current = match (&retry, message.take()) {
+                (Some(_), Some(m)) => {
+                    message = Some(m.clone());
+                    m
+                }
+                (_, Some(m)) => m,
+                (_, None) => return Some(SessionEnd::Failed("no message to retry".into())),
+            };
+            let attempt_result = self.attempt(current, token).await;
+            log_result(&attempt_result.result);
+            if attempt_result.lock_lost {
+                error!(
+                    duration_ms = attempt_result.elapsed.as_millis() as u64,
+                    "session lock lost during the invocation; the message is not settled and will be redelivered"
+                );
+                return Some(SessionEnd::LockLost);
+            }
+            let failed = matches!(
+                attempt_result.result,
+                InvocationResult::Returned(berth::Outcome::Failed(_))
+                    | InvocationResult::Panicked(_)
+            );
+            match retry {
+                Some(policy)
+                    if failed
+                        && !attempt_result.settled_by_handler
+                        && attempt < policy.max_attempts
+                        && !self.shutdown.is_cancelled() =>
+                {
+                    let delay = policy.delay(attempt);
+                    warn!(
+                        attempt,
+                        max_attempts = policy.max_attempts,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "retrying inside the session lock"
+                    );
+                    if let Err(end) = self.wait_holding_lock(delay).await {
+                        return Some(end);
+                    }
+                    attempt += 1;
+                }
+                _ => {
+                    break (
+                        attempt_result.result,
+                        attempt_result.settled_by_handler,
+                        attempt_result.elapsed,
+                    )
+                }
+            }
+        };
+        let mut decision = settle::decide(
+            &result,
+            self.function.settings.auto_complete,
+            settled_by_handler,
+        );
+        if let (Some(policy), Decision::Settle(Settlement::Abandon { .. })) = (&retry, &decision) {
+            let failed_after_retries = matches!(
+                result,
+                InvocationResult::Returned(berth::Outcome::Failed(_))
+                    | InvocationResult::Panicked(_)
+            ) && !self.shutdown.is_cancelled();
+            if failed_after_retries && self.function.settings.poison == PoisonPolicy::DeadLetter {
+                decision = Decision::Settle(Settlement::dead_letter(
+                    "MaxRetriesExceeded",
+                    format!(
+                        "the handler failed {attempt} of {} attempts; last error: {}",
+                        policy.max_attempts,
+                        failure_text(&result)
+                    ),
+                ));
+            }
+        }
+        let settlement_name = match &decision {
+            Decision::Settle(settlement) => settlement.name(),
+            Decision::SettledByHandler => "by_handler",
+        };
+        if let (
+            Decision::Settle(Settlement::Abandon { .. }),
+            InvocationResult::Returned(berth::Outcome::Done),
+        ) = (&decision, &result)
+        {
+            warn!("auto_complete is off and the handler did not settle the message; abandoning it");
+        }
+        let settled = match decision {
+            Decision::Settle(settlement) => self.session.settle(token, settlement).await,
+            Decision::SettledByHandler => Ok(()),
+        };
+        info!(
+            outcome = settle::outcome_name(&result),
+            settlement = settlement_name,
+            attempts = attempt,
+            duration_ms = elapsed.as_millis() as u64,
+            "invocation completed"
+        );
+        match settled {
+            Ok(()) => None,
+            Err(e) => {
+                error!(error = %e, "settling the message failed; stopping the session so its order is kept");
+                Some(end_for(&e))
+            }
+        }
+    }
+
+    /// Runs the handler once, serving its requests and renewing the lock meanwhile.
+    async fn attempt(&mut self, message: berth::Message, token: DeliveryToken) -> Attempt {
         let cancellation = self.shutdown.child_token();
         let ops: Arc<dyn berth::ops::SessionOps> = Arc::new(self.handle.clone());
         let started = dispatch::start(
@@ -222,46 +350,24 @@ impl<S: SourceSession> Pump<S> {
                 }
             },
         };
-        let elapsed = started.started_at.elapsed();
-        log_result(&result);
-        if lock_lost {
-            error!(
-                duration_ms = elapsed.as_millis() as u64,
-                "session lock lost during the invocation; the message is not settled and will be redelivered"
-            );
-            return Some(SessionEnd::LockLost);
+        Attempt {
+            result,
+            settled_by_handler: started.actions.is_settled(),
+            lock_lost,
+            elapsed: started.started_at.elapsed(),
         }
-        let decision = settle::decide(
-            &result,
-            self.function.settings.auto_complete,
-            started.actions.is_settled(),
-        );
-        let settlement_name = match &decision {
-            Decision::Settle(settlement) => settlement.name(),
-            Decision::SettledByHandler => "by_handler",
-        };
-        if let (
-            Decision::Settle(Settlement::Abandon { .. }),
-            InvocationResult::Returned(berth::Outcome::Done),
-        ) = (&decision, &result)
-        {
-            warn!("auto_complete is off and the handler did not settle the message; abandoning it");
-        }
-        let settled = match decision {
-            Decision::Settle(settlement) => self.session.settle(token, settlement).await,
-            Decision::SettledByHandler => Ok(()),
-        };
-        info!(
-            outcome = settle::outcome_name(&result),
-            settlement = settlement_name,
-            duration_ms = elapsed.as_millis() as u64,
-            "invocation completed"
-        );
-        match settled {
-            Ok(()) => None,
-            Err(e) => {
-                error!(error = %e, "settling the message failed; stopping the session so its order is kept");
-                Some(end_for(&e))
+    }
+
+    /// Waits between retries, renewing the session lock; shutdown ends the wait early.
+    async fn wait_holding_lock(&mut self, delay: Duration) -> Result<(), SessionEnd> {
+        let until = Instant::now() + delay;
+        loop {
+            let renew_at = self.renewal.next;
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep_until(until.into()) => return Ok(()),
+                _ = sleep_until(renew_at), if renew_at.is_some() => self.renew().await?,
             }
         }
     }
@@ -373,6 +479,14 @@ fn end_for(error: &ServiceBusError) -> SessionEnd {
         SessionEnd::LockLost
     } else {
         SessionEnd::Failed(error.to_string())
+    }
+}
+
+fn failure_text(result: &InvocationResult) -> String {
+    match result {
+        InvocationResult::Returned(berth::Outcome::Failed(e)) => e.to_string(),
+        InvocationResult::Panicked(panic) => format!("panic: {panic}"),
+        _ => String::new(),
     }
 }
 

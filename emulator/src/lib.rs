@@ -3,3 +3,5 @@
 pub mod amqp;
 pub mod node;
 pub mod sas;
+pub mod entity;
+pub mod store;

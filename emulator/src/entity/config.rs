@@ -1,0 +1,126 @@
+//! Entity definitions read from configuration (TOML):
+//!
+//! ```toml
+//! [[queues]]
+//! name = "orders"
+//! requires_session = true
+//! lock_duration = "30s"
+//!
+//! [[topics]]
+//! name = "events"
+//! [[topics.subscriptions]]
+//! name = "audit"
+//! max_delivery_count = 3
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration::parse_duration;
+use super::EntityOptions;
+
+/// A duration written as a humane string (`"60s"`, `"5m"`, `"PT1M"`, `"00:01:00"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HumaneDuration(pub Duration);
+
+impl TryFrom<String> for HumaneDuration {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        parse_duration(&value).map(Self)
+    }
+}
+
+impl From<HumaneDuration> for String {
+    fn from(value: HumaneDuration) -> Self {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for HumaneDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{}s", d.as_secs())
+        } else {
+            write!(f, "{}ms", d.as_millis())
+        }
+    }
+}
+
+/// All entities to create at start-up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitiesConfig {
+    /// `[[queues]]` tables.
+    #[serde(default)]
+    pub queues: Vec<EntityConfig>,
+    /// `[[topics]]` tables.
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
+}
+
+/// A topic and its subscriptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// The topic's name.
+    pub name: String,
+    /// `[[topics.subscriptions]]` tables.
+    #[serde(default)]
+    pub subscriptions: Vec<EntityConfig>,
+}
+
+/// A queue or a subscription; fields left out take [`EntityOptions::default`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityConfig {
+    /// The queue's or subscription's name.
+    pub name: String,
+    /// See [`EntityOptions::requires_session`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_session: Option<bool>,
+    /// See [`EntityOptions::lock_duration`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_duration: Option<HumaneDuration>,
+    /// See [`EntityOptions::max_delivery_count`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delivery_count: Option<u32>,
+    /// See [`EntityOptions::default_message_time_to_live`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_message_time_to_live: Option<HumaneDuration>,
+    /// See [`EntityOptions::dead_lettering_on_message_expiration`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_lettering_on_message_expiration: Option<bool>,
+    /// See [`EntityOptions::max_size_bytes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size_bytes: Option<u64>,
+}
+
+impl EntityConfig {
+    /// The options this table describes, defaults filled in.
+    pub fn options(&self) -> EntityOptions {
+        let d = EntityOptions::default();
+        EntityOptions {
+            requires_session: self.requires_session.unwrap_or(d.requires_session),
+            lock_duration: self.lock_duration.map_or(d.lock_duration, |v| v.0),
+            max_delivery_count: self.max_delivery_count.unwrap_or(d.max_delivery_count),
+            default_message_time_to_live: self
+                .default_message_time_to_live
+                .map_or(d.default_message_time_to_live, |v| v.0),
+            dead_lettering_on_message_expiration: self
+                .dead_lettering_on_message_expiration
+                .unwrap_or(d.dead_lettering_on_message_expiration),
+            max_size_bytes: self.max_size_bytes.unwrap_or(d.max_size_bytes),
+        }
+    }
+}
+
+impl EntitiesConfig {
+    /// Parses TOML text (errors carry the line and column).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}

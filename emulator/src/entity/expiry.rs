@@ -1,0 +1,88 @@
+//! Time-driven changes: message and session lock expiry, scheduled messages turning active,
+//! and time-to-live expiry. Run at the start of every operation and by the namespace timer.
+
+use tokio::time::Instant;
+
+use super::state::{EntityState, Sub};
+use super::MessageState;
+
+impl EntityState {
+    /// Applies every change due at `now`.
+    pub fn process_due(&mut self, now: Instant) {
+        for sub in [Sub::Main, Sub::DeadLetter] {
+            while let Some(&(deadline, seq)) = self.sub(sub).lock_deadlines.first() {
+                if deadline > now {
+                    break;
+                }
+                self.sub(sub).lock_deadlines.pop_first();
+                self.unlock(sub, seq, true, now);
+            }
+        }
+        while let Some((deadline, id)) = self
+            .sessions
+            .as_ref()
+            .and_then(|s| s.deadlines.first().cloned())
+        {
+            if deadline > now {
+                break;
+            }
+            if let Some(s) = self.sessions.as_mut() {
+                s.deadlines.pop_first();
+            }
+            let _ = self.end_session_lock(&id, None, true, now);
+        }
+        while let Some(&(at, seq)) = self.scheduled.first() {
+            if at > now {
+                break;
+            }
+            self.scheduled.pop_first();
+            self.activate(seq);
+        }
+        while let Some(&(deadline, seq)) = self.ttl.first() {
+            if deadline > now {
+                break;
+            }
+            self.ttl.pop_first();
+            // A locked message expires when its lock ends (see `unlock`).
+            if self
+                .main
+                .messages
+                .get(&seq)
+                .is_some_and(|m| m.lock.is_none())
+            {
+                self.expire(seq);
+            }
+        }
+    }
+
+    /// A scheduled message reached its time: it becomes active, enqueued now.
+    fn activate(&mut self, seq: i64) {
+        let Some(msg) = self.main.messages.get_mut(&seq) else {
+            return;
+        };
+        if msg.state != MessageState::Scheduled {
+            return;
+        }
+        msg.state = MessageState::Active;
+        msg.activate_at = None;
+        if let Some(at) = msg.scheduled {
+            msg.enqueued = at;
+        }
+        let session = msg.session.clone();
+        self.make_available(Sub::Main, seq, session.as_ref());
+    }
+
+    /// The earliest time something is due, if anything is.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let firsts = [
+            self.main.lock_deadlines.first().map(|d| d.0),
+            self.dlq.lock_deadlines.first().map(|d| d.0),
+            self.sessions
+                .as_ref()
+                .and_then(|s| s.deadlines.first().map(|d| d.0)),
+            self.scheduled.first().map(|d| d.0),
+            self.ttl.first().map(|d| d.0),
+        ];
+        firsts.into_iter().flatten().min()
+    }
+}

@@ -1,0 +1,307 @@
+//! An entity's state under its mutex: messages, ready queues, locks, timers, sessions, and the
+//! bookkeeping every move between them needs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::journal::Journal;
+use super::message::{Expiry, StoredMessage, MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED};
+use super::ready::{ReadyQueue, Waiters};
+use super::sessions::Sessions;
+use super::token::TokenHash;
+use super::{DeadLetterInfo, EntityOptions, LockToken, MessageState};
+use crate::store::record::Record;
+
+/// Which sub-queue of an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sub {
+    Main,
+    DeadLetter,
+}
+
+/// Messages of one sub-queue and their indexes.
+#[derive(Default)]
+pub(crate) struct SubQueue {
+    pub messages: BTreeMap<i64, StoredMessage>,
+    /// Available messages (non-session ones; session messages wait in their session).
+    pub ready: ReadyQueue,
+    pub locks: HashMap<LockToken, i64, TokenHash>,
+    /// Lock expiries of non-session locks.
+    pub lock_deadlines: BTreeSet<(Instant, i64)>,
+    pub waiters: Waiters,
+}
+
+/// Everything behind an entity's mutex.
+pub(crate) struct EntityState {
+    pub options: EntityOptions,
+    pub path: Arc<str>,
+    pub deleted: bool,
+    /// Next sequence number (queues; subscriptions take their topic's).
+    pub next_seq: i64,
+    pub main: SubQueue,
+    pub dlq: SubQueue,
+    /// Present on entities that require sessions.
+    pub sessions: Option<Sessions>,
+    pub scheduled: BTreeSet<(Instant, i64)>,
+    pub ttl: BTreeSet<(Instant, i64)>,
+    pub size_bytes: u64,
+    /// The deadline the namespace timer holds for this entity.
+    pub armed: Option<Instant>,
+    pub journal: Journal,
+}
+
+/// An instant far enough ahead to mean "never" without overflowing.
+pub(crate) fn far_future(now: Instant) -> Instant {
+    now + Duration::from_secs(100 * 365 * 86_400)
+}
+
+/// The timer instant matching wall-clock time `at`.
+pub(crate) fn instant_at(at: SystemTime, now: Instant, wall: SystemTime) -> Instant {
+    let ahead = at.duration_since(wall).unwrap_or(Duration::ZERO);
+    now.checked_add(ahead)
+        .unwrap_or_else(|| far_future(now))
+        .min(far_future(now))
+}
+
+/// When a message enqueued (or activated) at `base` expires, if ever.
+pub(crate) fn expiry(
+    base: SystemTime,
+    ttl: Option<Duration>,
+    default: Duration,
+    now: Instant,
+    wall: SystemTime,
+) -> Option<Expiry> {
+    let ttl = ttl.map_or(default, |t| t.min(default));
+    let at = base.checked_add(ttl)?;
+    let ahead = at.duration_since(wall).unwrap_or(Duration::ZERO);
+    let deadline = now.checked_add(ahead)?;
+    Some(Expiry { at, deadline })
+}
+
+pub(crate) fn millis(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+pub(crate) fn from_millis(ms: i64) -> SystemTime {
+    let d = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        SystemTime::UNIX_EPOCH + d
+    } else {
+        SystemTime::UNIX_EPOCH - d
+    }
+}
+
+impl EntityState {
+    pub fn new(options: EntityOptions, path: Arc<str>, journal: Journal) -> Self {
+        let sessions = options.requires_session.then(Sessions::default);
+        Self {
+            options,
+            path,
+            deleted: false,
+            next_seq: 1,
+            main: SubQueue::default(),
+            dlq: SubQueue::default(),
+            sessions,
+            scheduled: BTreeSet::new(),
+            ttl: BTreeSet::new(),
+            size_bytes: 0,
+            armed: None,
+            journal,
+        }
+    }
+
+    pub fn sub(&mut self, sub: Sub) -> &mut SubQueue {
+        match sub {
+            Sub::Main => &mut self.main,
+            Sub::DeadLetter => &mut self.dlq,
+        }
+    }
+
+    /// Adds a message with its indexes; an active one becomes available.
+    pub fn insert(&mut self, sub: Sub, seq: i64, mut msg: StoredMessage) {
+        self.size_bytes += msg.body.len() as u64;
+        if sub == Sub::Main {
+            if let Some(e) = msg.expires {
+                self.ttl.insert((e.deadline, seq));
+            }
+            if let Some(at) = msg.activate_at {
+                self.scheduled.insert((at, seq));
+            }
+            if let (Some(sessions), Some(id)) = (&mut self.sessions, &msg.session) {
+                msg.session = Some(sessions.count_message(id));
+            }
+        }
+        let available = msg.is_available();
+        let session = msg.session.clone();
+        msg.queued = false;
+        self.sub(sub).messages.insert(seq, msg);
+        if available {
+            self.make_available(sub, seq, session.as_ref());
+        }
+    }
+
+    /// Puts an available message where receivers find it and wakes them.
+    pub fn make_available(&mut self, sub: Sub, seq: i64, session: Option<&Arc<str>>) {
+        if let Some(m) = self.sub(sub).messages.get_mut(&seq) {
+            m.queued = true;
+        }
+        match (sub, &mut self.sessions, session) {
+            (Sub::Main, Some(sessions), Some(id)) => sessions.message_available(id, seq),
+            _ => {
+                let q = self.sub(sub);
+                q.ready.push(seq);
+                q.waiters.wake_all();
+            }
+        }
+    }
+
+    /// Removes a message and every index entry it has (no log record).
+    pub fn remove(&mut self, sub: Sub, seq: i64) -> Option<StoredMessage> {
+        let q = self.sub(sub);
+        let msg = q.messages.remove(&seq)?;
+        if let Some(lock) = msg.lock {
+            q.locks.remove(&lock.token);
+            q.lock_deadlines.remove(&(lock.deadline, seq));
+        }
+        let available = msg.queued;
+        self.size_bytes = self.size_bytes.saturating_sub(msg.body.len() as u64);
+        if sub == Sub::Main {
+            if let Some(e) = msg.expires {
+                self.ttl.remove(&(e.deadline, seq));
+            }
+            if let Some(at) = msg.activate_at {
+                self.scheduled.remove(&(at, seq));
+            }
+        }
+        match (sub, &mut self.sessions, &msg.session) {
+            (Sub::Main, Some(sessions), Some(id)) => {
+                sessions.message_removed(id, seq, available, msg.lock.is_some())
+            }
+            _ if available => self.sub(sub).ready.forget_one(),
+            _ => {}
+        }
+        Some(msg)
+    }
+
+    /// Replaces a message's bytes (modified properties), logging the change.
+    pub fn replace_body(&mut self, sub: Sub, seq: i64, body: Bytes) {
+        let dlq = sub == Sub::DeadLetter;
+        let Some(msg) = self.sub(sub).messages.get_mut(&seq) else {
+            return;
+        };
+        let old_len = msg.body.len() as u64;
+        msg.body = body.clone();
+        self.size_bytes = self.size_bytes.saturating_sub(old_len) + body.len() as u64;
+        self.journal.log(|entity| Record::ReplaceBody {
+            entity,
+            dlq,
+            seq,
+            body: &body,
+        });
+    }
+
+    /// Drops a message's lock. `counted` adds a delivery attempt (abandon, lock expiry); a
+    /// main-queue message that runs out of attempts is dead-lettered, an expired one expires,
+    /// an active one becomes available again.
+    pub fn unlock(&mut self, sub: Sub, seq: i64, counted: bool, now: Instant) {
+        let q = self.sub(sub);
+        let Some(msg) = q.messages.get_mut(&seq) else {
+            return;
+        };
+        let Some(lock) = msg.lock.take() else {
+            return;
+        };
+        q.locks.remove(&lock.token);
+        q.lock_deadlines.remove(&(lock.deadline, seq));
+        if counted {
+            msg.delivery_count = msg.delivery_count.saturating_add(1);
+        }
+        let count = msg.delivery_count;
+        let expired = msg.expires.is_some_and(|e| e.deadline <= now);
+        let active = msg.state == MessageState::Active;
+        let session = msg.session.clone();
+        if let (Sub::Main, Some(sessions), Some(id)) = (sub, &mut self.sessions, &session) {
+            sessions.message_unlocked(id, seq);
+        }
+        if sub == Sub::Main && counted && count >= self.options.max_delivery_count {
+            let info = DeadLetterInfo {
+                reason: Some(MAX_DELIVERY_COUNT_EXCEEDED.to_owned()),
+                description: Some(format!(
+                    "Message could not be consumed after {} delivery attempts.",
+                    self.options.max_delivery_count
+                )),
+                source: None,
+            };
+            self.dead_letter(seq, info, None);
+        } else if sub == Sub::Main && expired {
+            self.expire(seq);
+        } else if active {
+            self.make_available(sub, seq, session.as_ref());
+        }
+    }
+
+    /// Moves a main-queue message to the dead-letter sub-queue, logging it.
+    pub fn dead_letter(&mut self, seq: i64, info: DeadLetterInfo, body: Option<Bytes>) {
+        let Some(mut msg) = self.remove(Sub::Main, seq) else {
+            return;
+        };
+        self.journal.log(|entity| Record::DeadLetter {
+            entity,
+            seq,
+            reason: info.reason.as_deref(),
+            description: info.description.as_deref(),
+            body: body.as_deref(),
+        });
+        if let Some(b) = body {
+            msg.body = b;
+        }
+        msg.state = MessageState::Active;
+        msg.lock = None;
+        msg.activate_at = None;
+        msg.dead_letter = Some(Arc::new(info));
+        self.insert(Sub::DeadLetter, seq, msg);
+    }
+
+    /// Removes an expired message, or dead-letters it if the entity says so.
+    pub fn expire(&mut self, seq: i64) {
+        if self.options.dead_lettering_on_message_expiration {
+            let info = DeadLetterInfo {
+                reason: Some(TTL_EXPIRED.to_owned()),
+                description: Some("The message expired and was dead lettered.".to_owned()),
+                source: None,
+            };
+            self.dead_letter(seq, info, None);
+        } else if self.remove(Sub::Main, seq).is_some() {
+            self.journal.log(|entity| Record::Remove {
+                entity,
+                dlq: false,
+                seq,
+            });
+        }
+    }
+
+    /// Removes a message and logs the removal.
+    pub fn remove_logged(&mut self, sub: Sub, seq: i64) -> Option<StoredMessage> {
+        let msg = self.remove(sub, seq)?;
+        let dlq = sub == Sub::DeadLetter;
+        self.journal
+            .log(|entity| Record::Remove { entity, dlq, seq });
+        Some(msg)
+    }
+
+    /// Wakes every waiter (used when the entity is deleted).
+    pub fn wake_everyone(&mut self) {
+        self.main.waiters.wake_all();
+        self.dlq.waiters.wake_all();
+        if let Some(s) = &mut self.sessions {
+            s.wake_everyone();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Topics: a name, a sequence counter and the subscriptions a send fans out to.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use super::handle::{EntityHandle, EntityShared};
+use super::send::Sender;
+use super::state::Sub;
+use super::EntityError;
+use crate::store::StoreHandle;
+
+/// A topic's shared state.
+pub(crate) struct TopicShared {
+    pub id: u32,
+    pub name: Arc<str>,
+    pub subscriptions: RwLock<Vec<Arc<EntityShared>>>,
+    /// Sequence numbers are the topic's: every subscription's copy has the same number.
+    pub next_seq: AtomicI64,
+    pub deleted: AtomicBool,
+    pub store: Option<StoreHandle>,
+}
+
+impl TopicShared {
+    pub fn new(id: u32, name: String, next_seq: i64, store: Option<StoreHandle>) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            name: name.into(),
+            subscriptions: RwLock::new(Vec::new()),
+            next_seq: AtomicI64::new(next_seq),
+            deleted: AtomicBool::new(false),
+            store,
+        })
+    }
+
+    /// The subscriptions, or `NotFound` once the topic is deleted.
+    pub fn live_subscriptions(&self) -> Result<Vec<Arc<EntityShared>>, EntityError> {
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(EntityError::not_found(&self.name));
+        }
+        Ok(self
+            .subscriptions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+
+    /// The subscription named `name` (case-insensitive).
+    pub fn subscription(&self, name: &str) -> Option<Arc<EntityShared>> {
+        let key = super::path::key(name);
+        self.subscriptions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|s| s.key == key)
+            .cloned()
+    }
+}
+
+/// A topic. Cheap to clone.
+#[derive(Clone)]
+pub struct TopicHandle {
+    pub(crate) shared: Arc<TopicShared>,
+}
+
+impl TopicHandle {
+    /// The topic's name as created.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// A sender that fans out to every subscription.
+    pub fn sender(&self) -> Sender {
+        Sender::topic(self.shared.clone())
+    }
+
+    /// The topic's subscriptions.
+    pub fn subscriptions(&self) -> Result<Vec<EntityHandle>, EntityError> {
+        Ok(self
+            .shared
+            .live_subscriptions()?
+            .into_iter()
+            .map(|s| EntityHandle::new(s, Sub::Main))
+            .collect())
+    }
+}
+
+impl std::fmt::Debug for TopicHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicHandle")
+            .field("name", &self.name())
+            .finish()
+    }
+}

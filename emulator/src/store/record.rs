@@ -1,0 +1,437 @@
+//! Log records and their binary form.
+//!
+//! Every record is framed as `len: u32 LE | crc32(payload): u32 LE | payload`; the payload
+//! starts with a one-byte tag. Integers are little-endian; strings and byte strings carry a
+//! `u32` length; optional values a presence byte. Times are milliseconds since the Unix epoch.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use crate::entity::EntityOptions;
+
+/// Bytes of the frame header (length + CRC).
+pub(crate) const FRAME_HEADER: usize = 8;
+
+/// One change to the namespace, as logged.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Record<'a> {
+    CreateQueue {
+        id: u32,
+        name: &'a str,
+        options: EntityOptions,
+    },
+    CreateTopic {
+        id: u32,
+        name: &'a str,
+    },
+    CreateSubscription {
+        id: u32,
+        topic: u32,
+        name: &'a str,
+        options: EntityOptions,
+    },
+    DeleteEntity {
+        id: u32,
+    },
+    /// A message enqueued into each of `targets` (one queue, or a topic's subscriptions) with
+    /// the sequence number `seq` drawn from `source` (the queue or the topic). `ttl_ms` is the
+    /// message's own time to live; each target caps it with its default on recovery.
+    Enqueue {
+        source: u32,
+        targets: Cow<'a, [u32]>,
+        seq: i64,
+        enqueued_ms: i64,
+        ttl_ms: Option<i64>,
+        scheduled_ms: Option<i64>,
+        session: Option<&'a str>,
+        body: &'a [u8],
+    },
+    Remove {
+        entity: u32,
+        dlq: bool,
+        seq: i64,
+    },
+    DeadLetter {
+        entity: u32,
+        seq: i64,
+        reason: Option<&'a str>,
+        description: Option<&'a str>,
+        body: Option<&'a [u8]>,
+    },
+    Defer {
+        entity: u32,
+        dlq: bool,
+        seq: i64,
+        body: Option<&'a [u8]>,
+    },
+    ReplaceBody {
+        entity: u32,
+        dlq: bool,
+        seq: i64,
+        body: &'a [u8],
+    },
+    SessionState {
+        entity: u32,
+        session: &'a str,
+        state: Option<&'a [u8]>,
+        updated_ms: i64,
+    },
+    /// The next sequence number of a queue or topic (written by compaction).
+    NextSequence {
+        entity: u32,
+        next: i64,
+    },
+}
+
+const T_CREATE_QUEUE: u8 = 1;
+const T_CREATE_TOPIC: u8 = 2;
+const T_CREATE_SUBSCRIPTION: u8 = 3;
+const T_DELETE: u8 = 4;
+const T_ENQUEUE: u8 = 5;
+const T_REMOVE: u8 = 6;
+const T_DEAD_LETTER: u8 = 7;
+const T_DEFER: u8 = 8;
+const T_REPLACE_BODY: u8 = 9;
+const T_SESSION_STATE: u8 = 10;
+const T_NEXT_SEQUENCE: u8 = 11;
+
+/// Why a payload could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecodeError(pub &'static str);
+
+impl Record<'_> {
+    /// Appends the payload (no frame) to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        match self {
+            Record::CreateQueue { id, name, options } => {
+                w.u8(T_CREATE_QUEUE);
+                w.u32(*id);
+                w.str(name);
+                w.options(options);
+            }
+            Record::CreateTopic { id, name } => {
+                w.u8(T_CREATE_TOPIC);
+                w.u32(*id);
+                w.str(name);
+            }
+            Record::CreateSubscription {
+                id,
+                topic,
+                name,
+                options,
+            } => {
+                w.u8(T_CREATE_SUBSCRIPTION);
+                w.u32(*id);
+                w.u32(*topic);
+                w.str(name);
+                w.options(options);
+            }
+            Record::DeleteEntity { id } => {
+                w.u8(T_DELETE);
+                w.u32(*id);
+            }
+            Record::Enqueue {
+                source,
+                targets,
+                seq,
+                enqueued_ms,
+                ttl_ms,
+                scheduled_ms,
+                session,
+                body,
+            } => {
+                w.u8(T_ENQUEUE);
+                w.u32(*source);
+                w.u32(targets.len() as u32);
+                for t in targets.iter() {
+                    w.u32(*t);
+                }
+                w.i64(*seq);
+                w.i64(*enqueued_ms);
+                w.opt_i64(*ttl_ms);
+                w.opt_i64(*scheduled_ms);
+                w.opt_bytes(session.map(str::as_bytes));
+                w.bytes(body);
+            }
+            Record::Remove { entity, dlq, seq } => {
+                w.u8(T_REMOVE);
+                w.u32(*entity);
+                w.u8(u8::from(*dlq));
+                w.i64(*seq);
+            }
+            Record::DeadLetter {
+                entity,
+                seq,
+                reason,
+                description,
+                body,
+            } => {
+                w.u8(T_DEAD_LETTER);
+                w.u32(*entity);
+                w.i64(*seq);
+                w.opt_bytes(reason.map(str::as_bytes));
+                w.opt_bytes(description.map(str::as_bytes));
+                w.opt_bytes(*body);
+            }
+            Record::Defer {
+                entity,
+                dlq,
+                seq,
+                body,
+            } => {
+                w.u8(T_DEFER);
+                w.u32(*entity);
+                w.u8(u8::from(*dlq));
+                w.i64(*seq);
+                w.opt_bytes(*body);
+            }
+            Record::ReplaceBody {
+                entity,
+                dlq,
+                seq,
+                body,
+            } => {
+                w.u8(T_REPLACE_BODY);
+                w.u32(*entity);
+                w.u8(u8::from(*dlq));
+                w.i64(*seq);
+                w.bytes(body);
+            }
+            Record::SessionState {
+                entity,
+                session,
+                state,
+                updated_ms,
+            } => {
+                w.u8(T_SESSION_STATE);
+                w.u32(*entity);
+                w.str(session);
+                w.opt_bytes(*state);
+                w.i64(*updated_ms);
+            }
+            Record::NextSequence { entity, next } => {
+                w.u8(T_NEXT_SEQUENCE);
+                w.u32(*entity);
+                w.i64(*next);
+            }
+        }
+    }
+
+    /// Decodes one payload (without its frame).
+    pub fn decode(payload: &[u8]) -> Result<Record<'_>, DecodeError> {
+        let mut r = Reader(payload);
+        let rec = match r.u8()? {
+            T_CREATE_QUEUE => Record::CreateQueue {
+                id: r.u32()?,
+                name: r.str()?,
+                options: r.options()?,
+            },
+            T_CREATE_TOPIC => Record::CreateTopic {
+                id: r.u32()?,
+                name: r.str()?,
+            },
+            T_CREATE_SUBSCRIPTION => Record::CreateSubscription {
+                id: r.u32()?,
+                topic: r.u32()?,
+                name: r.str()?,
+                options: r.options()?,
+            },
+            T_DELETE => Record::DeleteEntity { id: r.u32()? },
+            T_ENQUEUE => {
+                let source = r.u32()?;
+                let n = r.u32()? as usize;
+                if n > r.0.len() / 4 {
+                    return Err(DecodeError("target count beyond the record"));
+                }
+                let mut targets = Vec::with_capacity(n);
+                for _ in 0..n {
+                    targets.push(r.u32()?);
+                }
+                Record::Enqueue {
+                    source,
+                    targets: Cow::Owned(targets),
+                    seq: r.i64()?,
+                    enqueued_ms: r.i64()?,
+                    ttl_ms: r.opt_i64()?,
+                    scheduled_ms: r.opt_i64()?,
+                    session: r.opt_str()?,
+                    body: r.bytes()?,
+                }
+            }
+            T_REMOVE => Record::Remove {
+                entity: r.u32()?,
+                dlq: r.u8()? != 0,
+                seq: r.i64()?,
+            },
+            T_DEAD_LETTER => Record::DeadLetter {
+                entity: r.u32()?,
+                seq: r.i64()?,
+                reason: r.opt_str()?,
+                description: r.opt_str()?,
+                body: r.opt_bytes()?,
+            },
+            T_DEFER => Record::Defer {
+                entity: r.u32()?,
+                dlq: r.u8()? != 0,
+                seq: r.i64()?,
+                body: r.opt_bytes()?,
+            },
+            T_REPLACE_BODY => Record::ReplaceBody {
+                entity: r.u32()?,
+                dlq: r.u8()? != 0,
+                seq: r.i64()?,
+                body: r.bytes()?,
+            },
+            T_SESSION_STATE => Record::SessionState {
+                entity: r.u32()?,
+                session: r.str()?,
+                state: r.opt_bytes()?,
+                updated_ms: r.i64()?,
+            },
+            T_NEXT_SEQUENCE => Record::NextSequence {
+                entity: r.u32()?,
+                next: r.i64()?,
+            },
+            _ => return Err(DecodeError("unknown record tag")),
+        };
+        if !r.0.is_empty() {
+            return Err(DecodeError("trailing bytes after the record"));
+        }
+        Ok(rec)
+    }
+}
+
+struct Writer<'o>(&'o mut Vec<u8>);
+
+impl Writer<'_> {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => {
+                self.u8(1);
+                self.i64(v);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.u32(v.len() as u32);
+        self.0.extend_from_slice(v);
+    }
+    fn str(&mut self, v: &str) {
+        self.bytes(v.as_bytes());
+    }
+    fn opt_bytes(&mut self, v: Option<&[u8]>) {
+        match v {
+            Some(v) => {
+                self.u8(1);
+                self.bytes(v);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn duration(&mut self, d: Duration) {
+        self.u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    }
+    fn options(&mut self, o: &EntityOptions) {
+        self.u8(u8::from(o.requires_session));
+        self.duration(o.lock_duration);
+        self.u32(o.max_delivery_count);
+        if o.default_message_time_to_live == Duration::MAX {
+            self.u64(u64::MAX);
+        } else {
+            self.duration(o.default_message_time_to_live);
+        }
+        self.u8(u8::from(o.dead_lettering_on_message_expiration));
+        self.u64(o.max_size_bytes);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.0.len() < n {
+            return Err(DecodeError("record ends early"));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn opt_i64(&mut self) -> Result<Option<i64>, DecodeError> {
+        Ok(if self.u8()? != 0 {
+            Some(self.i64()?)
+        } else {
+            None
+        })
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn str(&mut self) -> Result<&'a str, DecodeError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("string is not UTF-8"))
+    }
+    fn opt_bytes(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
+        Ok(if self.u8()? != 0 {
+            Some(self.bytes()?)
+        } else {
+            None
+        })
+    }
+    fn opt_str(&mut self) -> Result<Option<&'a str>, DecodeError> {
+        match self.opt_bytes()? {
+            Some(b) => std::str::from_utf8(b)
+                .map(Some)
+                .map_err(|_| DecodeError("string is not UTF-8")),
+            None => Ok(None),
+        }
+    }
+    fn duration(&mut self) -> Result<Duration, DecodeError> {
+        let ms = self.u64()?;
+        Ok(if ms == u64::MAX {
+            Duration::MAX
+        } else {
+            Duration::from_millis(ms)
+        })
+    }
+    fn options(&mut self) -> Result<EntityOptions, DecodeError> {
+        Ok(EntityOptions {
+            requires_session: self.u8()? != 0,
+            lock_duration: self.duration()?,
+            max_delivery_count: self.u32()?,
+            default_message_time_to_live: self.duration()?,
+            dead_lettering_on_message_expiration: self.u8()? != 0,
+            max_size_bytes: self.u64()?,
+        })
+    }
+}

@@ -590,3 +590,71 @@ async fn max_messages_per_session_rotates_a_hot_session_out_of_its_slot() {
     );
     assert!(summaries.iter().any(|s| s.end == SessionEnd::Rotated));
 }
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Totals {
+    orders: u32,
+    amount: u64,
+}
+
+#[tokio::test]
+async fn typed_session_state_is_loaded_once_and_written_back_before_completion() {
+    let broker = broker(10);
+    for amount in [10, 20, 30] {
+        broker.send(QUEUE, message("c1", &amount.to_string()));
+    }
+    let handler = |body: String, mut totals: berth::SessionState<Totals>| async move {
+        let amount: u64 = body.parse()?;
+        totals.orders += 1;
+        totals.amount += amount;
+        Ok::<_, HandlerError>(())
+    };
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 3,
+    )
+    .await;
+    let state = broker.session_state(QUEUE, "c1").unwrap();
+    let totals: Totals = serde_json::from_slice(&state).unwrap();
+    assert_eq!((totals.orders, totals.amount), (3, 60));
+}
+
+#[tokio::test]
+async fn a_failed_invocation_leaves_the_typed_state_unchanged() {
+    let broker = broker(2);
+    broker.send(QUEUE, message("c1", "5"));
+    broker.send(QUEUE, message("c1", "boom"));
+    let handler = |body: String, mut totals: berth::SessionState<Totals>| async move {
+        totals.orders += 1;
+        let amount: u64 = body.parse()?;
+        totals.amount += amount;
+        Ok::<_, HandlerError>(())
+    };
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 1 && b.dead_letters(QUEUE).len() == 1,
+    )
+    .await;
+    let totals: Totals =
+        serde_json::from_slice(&broker.session_state(QUEUE, "c1").unwrap()).unwrap();
+    assert_eq!((totals.orders, totals.amount), (1, 5));
+}
+
+#[tokio::test]
+async fn an_oversized_typed_state_is_not_written_and_the_message_is_abandoned() {
+    let broker = broker(1);
+    broker.send(QUEUE, message("c1", "big"));
+    let handler = |mut state: berth::SessionState<Vec<u8>>| async move {
+        *state = vec![7u8; 200 * 1024];
+    };
+    run_until(
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.dead_letters(QUEUE).len() == 1,
+    )
+    .await;
+    assert_eq!(broker.session_state(QUEUE, "c1"), None);
+    assert!(broker.completed(QUEUE).is_empty());
+}

@@ -16,13 +16,17 @@ use crate::session::SessionContext;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a Service Bus function",
     label = "not an extractor",
-    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `MessageActions` or `CancellationToken`",
+    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `MessageActions` or `CancellationToken`",
     note = "to read the body as your own type, derive `serde::Deserialize` and take `Json<YourType>`"
 )]
 pub trait FromInvocation: Sized {
     /// Whether this extractor needs a session trigger; the host refuses to start a
     /// non-session function that takes one.
     const NEEDS_SESSION: bool = false;
+
+    /// Whether this extractor reads the typed session state; the host then loads the state
+    /// when it accepts a session and writes it back after each successful invocation.
+    const NEEDS_STATE: bool = false;
 
     /// Builds the argument, or says why it cannot.
     fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection>;

@@ -67,6 +67,9 @@ pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
     /// Whether any argument needs a session trigger.
     const NEEDS_SESSION: bool;
 
+    /// Whether any argument reads the typed session state.
+    const NEEDS_STATE: bool;
+
     /// Extracts the arguments and starts the handler, or returns the first rejection.
     fn call(&self, invocation: &Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>;
 }
@@ -81,6 +84,7 @@ macro_rules! impl_handler {
             $($arg: FromInvocation + Send + 'static,)*
         {
             const NEEDS_SESSION: bool = false $(|| $arg::NEEDS_SESSION)*;
+            const NEEDS_STATE: bool = false $(|| $arg::NEEDS_STATE)*;
 
             #[allow(non_snake_case, unused_variables)]
             fn call(
@@ -120,6 +124,7 @@ type CallFn = dyn Fn(&Invocation) -> Result<BoxFuture<'static, Outcome>, Rejecti
 pub struct BoxedHandler {
     call: Arc<CallFn>,
     needs_session: bool,
+    needs_state: bool,
 }
 
 impl BoxedHandler {
@@ -131,6 +136,7 @@ impl BoxedHandler {
         BoxedHandler {
             call: Arc::new(move |invocation: &Invocation| handler.call(invocation)),
             needs_session: H::NEEDS_SESSION,
+            needs_state: H::NEEDS_STATE,
         }
     }
 
@@ -142,6 +148,11 @@ impl BoxedHandler {
     /// Whether any argument needs a session trigger.
     pub fn needs_session(&self) -> bool {
         self.needs_session
+    }
+
+    /// Whether any argument reads the typed session state (`SessionState<T>`).
+    pub fn needs_state(&self) -> bool {
+        self.needs_state
     }
 }
 

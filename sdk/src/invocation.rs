@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::actions::MessageActions;
 use crate::message::Message;
 use crate::session::SessionContext;
+use crate::state::StateSlot;
 
 /// One invocation of a function: the message and what the host lends the handler. Hosts
 /// build it; extractors read it.
@@ -17,6 +18,7 @@ pub struct Invocation {
     session: Option<SessionContext>,
     actions: MessageActions,
     cancellation: CancellationToken,
+    state: Option<Arc<StateSlot>>,
 }
 
 impl Invocation {
@@ -35,7 +37,19 @@ impl Invocation {
             session,
             actions,
             cancellation,
+            state: None,
         }
+    }
+
+    /// Lends the invocation the session state for `SessionState<T>` (session triggers).
+    pub fn with_state_slot(mut self, slot: Arc<StateSlot>) -> Self {
+        self.state = Some(slot);
+        self
+    }
+
+    /// The session state slot, when the host lent one.
+    pub fn state_slot(&self) -> Option<&Arc<StateSlot>> {
+        self.state.as_ref()
     }
 
     /// The function's name.

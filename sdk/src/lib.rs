@@ -11,6 +11,7 @@
 //!
 //! A handler takes any number of extractors ([`Message`], [`Json`], [`Body`], `String`,
 //! [`SessionId`], [`DeliveryCount`], [`ApplicationProperties`], [`SessionContext`],
+//! [`SessionState`],
 //! [`MessageActions`], [`CancellationToken`]) and returns `()`, a [`Settlement`] or a
 //! `Result` of those. `Ok` completes the message, `Err` abandons it, a panic is caught and
 //! abandons it, and an argument that cannot be extracted dead-letters it.
@@ -26,6 +27,7 @@ pub mod ops;
 mod registration;
 mod session;
 mod settlement;
+mod state;
 
 pub use actions::MessageActions;
 pub use berth_macros::service_bus_trigger;
@@ -38,13 +40,15 @@ pub use ops::{ErrorKind, ServiceBusError};
 pub use registration::{registrations, FunctionRegistration, SourceLocation, TriggerAttributes};
 pub use session::SessionContext;
 pub use settlement::Settlement;
+pub use state::{SessionState, StateSlot, MAX_SESSION_STATE_BYTES};
 pub use tokio_util::sync::CancellationToken;
 
 /// Everything a function author needs, in one import.
 pub mod prelude {
     pub use crate::{
         service_bus_trigger, ApplicationProperties, Body, CancellationToken, DeliveryCount,
-        HandlerError, Json, Message, MessageActions, SessionContext, SessionId, Settlement,
+        HandlerError, Json, Message, MessageActions, SessionContext, SessionId, SessionState,
+        Settlement,
     };
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 use berth::ops::{MessageOps, SessionOps};
 use berth::{
     CancellationToken, Invocation, Message, MessageActions, Outcome, Rejection, SessionContext,
+    StateSlot,
 };
 
 use super::catch_panic::CatchPanic;
@@ -38,16 +39,20 @@ pub(crate) fn start(
     session: Option<(Arc<str>, Arc<dyn SessionOps>)>,
     message_ops: Arc<dyn MessageOps>,
     cancellation: CancellationToken,
+    state: Option<Arc<StateSlot>>,
 ) -> Started {
     let actions = MessageActions::new(message_ops);
     let session = session.map(|(id, ops)| SessionContext::new(id, ops));
-    let invocation = Invocation::new(
+    let mut invocation = Invocation::new(
         function.name.clone(),
         message,
         session,
         actions.clone(),
         cancellation,
     );
+    if let Some(slot) = state {
+        invocation = invocation.with_state_slot(slot);
+    }
     Started {
         future: function.handler.call(&invocation).map(CatchPanic::new),
         actions,

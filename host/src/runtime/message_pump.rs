@@ -96,7 +96,7 @@ async fn invoke<S: MessageSource>(
             source: source.clone(),
             token,
         });
-        let started = dispatch::start(function, message, None, ops, shutdown.child_token());
+        let started = dispatch::start(function, message, None, ops, shutdown.child_token(), None);
         let result = match started.future {
             Err(rejection) => InvocationResult::Rejected(rejection),
             Ok(future) => match future.await {

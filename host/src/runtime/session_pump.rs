@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use berth::{ErrorKind, ServiceBusError, Settlement};
+use berth::{ErrorKind, ServiceBusError, Settlement, StateSlot, MAX_SESSION_STATE_BYTES};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
@@ -63,6 +64,7 @@ pub async fn run<S: SourceSession>(
 /// One run of the handler.
 struct Attempt {
     result: InvocationResult,
+    state: Option<Arc<StateSlot>>,
     settled_by_handler: bool,
     lock_lost: bool,
     elapsed: Duration,
@@ -78,6 +80,9 @@ struct Pump<S> {
     handle: PumpHandle,
     requests: mpsc::Receiver<Request>,
     invocations: u64,
+    /// The typed session state as last loaded or written (`None`: the handler does not
+    /// take `SessionState`).
+    state: Option<Option<Bytes>>,
 }
 
 // `Received` is moved once per message; boxing it would allocate per message.
@@ -110,11 +115,29 @@ impl<S: SourceSession> Pump<S> {
             locked_until,
             requests,
             invocations: 0,
+            state: None,
         }
     }
 
     async fn run(mut self) -> SessionSummary {
         info!("session accepted");
+        if self.function.handler.needs_state() {
+            match self.session.get_state().await {
+                Ok(state) => self.state = Some(state),
+                Err(e) => {
+                    let end = end_for(&e);
+                    warn!(error = %e, "loading the session state failed");
+                    if end != SessionEnd::LockLost {
+                        self.session.release().await;
+                    }
+                    return SessionSummary {
+                        session_id: self.session_id.to_string(),
+                        invocations: 0,
+                        end,
+                    };
+                }
+            }
+        }
         let end = loop {
             let received = match self.next_message().await {
                 Next::Message(received) => received,
@@ -209,7 +232,7 @@ impl<S: SourceSession> Pump<S> {
         let retry = self.function.settings.retry;
         let mut attempt = 1u32;
         let mut message = Some(message);
-        let (result, settled_by_handler, elapsed) = loop {
+        let (result, settled_by_handler, elapsed, state) = loop {
             let current = match (&retry, message.take()) {
                 (Some(_), Some(m)) => {
                     message = Some(m.clone());
@@ -256,6 +279,7 @@ impl<S: SourceSession> Pump<S> {
                         attempt_result.result,
                         attempt_result.settled_by_handler,
                         attempt_result.elapsed,
+                        attempt_result.state,
                     )
                 }
             }
@@ -280,6 +304,13 @@ impl<S: SourceSession> Pump<S> {
                         failure_text(&result)
                     ),
                 ));
+            }
+        }
+        if let Some(slot) = state {
+            match self.write_back_state(&slot, &result).await {
+                Ok(None) => {}
+                Ok(Some(failure)) => decision = Decision::Settle(failure),
+                Err(end) => return Some(end),
             }
         }
         let settlement_name = match &decision {
@@ -313,9 +344,59 @@ impl<S: SourceSession> Pump<S> {
         }
     }
 
+    /// Writes the typed session state back after a successful invocation, before the message
+    /// is settled. `Ok(Some(abandon))` when the new state cannot be stored (the message is
+    /// abandoned instead of completed); `Err` when the session must stop.
+    async fn write_back_state(
+        &mut self,
+        slot: &StateSlot,
+        result: &InvocationResult,
+    ) -> Result<Option<Settlement>, SessionEnd> {
+        let succeeded = matches!(
+            result,
+            InvocationResult::Returned(berth::Outcome::Done | berth::Outcome::Settle(_))
+        );
+        let written = match slot.take_written() {
+            Some(written) if succeeded => written,
+            _ => return Ok(None),
+        };
+        let bytes = match written {
+            Ok(bytes) if bytes.len() <= MAX_SESSION_STATE_BYTES => bytes,
+            Ok(bytes) => {
+                error!(
+                    size = bytes.len(),
+                    limit = MAX_SESSION_STATE_BYTES,
+                    "the new session state is larger than Service Bus keeps; the state is not written and the message is abandoned"
+                );
+                return Ok(Some(Settlement::abandon()));
+            }
+            Err(reason) => {
+                error!(%reason, "the message is abandoned");
+                return Ok(Some(Settlement::abandon()));
+            }
+        };
+        if self.state.as_ref().and_then(|s| s.as_ref()) == Some(&bytes) {
+            return Ok(None);
+        }
+        match self.session.set_state(Some(bytes.clone())).await {
+            Ok(()) => {
+                self.state = Some(Some(bytes));
+                Ok(None)
+            }
+            Err(e) => {
+                error!(error = %e, "writing the session state failed; the message is not settled");
+                Err(end_for(&e))
+            }
+        }
+    }
+
     /// Runs the handler once, serving its requests and renewing the lock meanwhile.
     async fn attempt(&mut self, message: berth::Message, token: DeliveryToken) -> Attempt {
         let cancellation = self.shutdown.child_token();
+        let state = self
+            .state
+            .as_ref()
+            .map(|loaded| StateSlot::new(loaded.clone()));
         let ops: Arc<dyn berth::ops::SessionOps> = Arc::new(self.handle.clone());
         let started = dispatch::start(
             &self.function,
@@ -323,6 +404,7 @@ impl<S: SourceSession> Pump<S> {
             Some((self.session_id.clone(), ops)),
             self.handle.message_ops(token),
             cancellation.clone(),
+            state.clone(),
         );
         let mut lock_lost = false;
         let result = match started.future {
@@ -352,6 +434,7 @@ impl<S: SourceSession> Pump<S> {
         };
         Attempt {
             result,
+            state,
             settled_by_handler: started.actions.is_settled(),
             lock_lost,
             elapsed: started.started_at.elapsed(),

@@ -19,6 +19,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum ErrorKind {
     /// The session lock expired or was taken; the session must be accepted again.
     SessionLockLost,
+    /// The session asked for by id is locked by another receiver (Service Bus'
+    /// `com.microsoft:session-cannot-be-locked`); try again later.
+    SessionCannotBeLocked,
     /// The message lock expired; the message will be redelivered.
     MessageLockLost,
     /// The message was already settled (by `MessageActions` or the host).

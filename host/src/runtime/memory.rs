@@ -397,13 +397,57 @@ impl SessionSource for MemorySessionSource {
         Ok(accepted
             .ok()
             .flatten()
-            .map(|(session_id, holder, until)| MemorySession {
-                broker: self.broker.clone(),
-                queue: self.queue.clone(),
-                session_id,
-                holder,
-                locked_until: Some(until),
-            }))
+            .map(|(session_id, holder, until)| self.session(session_id, holder, until)))
+    }
+
+    async fn accept_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<MemorySession>, ServiceBusError> {
+        let accepted = {
+            let mut state = self.broker.lock();
+            if state.closed {
+                return Ok(None);
+            }
+            state.next_token += 1;
+            let holder = state.next_token;
+            let q = state
+                .queues
+                .get_mut(&self.queue)
+                .ok_or_else(|| ServiceBusError::new(ErrorKind::NotFound, "no such queue"))?;
+            q.rotation += 1;
+            let rotation = q.rotation;
+            let until = SystemTime::now() + q.lock_duration;
+            let session = q.sessions.entry(session_id.to_owned()).or_default();
+            if session.holder.is_some() {
+                return Err(ServiceBusError::new(
+                    ErrorKind::SessionCannotBeLocked,
+                    format!(
+                        "The requested session '{session_id}' cannot be accepted. It may be \
+                         locked by another receiver."
+                    ),
+                ));
+            }
+            session.holder = Some(holder);
+            session.last_accepted = rotation;
+            session.locked_until = Some(until);
+            (holder, until)
+        };
+        self.broker.changed();
+        let (holder, until) = accepted;
+        Ok(Some(self.session(session_id.to_owned(), holder, until)))
+    }
+}
+
+impl MemorySessionSource {
+    fn session(&self, session_id: String, holder: u64, until: SystemTime) -> MemorySession {
+        MemorySession {
+            broker: self.broker.clone(),
+            queue: self.queue.clone(),
+            session_id,
+            holder,
+            locked_until: Some(until),
+        }
     }
 }
 

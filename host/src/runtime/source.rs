@@ -32,6 +32,17 @@ pub trait SessionSource: Send + Sync + 'static {
     fn accept_next(
         &self,
     ) -> impl Future<Output = Result<Option<Self::Session>, ServiceBusError>> + Send;
+
+    /// Accepts the session `session_id`, whether or not it has messages: an empty session
+    /// can be accepted, and receiving from it waits. Returns as soon as the broker answers,
+    /// without waiting for messages; when another receiver holds the session, fails with
+    /// [`berth::ErrorKind::SessionCannotBeLocked`]. `Ok(None)` means the source is closed
+    /// for good. Cancel-safe: dropping the future accepts nothing (a lock the broker granted
+    /// meanwhile is released).
+    fn accept_session(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<Self::Session>, ServiceBusError>> + Send;
 }
 
 /// One accepted session, owned by one pump.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod logging;
 pub mod registry;
 pub mod runtime;
+pub mod servicebus;
 pub mod shutdown;
 
 use std::process::ExitCode;

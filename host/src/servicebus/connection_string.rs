@@ -185,8 +185,11 @@ impl ConnectionString {
 
     /// The TCP port to dial: the endpoint's, else 5672 for the emulator and 5671 (AMQPS).
     pub fn port(&self) -> u16 {
-        self.port
-            .unwrap_or(if self.use_development_emulator { 5672 } else { 5671 })
+        self.port.unwrap_or(if self.use_development_emulator {
+            5672
+        } else {
+            5671
+        })
     }
 
     /// The token audience for an entity path: `sb://host[:port]/<path>`.

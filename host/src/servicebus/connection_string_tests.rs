@@ -52,10 +52,8 @@ fn accepts_hostname_alias_entity_path_and_whitespace() {
 #[test]
 fn accepts_a_shared_access_signature() {
     let token = "SharedAccessSignature sr=sb%3A%2F%2Fns%2Fq&sig=abc%3D&se=1700000000&skn=k";
-    let cs = ConnectionString::parse(&format!(
-        "Endpoint=sb://ns/;SharedAccessSignature={token}"
-    ))
-    .unwrap();
+    let cs = ConnectionString::parse(&format!("Endpoint=sb://ns/;SharedAccessSignature={token}"))
+        .unwrap();
     assert_eq!(
         cs.credential,
         Credential::Signature {
@@ -110,11 +108,18 @@ fn refuses_bad_strings_with_clear_errors() {
         ),
     ];
     for (text, expected) in cases {
-        assert_eq!(&ConnectionString::parse(text).unwrap_err(), expected, "{text}");
+        assert_eq!(
+            &ConnectionString::parse(text).unwrap_err(),
+            expected,
+            "{text}"
+        );
     }
-    let err = ConnectionString::parse("Endpoint=sb://ns/;SharedAccessSignature=not-a-token")
-        .unwrap_err();
-    assert!(matches!(err, ConnectionStringError::BadSignature(_)), "{err:?}");
+    let err =
+        ConnectionString::parse("Endpoint=sb://ns/;SharedAccessSignature=not-a-token").unwrap_err();
+    assert!(
+        matches!(err, ConnectionStringError::BadSignature(_)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("SharedAccessSignature is invalid"));
 }
 

@@ -126,7 +126,9 @@ fn body_bytes(body: Body<Value>) -> Bytes {
             Value::String(s) => Bytes::from(s),
             Value::Binary(b) => Bytes::from(b.into_vec()),
             Value::Null => Bytes::new(),
-            other => serde_amqp::to_vec(&other).map(Bytes::from).unwrap_or_default(),
+            other => serde_amqp::to_vec(&other)
+                .map(Bytes::from)
+                .unwrap_or_default(),
         },
         Body::Sequence(seqs) => {
             let items: Vec<Value> = seqs.into_inner().into_iter().flat_map(|s| s.0).collect();

@@ -92,7 +92,10 @@ mod tests {
             from_simple(SimpleValue::from(1.5f64)),
             PropertyValue::Double(1.5)
         );
-        assert_eq!(from_simple(SimpleValue::Char('x')), PropertyValue::String("x".into()));
+        assert_eq!(
+            from_simple(SimpleValue::Char('x')),
+            PropertyValue::String("x".into())
+        );
     }
 
     #[test]

@@ -1,0 +1,149 @@
+//! [`ServiceBusClient`]: one AMQP connection per connection string, shared by every trigger
+//! and sender on it, re-established after it is lost.
+//!
+//! Reconnecting: the first caller that finds the connection gone reconnects while the others
+//! wait for the same attempt; attempts back off exponentially with jitter (100 ms doubling
+//! to 30 s) and each one is logged. Receivers whose links died report a connection error;
+//! their pumps end, and the next accept or receive runs on the new connection.
+
+use std::sync::Arc;
+
+use berth::{ErrorKind, ServiceBusError};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::acceptor::AmqpSessionSource;
+use super::connection::{Connection, Endpoint};
+use super::connection_string::ConnectionString;
+use super::message_receiver::AmqpMessageSource;
+use super::sender::Sender;
+use crate::runtime::acceptor::Backoff;
+use crate::runtime::FunctionSpec;
+
+/// A Service Bus namespace client. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct ServiceBusClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Arc<Endpoint>,
+    current: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    closed: CancellationToken,
+}
+
+impl ServiceBusClient {
+    /// A client for `connection_string`; nothing is dialled until first use.
+    pub fn new(connection_string: ConnectionString) -> Self {
+        ServiceBusClient {
+            inner: Arc::new(Inner {
+                endpoint: Arc::new(Endpoint::new(connection_string)),
+                current: tokio::sync::Mutex::new(None),
+                closed: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// A client whose first connection is opened now, so that a wrong host, port or
+    /// credential fails at start-up instead of in a retry loop.
+    pub async fn connect(connection_string: ConnectionString) -> Result<Self, ServiceBusError> {
+        let client = ServiceBusClient::new(connection_string);
+        let connection = Connection::open(client.inner.endpoint.clone()).await?;
+        info!(endpoint = %client.inner.endpoint.address(), "connected to Service Bus");
+        *client.inner.current.lock().await = Some(connection);
+        Ok(client)
+    }
+
+    /// The parsed connection string.
+    pub fn connection_string(&self) -> &ConnectionString {
+        &self.inner.endpoint.connection_string
+    }
+
+    /// A session source for a session trigger (`spec.sessions`), using its entity and
+    /// `prefetch_count`.
+    pub fn session_source(&self, spec: &FunctionSpec) -> Arc<AmqpSessionSource> {
+        Arc::new(AmqpSessionSource::new(
+            self.clone(),
+            spec.entity.path(),
+            spec.settings.prefetch_count,
+        ))
+    }
+
+    /// A message source for a trigger without sessions, using its entity, `prefetch_count`,
+    /// `max_concurrent_calls` and `max_auto_lock_renewal_duration`.
+    pub fn message_source(&self, spec: &FunctionSpec) -> Arc<AmqpMessageSource> {
+        Arc::new(AmqpMessageSource::new(
+            self.clone(),
+            spec.entity.path(),
+            &spec.settings,
+        ))
+    }
+
+    /// A sender to a queue or topic (attached on first send).
+    pub fn sender(&self, entity: &str) -> Sender {
+        Sender::new(self.clone(), entity.to_owned())
+    }
+
+    /// Closes the connection; later calls fail with a connection error.
+    pub async fn close(&self) {
+        self.inner.closed.cancel();
+        if let Some(connection) = self.inner.current.lock().await.take() {
+            connection.close().await;
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The live connection, reconnecting (with backoff, until the client is closed) when
+    /// there is none.
+    pub(crate) async fn connection(&self) -> Result<Arc<Connection>, ServiceBusError> {
+        let mut current = self.inner.current.lock().await;
+        if let Some(connection) = current.as_ref() {
+            if !connection.is_lost() {
+                return Ok(connection.clone());
+            }
+            warn!(endpoint = %self.inner.endpoint.address(), "the connection to Service Bus was lost; reconnecting");
+            *current = None;
+        }
+        let mut backoff = Backoff::default();
+        let mut attempt = 0u32;
+        loop {
+            if self.inner.closed.is_cancelled() {
+                return Err(closed());
+            }
+            attempt += 1;
+            match Connection::open(self.inner.endpoint.clone()).await {
+                Ok(connection) => {
+                    info!(endpoint = %self.inner.endpoint.address(), attempt, "connected to Service Bus");
+                    *current = Some(connection.clone());
+                    return Ok(connection);
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    warn!(
+                        endpoint = %self.inner.endpoint.address(),
+                        attempt,
+                        error = %e,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "connecting to Service Bus failed"
+                    );
+                    tokio::select! {
+                        _ = self.inner.closed.cancelled() => return Err(closed()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn closed() -> ServiceBusError {
+    ServiceBusError::new(ErrorKind::Connection, "the Service Bus client is closed")
+}

@@ -1,0 +1,210 @@
+//! One AMQP connection to a namespace: TCP (`TCP_NODELAY`), TLS first for Service Bus (rustls
+//! with the web PKI roots, port 5671) or plain TCP for the development emulator, SASL
+//! ANONYMOUS, then the `$cbs` link pair that authorises every link opened on it.
+//!
+//! Links get their own AMQP session each ([`Connection::begin_session`]); `$management` link
+//! pairs are opened once per entity and shared.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use berth::{ErrorKind, ServiceBusError};
+use fe2o3_amqp::connection::ConnectionHandle;
+use fe2o3_amqp::sasl_profile::SaslProfile;
+use fe2o3_amqp::session::SessionHandle;
+use fe2o3_amqp::{Connection as AmqpConnection, Session};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+
+use super::cbs::Cbs;
+use super::connection_string::ConnectionString;
+use super::errors;
+use super::management::Management;
+use super::request_link::RequestLink;
+
+/// How long dialling, TLS, SASL and Open may take together.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every connection of one client shares: the connection string and a name source.
+pub(crate) struct Endpoint {
+    /// The parsed connection string.
+    pub connection_string: ConnectionString,
+    container_id: String,
+    names: AtomicU64,
+}
+
+impl Endpoint {
+    /// An endpoint for `connection_string`.
+    pub fn new(connection_string: ConnectionString) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Endpoint {
+            connection_string,
+            container_id: format!("berth-{}-{nanos:x}", std::process::id()),
+            names: AtomicU64::new(0),
+        }
+    }
+
+    /// A link name unique within this process: `<container>-<kind>-<n>`.
+    pub fn link_name(&self, kind: &str) -> String {
+        let n = self.names.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{kind}-{n}", self.container_id)
+    }
+
+    /// `host:port`, for logs.
+    pub fn address(&self) -> String {
+        let cs = &self.connection_string;
+        format!("{}:{}", cs.host, cs.port())
+    }
+}
+
+/// An open connection.
+pub(crate) struct Connection {
+    handle: tokio::sync::Mutex<ConnectionHandle<()>>,
+    cbs: Arc<Cbs>,
+    management: Mutex<HashMap<String, Management>>,
+    endpoint: Arc<Endpoint>,
+}
+
+impl Connection {
+    /// Dials, negotiates and opens the connection and its `$cbs` link pair.
+    pub async fn open(endpoint: Arc<Endpoint>) -> Result<Arc<Connection>, ServiceBusError> {
+        let mut handle = tokio::time::timeout(OPEN_TIMEOUT, open_amqp(&endpoint))
+            .await
+            .map_err(|_| {
+                ServiceBusError::new(
+                    ErrorKind::Timeout,
+                    format!("connecting took longer than {} s", OPEN_TIMEOUT.as_secs()),
+                )
+            })??;
+        let session = Session::begin(&mut handle)
+            .await
+            .map_err(|e| errors::from_begin(&e))?;
+        let cbs = Cbs::open(
+            session,
+            endpoint.connection_string.credential.clone(),
+            &endpoint.link_name("cbs"),
+        )
+        .await?;
+        Ok(Arc::new(Connection {
+            handle: tokio::sync::Mutex::new(handle),
+            cbs,
+            management: Mutex::new(HashMap::new()),
+            endpoint,
+        }))
+    }
+
+    /// Whether the connection is gone (its `$cbs` link pair stopped).
+    pub fn is_lost(&self) -> bool {
+        self.cbs.link().is_closed()
+    }
+
+    /// Begins a new AMQP session.
+    pub async fn begin_session(&self) -> Result<SessionHandle<()>, ServiceBusError> {
+        let mut handle = self.handle.lock().await;
+        Session::begin(&mut handle)
+            .await
+            .map_err(|e| errors::from_begin(&e))
+    }
+
+    /// Puts a token for `path` (an entity or `<entity>/$management`) unless already done.
+    pub async fn authorize(&self, path: &str) -> Result<(), ServiceBusError> {
+        let audience = self.endpoint.connection_string.audience(path);
+        self.cbs.authorize(&audience).await
+    }
+
+    /// The `$management` node of `entity`, opened on first use.
+    pub async fn management(&self, entity: &str) -> Result<Management, ServiceBusError> {
+        if let Some(m) = self.cached(entity) {
+            return Ok(m);
+        }
+        let node = format!("{entity}/$management");
+        self.authorize(&node).await?;
+        let session = self.begin_session().await?;
+        let link = RequestLink::open(session, &node, &self.endpoint.link_name("mgmt")).await?;
+        let management = Management::new(link);
+        self.lock().insert(entity.to_owned(), management.clone());
+        Ok(management)
+    }
+
+    fn cached(&self, entity: &str) -> Option<Management> {
+        self.lock().get(entity).filter(|m| !m.is_closed()).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Management>> {
+        self.management
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Closes the connection (its sessions and links end with it).
+    pub async fn close(&self) {
+        let mut handle = self.handle.lock().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), handle.close()).await;
+    }
+}
+
+async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceBusError> {
+    let cs = &endpoint.connection_string;
+    let tcp = TcpStream::connect((cs.host.as_str(), cs.port()))
+        .await
+        .map_err(|e| connection_error(endpoint, "TCP connect", &e))?;
+    tcp.set_nodelay(true)
+        .map_err(|e| connection_error(endpoint, "setting TCP_NODELAY", &e))?;
+    let builder = AmqpConnection::builder()
+        .container_id(endpoint.container_id.as_str())
+        .hostname(cs.host.as_str())
+        .sasl_hostname(cs.host.as_str())
+        .sasl_profile(SaslProfile::Anonymous)
+        .scheme("amqp");
+    let opened = if cs.uses_tls() {
+        let server_name = ServerName::try_from(cs.host.clone()).map_err(|e| {
+            ServiceBusError::new(ErrorKind::Connection, format!("bad TLS server name: {e}"))
+        })?;
+        let tls = TlsConnector::from(tls_config()?)
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| connection_error(endpoint, "TLS handshake", &e))?;
+        builder.open_with_stream(tls).await
+    } else {
+        builder.open_with_stream(tcp).await
+    };
+    opened.map_err(|e| {
+        ServiceBusError::new(
+            ErrorKind::Connection,
+            format!(
+                "opening the AMQP connection to {} failed: {e}",
+                endpoint.address()
+            ),
+        )
+    })
+}
+
+fn connection_error(endpoint: &Endpoint, step: &str, e: &std::io::Error) -> ServiceBusError {
+    ServiceBusError::new(
+        ErrorKind::Connection,
+        format!("{step} to {} failed: {e}", endpoint.address()),
+    )
+}
+
+/// The TLS client configuration: ring crypto, the Mozilla roots from `webpki-roots`.
+fn tls_config() -> Result<Arc<ClientConfig>, ServiceBusError> {
+    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| ServiceBusError::new(ErrorKind::Connection, format!("TLS setup failed: {e}")))
+}

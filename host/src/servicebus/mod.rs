@@ -1,0 +1,45 @@
+//! The Service Bus client: AMQP 1.0 over fe2o3-amqp, speaking the Service Bus dialect.
+//!
+//! Read in the order a message travels: [`connection_string`] → `connection` (TCP, TLS,
+//! SASL, `$cbs` with `sas` tokens) → [`ServiceBusClient`] (one shared connection, reconnects)
+//! → `acceptor` ([`AmqpSessionSource`]: accept a session) → `session_receiver`
+//! ([`AmqpSession`]: receive, settle, state, lock renewal) → `convert` (AMQP message →
+//! [`berth::Message`]) → `settle` (settlement → AMQP outcome). Non-session triggers use
+//! `message_receiver` ([`AmqpMessageSource`]); `sender` ([`Sender`]) sends.
+//!
+//! ```no_run
+//! # async fn start(spec: berth_host::runtime::FunctionSpec) -> Result<(), Box<dyn std::error::Error>> {
+//! use berth_host::servicebus::{ConnectionString, ServiceBusClient};
+//! let cs: ConnectionString = "Endpoint=sb://localhost;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true".parse()?;
+//! let client = ServiceBusClient::connect(cs).await?;
+//! let sessions = client.session_source(&spec); // for runtime::acceptor::run
+//! let messages = client.message_source(&spec); // for runtime::message_pump::run
+//! client.sender("orders").send(&berth::Message::with_body("hi").session("s1")).await?;
+//! # Ok(()) }
+//! ```
+
+mod acceptor;
+mod cbs;
+mod client;
+mod connection;
+pub mod connection_string;
+mod convert;
+mod errors;
+mod lock_token;
+mod management;
+mod message_receiver;
+mod peek_lock;
+mod property_value;
+mod request_link;
+mod sas;
+mod sender;
+mod session_receiver;
+mod settle;
+mod ticks;
+
+pub use acceptor::AmqpSessionSource;
+pub use client::ServiceBusClient;
+pub use connection_string::{ConnectionString, ConnectionStringError, Credential};
+pub use message_receiver::AmqpMessageSource;
+pub use sender::Sender;
+pub use session_receiver::AmqpSession;

@@ -1,0 +1,117 @@
+//! Sending to a queue or topic: one sender link (on its own AMQP session), attached on first
+//! use and again after it is lost. Each message waits for the broker's `accepted`; a batch is
+//! pipelined (all transfers first, then all outcomes), one link round trip for the lot.
+
+use berth::{ErrorKind, Message, ServiceBusError};
+use fe2o3_amqp::link::Sender as AmqpSender;
+use fe2o3_amqp::session::SessionHandle;
+use fe2o3_amqp_types::definitions::SenderSettleMode;
+use fe2o3_amqp_types::messaging::Outcome;
+use tokio::sync::Mutex;
+
+use super::client::ServiceBusClient;
+use super::{convert, errors};
+
+/// Sends messages to one queue or topic. Concurrent sends take turns on the link.
+pub struct Sender {
+    client: ServiceBusClient,
+    entity: String,
+    link: Mutex<Option<Link>>,
+}
+
+struct Link {
+    sender: AmqpSender,
+    _session: SessionHandle<()>,
+}
+
+impl Sender {
+    pub(crate) fn new(client: ServiceBusClient, entity: String) -> Self {
+        Sender {
+            client,
+            entity,
+            link: Mutex::new(None),
+        }
+    }
+
+    /// The queue or topic this sender sends to.
+    pub fn entity(&self) -> &str {
+        &self.entity
+    }
+
+    /// Sends one message and waits until the broker accepted it.
+    pub async fn send(&self, message: &Message) -> Result<(), ServiceBusError> {
+        self.send_batch(std::slice::from_ref(message)).await
+    }
+
+    /// Sends messages in order, pipelined, and waits until the broker accepted every one.
+    /// On failure some of the messages may have been accepted already.
+    pub async fn send_batch(&self, messages: &[Message]) -> Result<(), ServiceBusError> {
+        let mut guard = self.link.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.attach().await?);
+        }
+        let Some(link) = guard.as_mut() else {
+            return Err(ServiceBusError::new(
+                ErrorKind::Connection,
+                "no sender link",
+            ));
+        };
+        let result = send_all(&mut link.sender, messages).await;
+        if matches!(&result, Err(e) if e.kind == ErrorKind::Connection) {
+            // The link is gone; attach a new one next time.
+            *guard = None;
+        }
+        result
+    }
+
+    async fn attach(&self) -> Result<Link, ServiceBusError> {
+        let connection = self.client.connection().await?;
+        connection.authorize(&self.entity).await?;
+        let mut session = connection.begin_session().await?;
+        let name = self.client.endpoint().link_name("sender");
+        let sender = AmqpSender::builder()
+            .name(name.as_str())
+            .source(name.as_str())
+            .target(self.entity.as_str())
+            .sender_settle_mode(SenderSettleMode::Unsettled)
+            .attach(&mut session)
+            .await
+            .map_err(|e| errors::from_sender_attach(&e))?;
+        Ok(Link {
+            sender,
+            _session: session,
+        })
+    }
+}
+
+async fn send_all(sender: &mut AmqpSender, messages: &[Message]) -> Result<(), ServiceBusError> {
+    let mut pending = Vec::with_capacity(messages.len());
+    for message in messages {
+        let fut = sender
+            .send_batchable(convert::to_amqp(message))
+            .await
+            .map_err(|e| errors::from_send(&e))?;
+        pending.push(fut);
+    }
+    for fut in pending {
+        match fut.await {
+            Ok(Outcome::Accepted(_)) => {}
+            Ok(Outcome::Rejected(rejected)) => {
+                return Err(match rejected.error {
+                    Some(e) => errors::from_amqp_error(&e),
+                    None => {
+                        ServiceBusError::new(ErrorKind::Other, "the broker rejected the message")
+                    }
+                })
+            }
+            Ok(other) => {
+                return Err(ServiceBusError::new(
+                    ErrorKind::Other,
+                    format!("the broker did not accept the message: {other:?}"),
+                ))
+            }
+            Err(e) => return Err(errors::from_send(&e)),
+        }
+    }
+    Ok(())
+}

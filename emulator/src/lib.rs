@@ -1,6 +1,7 @@
 //! `berth-emulator`: an embedded AMQP 1.0 broker that speaks the Azure Service Bus dialect.
 #![warn(missing_docs)]
 pub mod amqp;
+pub mod broker;
 pub mod node;
 pub mod sas;
 pub mod entity;

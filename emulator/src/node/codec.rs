@@ -30,9 +30,6 @@ pub const DEAD_LETTER_DESCRIPTION: &str = "DeadLetterErrorDescription";
 /// What the broker needs to know about an incoming message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessageInfo<'a> {
-    /// `properties.message-id` as text (strings as-is, uuids hyphenated, numbers in decimal,
-    /// binaries in hex).
-    pub message_id: Option<String>,
     /// `properties.group-id`: the session id.
     pub session_id: Option<&'a str>,
     /// `x-opt-partition-key` message annotation.
@@ -43,18 +40,6 @@ pub struct MessageInfo<'a> {
     pub scheduled_enqueue_time_ms: Option<i64>,
     /// Encoded size in bytes.
     pub size: usize,
-}
-
-/// Delivery state of a message as Service Bus reports it in `x-opt-message-state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MessageState {
-    /// Available for receiving.
-    #[default]
-    Active = 0,
-    /// Deferred: only receivable by sequence number.
-    Deferred = 1,
-    /// Scheduled for a later enqueue time.
-    Scheduled = 2,
 }
 
 /// What the broker adds to a message on its way to a receiver.
@@ -71,8 +56,8 @@ pub struct Stamp<'s> {
     pub enqueued_time_ms: i64,
     /// `x-opt-locked-until`, ms since the Unix epoch (peek-lock only).
     pub locked_until_ms: Option<i64>,
-    /// `x-opt-message-state`.
-    pub state: MessageState,
+    /// `x-opt-message-state` (0 active, 1 deferred, 2 scheduled).
+    pub state: i32,
     /// `x-opt-enqueue-sequence-number`.
     pub enqueue_sequence_number: i64,
     /// `DeadLetterReason` application property (dead-lettered messages).
@@ -129,10 +114,7 @@ pub fn inspect(raw: &[u8]) -> Result<MessageInfo<'_>, CodecError> {
         previous = code;
         match code {
             HEADER => info.time_to_live_ms = nth_item(value, 2)?.and_then(wire::as_u64),
-            PROPERTIES => {
-                info.message_id = nth_item(value, 0)?.and_then(message_id_text);
-                info.session_id = nth_item(value, 10)?.and_then(wire::as_str);
-            }
+            PROPERTIES => info.session_id = nth_item(value, 10)?.and_then(wire::as_str),
             MESSAGE_ANNOTATIONS => {
                 for pair in pairs(value)? {
                     let (key, value) = pair?;
@@ -190,30 +172,6 @@ fn pairs(map: &[u8]) -> Result<impl Iterator<Item = Result<Pair<'_>, CodecError>
             .unwrap_or(Err(CodecError::Shape("a map has an odd number of items")));
         Some(key.and_then(|k| value.map(|v| (k, v))))
     }))
-}
-
-fn message_id_text(raw: &[u8]) -> Option<String> {
-    use std::fmt::Write;
-    if let Some(text) = wire::as_str(raw) {
-        return Some(text.to_owned());
-    }
-    if let Some(number) = wire::as_u64(raw) {
-        return Some(number.to_string());
-    }
-    let (bytes, uuid) = match raw.first()? {
-        0x98 => (raw.get(1..17)?, true),
-        0xa0 => (raw.get(2..)?, false),
-        0xb0 => (raw.get(5..)?, false),
-        _ => return None,
-    };
-    let mut text = String::with_capacity(bytes.len() * 2 + 4);
-    for (i, b) in bytes.iter().enumerate() {
-        if uuid && matches!(i, 4 | 6 | 8 | 10) {
-            text.push('-');
-        }
-        let _ = write!(text, "{b:02x}");
-    }
-    Some(text)
 }
 
 /// A value the broker writes into a map.
@@ -306,7 +264,7 @@ pub fn encode_delivery(raw: &[u8], stamp: &Stamp<'_>, out: &mut Vec<u8>) -> Resu
             Added::Timestamp(stamp.enqueued_time_ms),
         )),
         locked_until,
-        Some(("x-opt-message-state", Added::Int(stamp.state as i32))),
+        Some(("x-opt-message-state", Added::Int(stamp.state))),
         Some((
             "x-opt-enqueue-sequence-number",
             Added::Long(stamp.enqueue_sequence_number),
@@ -404,16 +362,6 @@ pub fn rewrite_application_properties(
         write_application_properties(&mut out, None, &added)?;
     }
     Ok(out)
-}
-
-/// The delivery tag for a lock token: the GUID in .NET `Guid.ToByteArray()` order (first three
-/// groups little-endian), which is how every SDK reads tags back into lock tokens.
-pub fn delivery_tag(lock_token: &[u8; 16]) -> [u8; 16] {
-    let mut tag = *lock_token;
-    tag[0..4].reverse();
-    tag[4..6].reverse();
-    tag[6..8].reverse();
-    tag
 }
 
 #[cfg(test)]

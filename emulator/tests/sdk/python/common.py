@@ -5,6 +5,7 @@ SB_QUEUE / SB_TOPIC / SB_SUBSCRIPTIONS, prints one JSON object per line ({"event
 exits non-zero on the first mismatch ("mismatch" event) or unexpected exception.
 """
 import json
+import logging
 import os
 import sys
 import time
@@ -33,7 +34,13 @@ def expect(what, actual, expected):
         fail(what, expected=expected, actual=actual)
 
 
+TRACE = bool(os.environ.get("SB_TRACE"))
+if TRACE:  # SB_TRACE=1 prints the SDK's AMQP frames to stderr
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+
 def client(connection_string=None, **kwargs):
+    kwargs.setdefault("logging_enable", TRACE)
     return ServiceBusClient.from_connection_string(
         connection_string or env("SB_CONNECTION_STRING"), **kwargs
     )

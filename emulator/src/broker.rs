@@ -1,0 +1,235 @@
+//! The public broker: configure with [`Broker::builder`], [`BrokerBuilder::start`] it on an
+//! address (port 0 picks one), point an SDK at [`RunningBroker::connection_string`], and
+//! [`RunningBroker::shutdown`] it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), berth_emulator::broker::BrokerError> {
+//! use berth_emulator::broker::Broker;
+//!
+//! let broker = Broker::builder()
+//!     .address("127.0.0.1:0".parse().expect("address"))
+//!     .entities_toml("[[queues]]\nname = \"orders\"\nrequires_session = true\n")?
+//!     .sas_rule("RootManageSharedAccessKey", "secret")
+//!     .start()
+//!     .await?;
+//! println!("{}", broker.connection_string());
+//! broker.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::amqp::{ConnectionConfig, Listener};
+use crate::entity::{EntitiesConfig, EntityError, Namespace};
+use crate::node::{NodeConfig, NodeHandler};
+use crate::sas::SasRule;
+
+/// The key name the official emulator's connection strings use (and ours, without rules).
+pub const DEFAULT_KEY_NAME: &str = "RootManageSharedAccessKey";
+/// The placeholder key of the official emulator (never checked without rules).
+pub const DEFAULT_KEY: &str = "SAS_KEY_VALUE";
+
+/// Entry point: [`Broker::builder`].
+#[derive(Debug)]
+pub struct Broker;
+
+impl Broker {
+    /// A builder with the defaults: `127.0.0.1:5672`, in memory, no entities, no SAS rules
+    /// (development mode: tokens are not checked, like the official emulator).
+    pub fn builder() -> BrokerBuilder {
+        BrokerBuilder {
+            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5672),
+            data_dir: None,
+            entities: EntitiesConfig::default(),
+            rules: Vec::new(),
+            max_message_size: 256 * 1024,
+        }
+    }
+}
+
+/// Broker settings.
+#[derive(Debug, Clone)]
+pub struct BrokerBuilder {
+    address: SocketAddr,
+    data_dir: Option<PathBuf>,
+    entities: EntitiesConfig,
+    rules: Vec<SasRule>,
+    max_message_size: u64,
+}
+
+impl BrokerBuilder {
+    /// Where to listen (plain AMQP, as SDKs use with `UseDevelopmentEmulator=true`); port 0
+    /// picks a free port.
+    pub fn address(mut self, address: SocketAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Keep entities and messages in `dir` (created if needed) across restarts.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Keep everything in memory (the default).
+    pub fn in_memory(mut self) -> Self {
+        self.data_dir = None;
+        self
+    }
+
+    /// The queues, topics and subscriptions to create at start (existing ones are kept).
+    pub fn entities(mut self, entities: EntitiesConfig) -> Self {
+        self.entities = entities;
+        self
+    }
+
+    /// Like [`entities`](Self::entities), from TOML (`[[queues]]`, `[[topics]]` tables).
+    pub fn entities_toml(self, toml: &str) -> Result<Self, BrokerError> {
+        let entities = EntitiesConfig::from_toml(toml).map_err(BrokerError::Config)?;
+        Ok(self.entities(entities))
+    }
+
+    /// Adds a SAS rule. With at least one rule, `$cbs` tokens must be signed by a rule's key;
+    /// the first rule goes into [`RunningBroker::connection_string`].
+    pub fn sas_rule(mut self, name: impl Into<String>, key: impl Into<String>) -> Self {
+        self.rules.push(SasRule::new(name, key));
+        self
+    }
+
+    /// Largest message accepted, announced as `max-message-size` (default 256 KiB, like the
+    /// official emulator and the Standard tier).
+    pub fn max_message_size(mut self, bytes: u64) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Opens the namespace, creates the configured entities and starts listening.
+    pub async fn start(self) -> Result<RunningBroker, BrokerError> {
+        let namespace = match &self.data_dir {
+            Some(dir) => Namespace::open(dir).await.map_err(BrokerError::Store)?,
+            None => Namespace::in_memory(),
+        };
+        namespace
+            .apply_config(&self.entities)
+            .map_err(BrokerError::Store)?
+            .wait()
+            .await
+            .map_err(BrokerError::Store)?;
+        let connection_string_key = self
+            .rules
+            .first()
+            .map_or((DEFAULT_KEY_NAME.to_owned(), DEFAULT_KEY.to_owned()), |r| {
+                (r.name.clone(), r.key.clone())
+            });
+        let mut node = NodeConfig::new(namespace.clone(), self.rules);
+        node.max_message_size = self.max_message_size;
+        let node = Arc::new(node);
+        let connection = ConnectionConfig {
+            max_message_size: self.max_message_size,
+            ..ConnectionConfig::default()
+        };
+        let listener = Listener::bind(self.address, Arc::new(connection), move |peer| {
+            tracing::debug!(%peer, "connection");
+            NodeHandler::new(node.clone())
+        })
+        .await
+        .map_err(|e| BrokerError::Bind {
+            address: self.address,
+            error: e,
+        })?;
+        tracing::info!(address = %listener.local_addr(), durable = namespace.is_durable(), "broker listening");
+        Ok(RunningBroker {
+            listener,
+            namespace,
+            key: connection_string_key,
+        })
+    }
+}
+
+/// A started broker.
+pub struct RunningBroker {
+    listener: Listener,
+    namespace: Namespace,
+    key: (String, String),
+}
+
+impl fmt::Debug for RunningBroker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningBroker")
+            .field("local_addr", &self.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningBroker {
+    /// The address the broker listens on (with the real port when started on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr()
+    }
+
+    /// `Endpoint=sb://<ip>:<port>;SharedAccessKeyName=…;SharedAccessKey=…;UseDevelopmentEmulator=true`,
+    /// what the official SDKs need to reach this broker over plain AMQP.
+    pub fn connection_string(&self) -> String {
+        let mut addr = self.local_addr();
+        if addr.ip().is_unspecified() {
+            addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        format!(
+            "Endpoint=sb://{addr};SharedAccessKeyName={};SharedAccessKey={};UseDevelopmentEmulator=true",
+            self.key.0, self.key.1
+        )
+    }
+
+    /// The entities, for inspection or for creating more at run time.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// Stops accepting, closes every connection (their session locks are released) and waits
+    /// until everything logged is on disk.
+    pub async fn shutdown(self) {
+        self.listener.shutdown();
+        if let Err(error) = self.namespace.flush().await {
+            tracing::warn!(%error, "the log could not be flushed at shutdown");
+        }
+    }
+}
+
+/// Why a broker could not start.
+#[derive(Debug)]
+pub enum BrokerError {
+    /// The entities configuration is invalid (the text has the line and column).
+    Config(String),
+    /// The namespace could not be opened or the entities could not be created.
+    Store(EntityError),
+    /// The address could not be bound.
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(text) => write!(f, "invalid entities configuration: {text}"),
+            Self::Store(error) => write!(f, "could not prepare the namespace: {error}"),
+            Self::Bind { address, error } => write!(f, "could not listen on {address}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for BrokerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(_) => None,
+            Self::Store(error) => Some(error),
+            Self::Bind { error, .. } => Some(error),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The `com.microsoft:*` management operations, with the request and response shapes the
+//! SDKs use (types as in the protocol reference's table F.3).
+
+use bytes::Bytes;
+use fe2o3_amqp_types::primitives::{Array, Binary, Timestamp, Uuid, Value};
+
+use super::codec;
+use super::management::{
+    integer, integers, lock_tokens, required_string, string, timestamp, Answer,
+};
+use super::request::{map, Request};
+use super::{incoming, outgoing, time, NodeConfig};
+use crate::entity::{Disposition, EntityError, ReceiveMode, ReceivedMessage};
+use crate::store::Commit;
+
+/// `last-updated-time` meaning "every session with messages or state" (.NET `DateTime.MaxValue`).
+const ALL_SESSIONS: i64 = 253_402_300_800_000;
+
+/// Runs `operation` on the entity at `path`.
+pub(super) fn execute(
+    config: &NodeConfig,
+    path: &str,
+    operation: &str,
+    request: &Request,
+) -> Result<Answer, EntityError> {
+    let ns = &config.namespace;
+    let session = string(request, "session-id");
+    match operation {
+        "com.microsoft:renew-lock" => {
+            let entity = ns.receiver(path)?;
+            let expirations = lock_tokens(request, "lock-tokens")?
+                .iter()
+                .map(|token| entity.renew_lock(token).map(timestamp_value))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Answer::ok(map([(
+                "expirations",
+                Value::Array(Array(expirations)),
+            )])))
+        }
+        "com.microsoft:renew-session-lock" => {
+            let until = ns
+                .receiver(path)?
+                .renew_session_lock(&required_string(request, "session-id")?)?;
+            Ok(Answer::ok(map([("expiration", timestamp_value(until))])))
+        }
+        "com.microsoft:get-session-state" => {
+            let state = ns
+                .receiver(path)?
+                .session_state(&required_string(request, "session-id")?)?;
+            let state = state.map_or(Value::Null, |s| Value::Binary(Binary::from(s.to_vec())));
+            Ok(Answer::ok(map([("session-state", state)])))
+        }
+        "com.microsoft:set-session-state" => {
+            let state = match request.field("session-state") {
+                Some(Value::Binary(b)) => Some(Bytes::copy_from_slice(b)),
+                _ => None,
+            };
+            let commit = ns
+                .receiver(path)?
+                .set_session_state(&required_string(request, "session-id")?, state)?;
+            Ok(Answer::after(commit, map([])))
+        }
+        "com.microsoft:peek-message" => {
+            let from = integer(request, "from-sequence-number").unwrap_or(1);
+            let count = integer(request, "message-count")
+                .unwrap_or(1)
+                .clamp(1, 1000) as usize;
+            let messages = ns.receiver(path)?.peek(from, count, session.as_deref())?;
+            if messages.is_empty() {
+                return Ok(Answer::none("No messages to peek."));
+            }
+            let list = messages
+                .iter()
+                .map(|m| map([("message", encoded(m, false))]))
+                .collect();
+            Ok(Answer::ok(map([("messages", Value::List(list))])))
+        }
+        "com.microsoft:receive-by-sequence-number" => {
+            let seqs = integers(request, "sequence-numbers")?;
+            let mode = match integer(request, "receiver-settle-mode") {
+                Some(0) => ReceiveMode::ReceiveAndDelete,
+                _ => ReceiveMode::PeekLock,
+            };
+            let messages = ns
+                .receiver(path)?
+                .receive_deferred(&seqs, mode, session.as_deref())?;
+            let list = messages
+                .iter()
+                .map(|m| {
+                    let token = m
+                        .lock_token
+                        .map_or(Value::Null, |t| Value::Uuid(Uuid::from(*t.as_bytes())));
+                    map([("lock-token", token), ("message", encoded(m, true))])
+                })
+                .collect();
+            Ok(Answer::ok(map([("messages", Value::List(list))])))
+        }
+        "com.microsoft:update-disposition" => update_disposition(config, path, request),
+        "com.microsoft:schedule-message" => schedule(config, path, request),
+        "com.microsoft:cancel-scheduled-message" => {
+            let commit = ns
+                .sender(path)?
+                .cancel_scheduled(&integers(request, "sequence-numbers")?)?;
+            Ok(Answer::after(commit, map([])))
+        }
+        "com.microsoft:get-message-sessions" => {
+            let after = timestamp(request, "last-updated-time")
+                .map(|t| t.milliseconds())
+                .filter(|ms| *ms < ALL_SESSIONS)
+                .map(time::from_unix_ms);
+            let skip = integer(request, "skip").unwrap_or(0).max(0) as usize;
+            let top = integer(request, "top").unwrap_or(100).clamp(1, 1000) as usize;
+            let ids = ns.receiver(path)?.list_sessions(after, skip, top)?;
+            if ids.is_empty() {
+                return Ok(Answer::none("No sessions."));
+            }
+            let next_skip = i32::try_from(skip + ids.len()).unwrap_or(i32::MAX);
+            let ids = ids.into_iter().map(Value::String).collect();
+            Ok(Answer::ok(map([
+                ("skip", Value::Int(next_skip)),
+                ("sessions-ids", Value::Array(Array(ids))),
+            ])))
+        }
+        other => Err(EntityError::NotAllowed(
+            format!("The management operation '{other}' is not supported.").into(),
+        )),
+    }
+}
+
+fn update_disposition(
+    config: &NodeConfig,
+    path: &str,
+    request: &Request,
+) -> Result<Answer, EntityError> {
+    let entity = config.namespace.receiver(path)?;
+    let text = |key| string(request, key).filter(|s| !s.is_empty());
+    let status = required_string(request, "disposition-status")?;
+    let disposition = || match status.as_str() {
+        "completed" => Ok(Disposition::Complete),
+        "abandoned" => Ok(Disposition::Abandon { body: None }),
+        "defered" | "deferred" => Ok(Disposition::Defer { body: None }),
+        "suspended" => Ok(Disposition::DeadLetter {
+            reason: text("deadletter-reason"),
+            description: text("deadletter-description"),
+            body: None,
+        }),
+        other => Err(EntityError::InvalidArgument(format!(
+            "Unknown disposition-status '{other}'."
+        ))),
+    };
+    let mut commit = Commit::ready();
+    for token in lock_tokens(request, "lock-tokens")? {
+        commit = commit.and(entity.settle(&token, disposition()?)?);
+    }
+    Ok(Answer::after(commit, map([])))
+}
+
+fn schedule(config: &NodeConfig, path: &str, request: &Request) -> Result<Answer, EntityError> {
+    let sender = config.namespace.sender(path)?;
+    let entries = match request.field("messages") {
+        Some(Value::List(list)) => list.as_slice(),
+        Some(Value::Array(array)) => array.0.as_slice(),
+        _ => {
+            return Err(EntityError::InvalidArgument(
+                "The request body has no 'messages' list.".into(),
+            ))
+        }
+    };
+    let mut messages = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let field = |key: &str| match entry {
+            Value::Map(m) => m
+                .iter()
+                .find_map(|(k, v)| matches!(k, Value::String(s) if s == key).then_some(v)),
+            _ => None,
+        };
+        let Some(Value::Binary(raw)) = field("message") else {
+            return Err(EntityError::InvalidArgument(
+                "A scheduled message has no 'message' binary.".into(),
+            ));
+        };
+        let mut message = incoming::new_message(Bytes::copy_from_slice(raw))
+            .map_err(EntityError::InvalidArgument)?;
+        if message.scheduled_enqueue_time.is_none() {
+            return Err(EntityError::InvalidArgument(
+                "A scheduled message needs the x-opt-scheduled-enqueue-time annotation.".into(),
+            ));
+        }
+        if message.session_id.is_none() {
+            if let Some(Value::String(id)) = field("session-id") {
+                message.session_id = Some(id.clone());
+            }
+        }
+        messages.push(message);
+    }
+    let (seqs, commit) = sender.enqueue_batch(&messages)?;
+    let seqs = seqs.into_iter().map(Value::Long).collect();
+    Ok(Answer::after(
+        commit,
+        map([("sequence-numbers", Value::Array(Array(seqs)))]),
+    ))
+}
+
+fn timestamp_value(at: std::time::SystemTime) -> Value {
+    Value::Timestamp(Timestamp::from_milliseconds(time::unix_ms(at)))
+}
+
+/// A message as the `message` binary of peek / receive-by-sequence-number replies.
+fn encoded(message: &ReceivedMessage, locked: bool) -> Value {
+    let stamp = outgoing::stamp_of(message, locked);
+    let mut out = Vec::with_capacity(message.body.len() + 192);
+    match codec::encode_delivery(&message.body, &stamp, &mut out) {
+        Ok(()) => Value::Binary(Binary::from(out)),
+        Err(error) => {
+            tracing::warn!(%error, sequence_number = message.sequence_number, "stored message could not be encoded");
+            Value::Binary(Binary::from(message.body.to_vec()))
+        }
+    }
+}

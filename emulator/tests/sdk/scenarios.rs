@@ -1,0 +1,248 @@
+//! The scenarios, shared by the Python and JS test files: which entities and environment each
+//! script gets, and what its JSON events must say. The scripts check themselves too; these
+//! assertions make the expectations visible from Rust and catch a script that stops checking.
+
+use serde_json::{json, Value};
+
+use super::harness::{run, Sdk};
+
+/// Every test broker gets these entities.
+const ENTITIES: &str = r#"
+[[queues]]
+name = "sessions"
+requires_session = true
+
+[[queues]]
+name = "plain"
+
+[[queues]]
+name = "short-lock"
+lock_duration = "2s"
+
+[[queues]]
+name = "fragile"
+max_delivery_count = 2
+
+[[topics]]
+name = "news"
+[[topics.subscriptions]]
+name = "first"
+[[topics.subscriptions]]
+name = "second"
+"#;
+
+async fn on_queue(sdk: Sdk, scenario: &str, queue: &str) -> super::harness::Events {
+    run(sdk, scenario, ENTITIES, &[("SB_QUEUE", queue)]).await
+}
+
+fn numbers(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_i64().expect("number"))
+        .collect()
+}
+
+/// Send with session ids, accept by id and next-available, in-order receive, complete.
+pub async fn session_roundtrip(sdk: Sdk) {
+    let events = on_queue(sdk, "session_roundtrip", "sessions").await;
+    let received: Vec<_> = events.named("received").collect();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0]["session_id"], "a");
+    assert_eq!(received[0]["bodies"], json!(["a1", "a2", "a3"]));
+    assert_eq!(
+        received[1]["session_id"], "b",
+        "next-available picks the remaining session"
+    );
+    assert_eq!(received[1]["bodies"], json!(["b1", "b2"]));
+    for r in &received {
+        let seqs = numbers(&r["sequence_numbers"]);
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        assert!(numbers(&r["delivery_counts"]).iter().all(|c| *c == 0));
+    }
+    let timeout = events.one("no_session_left");
+    assert!(
+        [
+            "OperationTimeoutError",
+            "ServiceTimeout",
+            "SessionCannotBeLocked",
+            "SessionCannotBeLockedError"
+        ]
+        .contains(&timeout["type"].as_str().unwrap_or_default()),
+        "{timeout}"
+    );
+}
+
+/// Abandon → redelivered with delivery count + 1.
+pub async fn abandon(sdk: Sdk) {
+    let events = on_queue(sdk, "abandon", "sessions").await;
+    let counts: Vec<_> = events
+        .named("received")
+        .map(|e| e["delivery_count"].as_i64())
+        .collect();
+    assert_eq!(counts, vec![Some(0), Some(1)]);
+    events.one("completed");
+}
+
+/// Defer, then receive by sequence number.
+pub async fn defer(sdk: Sdk) {
+    let events = on_queue(sdk, "defer", "sessions").await;
+    let deferred = events.one("received_deferred");
+    assert_eq!(deferred["state"], "DEFERRED");
+    assert_eq!(
+        deferred["sequence_number"],
+        events.one("deferred")["sequence_number"]
+    );
+    events.one("completed");
+}
+
+/// Dead-letter with reason/description, read back from the DLQ.
+pub async fn dead_letter(sdk: Sdk) {
+    let events = on_queue(sdk, "dead_letter", "sessions").await;
+    let dead = events.one("received_dead_letter");
+    assert_eq!(dead["reason"], "bad-input");
+    assert_eq!(dead["description"], "could not parse");
+    assert_eq!(dead["body"], "poison");
+}
+
+/// Session state set, kept across receivers, cleared.
+pub async fn session_state(sdk: Sdk) {
+    let events = on_queue(sdk, "session_state", "sessions").await;
+    let states: Vec<_> = events.named("state").map(|e| e["value"].clone()).collect();
+    assert_eq!(states, vec![Value::Null, json!("checkpoint-1")]);
+    events.one("state_cleared");
+}
+
+/// Session lock renewal.
+pub async fn renew_session_lock(sdk: Sdk) {
+    let events = on_queue(sdk, "renew_session_lock", "sessions").await;
+    let renewed = events.one("renewed");
+    assert!(renewed["after"].as_str().is_some() && renewed["before"].as_str().is_some());
+}
+
+/// Peek does not lock or count.
+pub async fn peek(sdk: Sdk) {
+    let events = on_queue(sdk, "peek", "sessions").await;
+    assert_eq!(events.one("peeked")["bodies"], json!(["p0", "p1", "p2"]));
+    assert_eq!(events.one("received")["delivery_counts"], json!([0, 0, 0]));
+}
+
+/// Schedule two, cancel one.
+pub async fn schedule_cancel(sdk: Sdk) {
+    let events = on_queue(sdk, "schedule_cancel", "plain").await;
+    let scheduled = numbers(&events.one("scheduled")["sequence_numbers"]);
+    assert_eq!(
+        events.one("peeked")["states"],
+        json!(["SCHEDULED", "SCHEDULED"])
+    );
+    let received = events.one("received");
+    assert_eq!(received["body"], "soon");
+    assert_eq!(received["sequence_number"].as_i64(), Some(scheduled[1]));
+}
+
+/// Lock expiry → redelivery with delivery count + 1; the stale lock is refused.
+pub async fn lock_expiry(sdk: Sdk) {
+    let events = on_queue(sdk, "lock_expiry", "short-lock").await;
+    assert_eq!(events.one("received")["delivery_count"], 0);
+    assert_eq!(events.one("redelivered")["delivery_count"], 1);
+    events.one("stale_lock_refused");
+}
+
+/// Max delivery count → DLQ with MaxDeliveryCountExceeded.
+pub async fn max_delivery(sdk: Sdk) {
+    let events = on_queue(sdk, "max_delivery", "fragile").await;
+    assert_eq!(events.named("received").count(), 2);
+    assert_eq!(
+        events.one("received_dead_letter")["reason"],
+        "MaxDeliveryCountExceeded"
+    );
+}
+
+/// A locked session cannot be accepted twice.
+pub async fn locked_session(sdk: Sdk) {
+    let events = on_queue(sdk, "locked_session", "sessions").await;
+    let refused = events.one("refused");
+    let text = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(
+            "The requested session 'L' cannot be accepted. It may be locked by another receiver."
+        ),
+        "{refused}"
+    );
+}
+
+/// Sending without session id to a session queue is refused with SB's text.
+pub async fn no_session_id(sdk: Sdk) {
+    let events = on_queue(sdk, "no_session_id", "sessions").await;
+    let text = events.one("refused")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        text.contains(
+            "The SessionId was not set on a message, and it cannot be sent to the entity."
+        ),
+        "{text}"
+    );
+    events.one("sent_with_session_id");
+}
+
+/// A wrong SAS key is refused.
+pub async fn wrong_key(sdk: Sdk) {
+    let events = on_queue(sdk, "wrong_key", "sessions").await;
+    let refused = events.one("refused");
+    assert!(
+        [
+            "ServiceBusAuthenticationError",
+            "ServiceBusAuthorizationError",
+            "UnauthorizedAccess"
+        ]
+        .contains(&refused["type"].as_str().unwrap_or_default()),
+        "{refused}"
+    );
+}
+
+/// Topic fan-out to two subscriptions.
+pub async fn topic_fanout(sdk: Sdk) {
+    let events = run(
+        sdk,
+        "topic_fanout",
+        ENTITIES,
+        &[("SB_TOPIC", "news"), ("SB_SUBSCRIPTIONS", "first,second")],
+    )
+    .await;
+    let received: Vec<_> = events
+        .named("received")
+        .map(|e| (e["subscription"].clone(), e["bodies"].clone()))
+        .collect();
+    assert_eq!(
+        received,
+        vec![
+            (json!("first"), json!(["news-1", "news-2"])),
+            (json!("second"), json!(["news-1", "news-2"]))
+        ]
+    );
+}
+
+/// Receive-and-delete leaves nothing behind.
+pub async fn receive_and_delete(sdk: Sdk) {
+    let events = on_queue(sdk, "receive_and_delete", "plain").await;
+    assert_eq!(
+        events.one("received")["bodies"],
+        json!(["gone-1", "gone-2"])
+    );
+    assert_eq!(events.one("peeked")["count"], 0);
+}
+
+/// One `#[tokio::test]` per scenario for `$sdk`, so each failure names its scenario.
+macro_rules! scenario_tests {
+    ($sdk:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                scenarios::$name($sdk).await;
+            }
+        )*
+    };
+}

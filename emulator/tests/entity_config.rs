@@ -1,4 +1,5 @@
 //! Entity definitions from TOML and humane durations.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::time::Duration;
 
@@ -19,11 +20,18 @@ fn durations_accept_units_iso_and_timespans() {
         ("1.02:03:04.5", 93_784_500),
     ];
     for (text, ms) in cases {
-        assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+        assert_eq!(
+            parse_duration(text),
+            Ok(Duration::from_millis(ms)),
+            "{text}"
+        );
     }
     for bad in ["", "60", "5 parsecs", "P1Y", "00:61:00", "PT"] {
         let err = parse_duration(bad).unwrap_err();
-        assert!(err.contains("\"60s\""), "the error lists the formats: {err}");
+        assert!(
+            err.contains("\"60s\""),
+            "the error lists the formats: {err}"
+        );
     }
 }
 
@@ -53,16 +61,27 @@ fn config_parses_queues_topics_and_subscriptions() {
     assert_eq!(orders.max_delivery_count, 5);
     assert_eq!(config.queues[1].options(), EntityOptions::default());
     let audit = config.topics[0].subscriptions[0].options();
-    assert_eq!(audit.default_message_time_to_live, Duration::from_secs(3600));
+    assert_eq!(
+        audit.default_message_time_to_live,
+        Duration::from_secs(3600)
+    );
     assert!(audit.dead_lettering_on_message_expiration);
 }
 
 #[test]
 fn config_refuses_unknown_keys_and_bad_durations_with_their_line() {
-    let err = EntitiesConfig::from_toml("[[queues]]\nname = \"a\"\nlock_duraton = \"5s\"\n").unwrap_err();
-    assert!(err.contains("lock_duraton") && err.contains("line 3"), "{err}");
-    let err = EntitiesConfig::from_toml("[[queues]]\nname = \"a\"\nlock_duration = \"soon\"\n").unwrap_err();
-    assert!(err.contains("invalid duration 'soon'") && err.contains("line 3"), "{err}");
+    let err =
+        EntitiesConfig::from_toml("[[queues]]\nname = \"a\"\nlock_duraton = \"5s\"\n").unwrap_err();
+    assert!(
+        err.contains("lock_duraton") && err.contains("line 3"),
+        "{err}"
+    );
+    let err = EntitiesConfig::from_toml("[[queues]]\nname = \"a\"\nlock_duration = \"soon\"\n")
+        .unwrap_err();
+    assert!(
+        err.contains("invalid duration 'soon'") && err.contains("line 3"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +96,13 @@ async fn apply_config_creates_missing_entities_and_validates_options() {
     ns.apply_config(&config).unwrap();
     let paths: Vec<String> = ns.entities().into_iter().map(|e| e.path).collect();
     assert_eq!(paths, vec!["new", "orders", "t", "t/Subscriptions/s"]);
-    let bad = EntitiesConfig::from_toml("[[queues]]\nname = \"x\"\nlock_duration = \"10m\"\n").unwrap();
-    assert!(ns.apply_config(&bad).is_err(), "lock durations above 5 minutes are refused");
-    assert!(ns.create_queue("bad name!", EntityOptions::default()).is_err());
+    let bad =
+        EntitiesConfig::from_toml("[[queues]]\nname = \"x\"\nlock_duration = \"10m\"\n").unwrap();
+    assert!(
+        ns.apply_config(&bad).is_err(),
+        "lock durations above 5 minutes are refused"
+    );
+    assert!(ns
+        .create_queue("bad name!", EntityOptions::default())
+        .is_err());
 }

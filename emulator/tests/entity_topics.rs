@@ -1,14 +1,18 @@
 //! Topics: fan-out to subscriptions, scheduling across them, deletion.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::time::{Duration, SystemTime};
 
-use berth_emulator::entity::{EntityError, EntityOptions, Namespace, NewMessage, Node, ReceiveMode};
+use berth_emulator::entity::{
+    EntityError, EntityOptions, Namespace, NewMessage, Node, ReceiveMode,
+};
 
 fn topic_with(subs: &[&str]) -> Namespace {
     let ns = Namespace::in_memory();
     ns.create_topic("events").unwrap();
     for s in subs {
-        ns.create_subscription("events", s, EntityOptions::default()).unwrap();
+        ns.create_subscription("events", s, EntityOptions::default())
+            .unwrap();
     }
     ns
 }
@@ -19,7 +23,10 @@ async fn a_send_fans_out_to_every_subscription_with_one_sequence_number() {
     let seq = ns.send("events", &NewMessage::new("hello")).await.unwrap();
     for sub in ["events/Subscriptions/a", "events/subscriptions/b"] {
         let h = ns.receiver(sub).unwrap();
-        let m = h.try_receive(ReceiveMode::ReceiveAndDelete, None).unwrap().unwrap();
+        let m = h
+            .try_receive(ReceiveMode::ReceiveAndDelete, None)
+            .unwrap()
+            .unwrap();
         assert_eq!((m.sequence_number, m.body.as_ref()), (seq, &b"hello"[..]));
     }
 }
@@ -28,24 +35,53 @@ async fn a_send_fans_out_to_every_subscription_with_one_sequence_number() {
 async fn without_subscriptions_a_send_is_accepted_and_dropped() {
     let ns = topic_with(&[]);
     assert_eq!(ns.send("events", &NewMessage::new("x")).await.unwrap(), 1);
-    ns.create_subscription("events", "late", EntityOptions::default()).unwrap();
+    ns.create_subscription("events", "late", EntityOptions::default())
+        .unwrap();
     let late = ns.receiver("events/Subscriptions/late").unwrap();
-    assert!(late.try_receive(ReceiveMode::PeekLock, None).unwrap().is_none());
+    assert!(late
+        .try_receive(ReceiveMode::PeekLock, None)
+        .unwrap()
+        .is_none());
     assert_eq!(ns.send("events", &NewMessage::new("y")).await.unwrap(), 2);
-    assert!(late.try_receive(ReceiveMode::PeekLock, None).unwrap().is_some());
+    assert!(late
+        .try_receive(ReceiveMode::PeekLock, None)
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
 async fn a_session_subscription_refuses_messages_without_session() {
     let ns = topic_with(&["plain"]);
-    ns.create_subscription("events", "sessions", EntityOptions { requires_session: true, ..EntityOptions::default() }).unwrap();
+    ns.create_subscription(
+        "events",
+        "sessions",
+        EntityOptions {
+            requires_session: true,
+            ..EntityOptions::default()
+        },
+    )
+    .unwrap();
     let err = ns.send("events", &NewMessage::new("x")).await.unwrap_err();
     assert!(matches!(err, EntityError::NotAllowed(_)));
     let plain = ns.receiver("events/Subscriptions/plain").unwrap();
-    assert!(plain.try_receive(ReceiveMode::PeekLock, None).unwrap().is_none(), "all or nothing");
-    ns.send("events", &NewMessage::new("y").with_session_id("s")).await.unwrap();
+    assert!(
+        plain
+            .try_receive(ReceiveMode::PeekLock, None)
+            .unwrap()
+            .is_none(),
+        "all or nothing"
+    );
+    ns.send("events", &NewMessage::new("y").with_session_id("s"))
+        .await
+        .unwrap();
     let s = ns.receiver("events/Subscriptions/sessions").unwrap();
-    assert_eq!(s.try_accept_next_session(None).unwrap().unwrap().session_id(), "s");
+    assert_eq!(
+        s.try_accept_next_session(None)
+            .unwrap()
+            .unwrap()
+            .session_id(),
+        "s"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -53,7 +89,9 @@ async fn cancelling_a_scheduled_topic_message_cancels_every_copy() {
     let ns = topic_with(&["a", "b"]);
     let sender = ns.sender("events").unwrap();
     let at = SystemTime::now() + Duration::from_secs(30);
-    let (seq, _) = sender.enqueue(&NewMessage::new("x").with_scheduled_enqueue_time(at)).unwrap();
+    let (seq, _) = sender
+        .enqueue(&NewMessage::new("x").with_scheduled_enqueue_time(at))
+        .unwrap();
     let a = ns.receiver("events/Subscriptions/a").unwrap();
     assert_eq!(a.counts().unwrap().scheduled, 1);
     sender.cancel_scheduled(&[seq]).unwrap();
@@ -70,8 +108,14 @@ async fn deleting_a_topic_deletes_its_subscriptions() {
     let a = ns.receiver("events/Subscriptions/a").unwrap();
     assert!(matches!(ns.resolve("EVENTS").unwrap(), Node::Topic(_)));
     ns.delete("events").unwrap();
-    assert!(matches!(sender.send(&NewMessage::new("x")).await, Err(EntityError::NotFound { .. })));
-    assert!(matches!(a.try_receive(ReceiveMode::PeekLock, None), Err(EntityError::NotFound { .. })));
+    assert!(matches!(
+        sender.send(&NewMessage::new("x")).await,
+        Err(EntityError::NotFound { .. })
+    ));
+    assert!(matches!(
+        a.try_receive(ReceiveMode::PeekLock, None),
+        Err(EntityError::NotFound { .. })
+    ));
     assert!(ns.resolve("events/Subscriptions/a").is_err());
     assert!(ns.entities().is_empty());
 }

@@ -1,5 +1,6 @@
 //! Throughput of send + receive + complete, in memory and durable (not a test; run with
 //! `cargo test --release -p berth-emulator --test store_bench -- --ignored --nocapture`).
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::time::Instant;
 
@@ -12,7 +13,9 @@ async fn batched(ns: &Namespace) -> (f64, f64) {
     ns.create_queue("bench", EntityOptions::default()).unwrap();
     let sender = ns.sender("bench").unwrap();
     let q = ns.receiver("bench").unwrap();
-    let batch: Vec<NewMessage> = (0..BATCH).map(|_| NewMessage::new(vec![7u8; 256])).collect();
+    let batch: Vec<NewMessage> = (0..BATCH)
+        .map(|_| NewMessage::new(vec![7u8; 256]))
+        .collect();
     let start = Instant::now();
     for _ in 0..MESSAGES / BATCH {
         sender.send_batch(&batch).await.unwrap();
@@ -24,9 +27,14 @@ async fn batched(ns: &Namespace) -> (f64, f64) {
     let mut n = 0;
     while n < MESSAGES {
         got.clear();
-        n += q.try_receive_many(ReceiveMode::PeekLock, BATCH, &mut got, None).unwrap();
+        n += q
+            .try_receive_many(ReceiveMode::PeekLock, BATCH, &mut got, None)
+            .unwrap();
         for m in &got {
-            last = Some(q.settle(&m.lock_token.unwrap(), Disposition::Complete).unwrap());
+            last = Some(
+                q.settle(&m.lock_token.unwrap(), Disposition::Complete)
+                    .unwrap(),
+            );
         }
     }
     if let Some(commit) = last {
@@ -37,7 +45,8 @@ async fn batched(ns: &Namespace) -> (f64, f64) {
 
 /// 64 concurrent senders of single messages: group commit at work.
 async fn concurrent_singles(ns: &Namespace) -> f64 {
-    ns.create_queue("singles", EntityOptions::default()).unwrap();
+    ns.create_queue("singles", EntityOptions::default())
+        .unwrap();
     let start = Instant::now();
     let tasks: Vec<_> = (0..64)
         .map(|_| {

@@ -1,5 +1,6 @@
 //! Crash safety: a child process sends to a durable namespace and is killed with SIGKILL;
 //! every send it saw acknowledged must be there after reopening.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -48,7 +49,13 @@ async fn acknowledged_sends_survive_kill_9() {
     let dir = std::env::temp_dir().join(format!("berth-store-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_DIR, &dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -64,7 +71,10 @@ async fn acknowledged_sends_survive_kill_9() {
         }
     };
     while acked.len() < ACKS_BEFORE_KILL {
-        let line = lines.next().expect("the child keeps acknowledging").unwrap();
+        let line = lines
+            .next()
+            .expect("the child keeps acknowledging")
+            .unwrap();
         parse(&mut acked, line);
     }
     child.kill().unwrap(); // SIGKILL
@@ -79,10 +89,24 @@ async fn acknowledged_sends_survive_kill_9() {
         .peek(0, usize::MAX, None)
         .unwrap()
         .into_iter()
-        .map(|m| (m.sequence_number, String::from_utf8_lossy(&m.body).into_owned()))
+        .map(|m| {
+            (
+                m.sequence_number,
+                String::from_utf8_lossy(&m.body).into_owned(),
+            )
+        })
         .collect();
-    let missing: Vec<_> = acked.iter().filter(|(seq, body)| stored.get(seq) != Some(body)).collect();
-    assert!(missing.is_empty(), "{} of {} acknowledged sends lost, e.g. {:?}", missing.len(), acked.len(), missing.first());
+    let missing: Vec<_> = acked
+        .iter()
+        .filter(|(seq, body)| stored.get(seq) != Some(body))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged sends lost, e.g. {:?}",
+        missing.len(),
+        acked.len(),
+        missing.first()
+    );
     assert!(stored.len() >= acked.len());
     drop(ns);
     std::fs::remove_dir_all(&dir).unwrap();

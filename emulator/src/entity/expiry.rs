@@ -18,17 +18,15 @@ impl EntityState {
                 self.unlock(sub, seq, true, now);
             }
         }
-        while let Some((deadline, id)) = self
-            .sessions
-            .as_ref()
-            .and_then(|s| s.deadlines.first().cloned())
-        {
-            if deadline > now {
-                break;
-            }
-            if let Some(s) = self.sessions.as_mut() {
-                s.deadlines.pop_first();
-            }
+        loop {
+            let due = self.sessions.as_mut().and_then(|s| {
+                let &(deadline, _) = s.deadlines.first()?;
+                if deadline > now {
+                    return None;
+                }
+                s.deadlines.pop_first()
+            });
+            let Some((_, id)) = due else { break };
             let _ = self.end_session_lock(&id, None, true, now);
         }
         while let Some(&(at, seq)) = self.scheduled.first() {

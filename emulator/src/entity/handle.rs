@@ -1,9 +1,8 @@
 //! `EntityHandle`: a queue or subscription (or its dead-letter sub-queue) resolved once and used
 //! for every receive, settle and management operation.
 
-use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Poll, Waker};
+use std::task::Waker;
 use std::time::SystemTime;
 
 use tokio::time::Instant;
@@ -12,6 +11,7 @@ use super::journal::Journal;
 use super::session::SessionLock;
 use super::state::{EntityState, Sub};
 use super::timer::TimerHandle;
+use super::wait::{take_many, wait_until};
 use super::{
     Disposition, EntityCounts, EntityError, EntityKind, EntityOptions, LockToken, MessageState,
     ReceiveMode, ReceivedMessage,
@@ -196,27 +196,15 @@ impl EntityHandle {
         waker: Option<&Waker>,
     ) -> Result<usize, EntityError> {
         self.shared.with(|st, now, wall| {
-            let mut n = 0;
-            while n < max {
-                let w = if n == 0 { waker } else { None };
-                match st.receive(self.sub, mode, now, wall, w)? {
-                    Some(m) => out.push(m),
-                    None => break,
-                }
-                n += 1;
-            }
-            Ok(n)
+            take_many(max, out, waker, |w| {
+                st.receive(self.sub, mode, now, wall, w)
+            })
         })
     }
 
     /// Waits for and takes the next message.
     pub async fn receive(&self, mode: ReceiveMode) -> Result<ReceivedMessage, EntityError> {
-        poll_fn(|cx| match self.try_receive(mode, Some(cx.waker())) {
-            Ok(Some(m)) => Poll::Ready(Ok(m)),
-            Ok(None) => Poll::Pending,
-            Err(e) => Poll::Ready(Err(e)),
-        })
-        .await
+        wait_until(|w| self.try_receive(mode, Some(w))).await
     }
 
     /// Settles the message locked with `token` (by any receiver of this entity, as
@@ -298,12 +286,7 @@ impl EntityHandle {
 
     /// Waits for a session to accept (wrap in a timeout for `com.microsoft:timeout`).
     pub async fn accept_next_session(&self) -> Result<SessionLock, EntityError> {
-        poll_fn(|cx| match self.try_accept_next_session(Some(cx.waker())) {
-            Ok(Some(s)) => Poll::Ready(Ok(s)),
-            Ok(None) => Poll::Pending,
-            Err(e) => Poll::Ready(Err(e)),
-        })
-        .await
+        wait_until(|w| self.try_accept_next_session(Some(w))).await
     }
 
     /// Renews the lock on `session_id`, whoever holds it (`$management` `renew-session-lock`).

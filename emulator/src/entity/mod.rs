@@ -109,6 +109,7 @@ mod state;
 mod timer;
 mod token;
 mod topic;
+mod wait;
 
 pub use crate::store::{Commit, StoreOptions};
 pub use config::{EntitiesConfig, EntityConfig, HumaneDuration, TopicConfig};

@@ -26,6 +26,20 @@ pub(crate) struct Registry {
     pub next_id: u32,
 }
 
+impl Registry {
+    /// Checks a queue or topic name is valid and free; returns its key and the next id.
+    fn reserve(&self, name: &str) -> Result<(String, u32), EntityError> {
+        validate_name(name, true)?;
+        let k = key(name);
+        if self.queues.contains_key(&k) || self.topics.contains_key(&k) {
+            return Err(EntityError::AlreadyExists {
+                path: name.to_owned(),
+            });
+        }
+        Ok((k, self.next_id))
+    }
+}
+
 struct Inner {
     registry: RwLock<Registry>,
     timer: TimerHandle,
@@ -120,16 +134,9 @@ impl Namespace {
 
     /// Creates a queue. Queue and topic names share one case-insensitive name space.
     pub fn create_queue(&self, name: &str, options: EntityOptions) -> Result<Commit, EntityError> {
-        validate_name(name, true)?;
         options.validate()?;
         let mut reg = self.write();
-        let k = key(name);
-        if reg.queues.contains_key(&k) || reg.topics.contains_key(&k) {
-            return Err(EntityError::AlreadyExists {
-                path: name.to_owned(),
-            });
-        }
-        let id = reg.next_id;
+        let (k, id) = reg.reserve(name)?;
         let commit = self.log(Record::CreateQueue {
             id,
             name,
@@ -151,15 +158,8 @@ impl Namespace {
 
     /// Creates a topic.
     pub fn create_topic(&self, name: &str) -> Result<Commit, EntityError> {
-        validate_name(name, true)?;
         let mut reg = self.write();
-        let k = key(name);
-        if reg.queues.contains_key(&k) || reg.topics.contains_key(&k) {
-            return Err(EntityError::AlreadyExists {
-                path: name.to_owned(),
-            });
-        }
-        let id = reg.next_id;
+        let (k, id) = reg.reserve(name)?;
         let commit = self.log(Record::CreateTopic { id, name })?;
         reg.next_id += 1;
         reg.topics.insert(

@@ -1,6 +1,7 @@
 //! Handing messages out: receive (plain and per session), receive deferred by sequence
 //! number, peek, and lock renewal.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::SystemTime;
@@ -8,18 +9,20 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 
 use super::error::SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER;
-use super::message::HeldLock;
-use super::state::{EntityState, Sub, SubQueue};
+use super::message::{HeldLock, StoredMessage};
+use super::ready::ReadyQueue;
+use super::state::{EntityState, Sub};
 use super::{EntityError, LockToken, MessageState, ReceiveMode, ReceivedMessage};
 
 /// The session lock a message is locked under: (session, deadline, locked-until).
 type UnderSession = (Arc<str>, Instant, SystemTime);
 
 impl EntityState {
-    fn pop_ready(q: &mut SubQueue) -> Option<i64> {
-        let SubQueue {
-            ready, messages, ..
-        } = q;
+    /// Takes the lowest queued message off `ready`, marking it no longer queued.
+    fn pop_ready(
+        ready: &mut ReadyQueue,
+        messages: &mut BTreeMap<i64, StoredMessage>,
+    ) -> Option<i64> {
         let seq = ready.pop(|s| messages.get(&s).is_some_and(|m| m.queued))?;
         if let Some(m) = messages.get_mut(&seq) {
             m.queued = false;
@@ -43,7 +46,7 @@ impl EntityState {
             ));
         }
         let q = self.sub(sub);
-        match Self::pop_ready(q) {
+        match Self::pop_ready(&mut q.ready, &mut q.messages) {
             Some(seq) => Ok(self.hand_out(sub, seq, mode, now, wall, None)),
             None => {
                 if let Some(w) = waker {
@@ -75,19 +78,12 @@ impl EntityState {
         let Some(lock) = slot.lock else {
             return Err(EntityError::SessionLockLost);
         };
-        let messages = &mut main.messages;
-        let Some(seq) = slot
-            .ready
-            .pop(|s| messages.get(&s).is_some_and(|m| m.queued))
-        else {
+        let Some(seq) = Self::pop_ready(&mut slot.ready, &mut main.messages) else {
             if let Some(w) = waker {
                 slot.waiters.register(w);
             }
             return Ok(None);
         };
-        if let Some(m) = messages.get_mut(&seq) {
-            m.queued = false;
-        }
         let under = (key, lock.deadline, lock.locked_until);
         Ok(self.hand_out(Sub::Main, seq, mode, now, wall, Some(under)))
     }
@@ -163,12 +159,12 @@ impl EntityState {
                 let id = session.ok_or(EntityError::NotAllowed(
                     SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER.into(),
                 ))?;
-                let key = sessions.key(id);
-                let lock = sessions
-                    .locked(id)?
-                    .lock
+                let (key, slot) = sessions
+                    .slots
+                    .get_key_value(id)
                     .ok_or(EntityError::SessionLockLost)?;
-                Some((key, lock.deadline, lock.locked_until))
+                let lock = slot.lock.ok_or(EntityError::SessionLockLost)?;
+                Some((key.clone(), lock.deadline, lock.locked_until))
             }
             _ => None,
         };

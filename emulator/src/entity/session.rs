@@ -1,8 +1,7 @@
 //! `SessionLock`: a receiver's lock on one session.
 
-use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::Waker;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use super::handle::{check_state_size, EntityHandle, EntityShared};
 use super::sessions::Accepted;
 use super::state::Sub;
+use super::wait::{take_many, wait_until};
 use super::{Disposition, EntityError, LockToken, ReceiveMode, ReceivedMessage};
 use crate::store::Commit;
 
@@ -94,27 +94,15 @@ impl SessionLock {
         waker: Option<&Waker>,
     ) -> Result<usize, EntityError> {
         self.shared.with(|st, now, wall| {
-            let mut n = 0;
-            while n < max {
-                let w = if n == 0 { waker } else { None };
-                match st.receive_in_session(&self.id, self.generation, mode, now, wall, w)? {
-                    Some(m) => out.push(m),
-                    None => break,
-                }
-                n += 1;
-            }
-            Ok(n)
+            take_many(max, out, waker, |w| {
+                st.receive_in_session(&self.id, self.generation, mode, now, wall, w)
+            })
         })
     }
 
     /// Waits for the session's next message.
     pub async fn receive(&self, mode: ReceiveMode) -> Result<ReceivedMessage, EntityError> {
-        poll_fn(|cx| match self.try_receive(mode, Some(cx.waker())) {
-            Ok(Some(m)) => Poll::Ready(Ok(m)),
-            Ok(None) => Poll::Pending,
-            Err(e) => Poll::Ready(Err(e)),
-        })
-        .await
+        wait_until(|w| self.try_receive(mode, Some(w))).await
     }
 
     /// Settles a message received under this lock; `SessionLockLost` if the lock is gone or

@@ -137,6 +137,22 @@ impl Sessions {
             .ok_or(EntityError::SessionLockLost)
     }
 
+    /// The key and lock of session `id` if held by `generation` (by anyone when `None`).
+    pub fn lock_of(
+        &self,
+        id: &str,
+        generation: Option<u64>,
+    ) -> Result<(Arc<str>, SessionLockState), EntityError> {
+        let (key, slot) = self
+            .slots
+            .get_key_value(id)
+            .ok_or(EntityError::SessionLockLost)?;
+        match slot.lock {
+            Some(l) if generation.is_none_or(|g| g == l.generation) => Ok((key.clone(), l)),
+            _ => Err(EntityError::SessionLockLost),
+        }
+    }
+
     /// The slot `id` if anyone holds its lock.
     pub fn locked(&mut self, id: &str) -> Result<&mut SessionSlot, EntityError> {
         self.slots
@@ -246,18 +262,7 @@ impl EntityState {
     ) -> Result<SystemTime, EntityError> {
         let duration = self.options.lock_duration;
         let sessions = self.sessions_mut()?;
-        let (key, slot) = sessions
-            .slots
-            .get_key_value(id)
-            .filter(|(_, s)| {
-                s.lock
-                    .is_some_and(|l| generation.is_none_or(|g| g == l.generation))
-            })
-            .ok_or(EntityError::SessionLockLost)?;
-        let key = key.clone();
-        let Some(old) = slot.lock else {
-            return Err(EntityError::SessionLockLost);
-        };
+        let (key, old) = sessions.lock_of(id, generation)?;
         let new = SessionLockState {
             generation: old.generation,
             deadline: now + duration,
@@ -281,25 +286,14 @@ impl EntityState {
         now: Instant,
     ) -> Result<(), EntityError> {
         let sessions = self.sessions_mut()?;
-        let (key, slot) = sessions
-            .slots
-            .get_key_value(id)
-            .filter(|(_, s)| {
-                s.lock
-                    .is_some_and(|l| generation.is_none_or(|g| g == l.generation))
-            })
-            .ok_or(EntityError::SessionLockLost)?;
-        let key = key.clone();
-        let deadline = slot.lock.map(|l| l.deadline);
+        let (key, lock) = sessions.lock_of(id, generation)?;
         let Some(slot) = sessions.slots.get_mut(&key) else {
             return Err(EntityError::SessionLockLost);
         };
         slot.lock = None;
         slot.waiters.wake_all();
         let locked = std::mem::take(&mut slot.locked);
-        if let Some(d) = deadline {
-            sessions.deadlines.remove(&(d, key.clone()));
-        }
+        sessions.deadlines.remove(&(lock.deadline, key.clone()));
         for seq in locked {
             self.unlock(Sub::Main, seq, counted, now);
         }

@@ -140,9 +140,7 @@ thread_local! {
 
 fn seed() -> u64 {
     // RandomState is seeded by the OS per process; mixing in the thread id separates threads.
-    let mut h = RandomState::new().build_hasher();
-    std::thread::current().id().hash(&mut h);
-    h.finish() | 1
+    RandomState::new().hash_one(std::thread::current().id()) | 1
 }
 
 /// Two words from a thread-local splitmix64 generator (fast, not cryptographic).

@@ -435,3 +435,93 @@ impl<'a> Reader<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::segment::{frame, Frames};
+
+    #[test]
+    fn records_round_trip_through_frames() {
+        let options = EntityOptions {
+            requires_session: true,
+            lock_duration: Duration::from_millis(1500),
+            ..EntityOptions::default()
+        };
+        let records = vec![
+            Record::CreateQueue {
+                id: 1,
+                name: "q",
+                options: options.clone(),
+            },
+            Record::CreateTopic { id: 2, name: "t" },
+            Record::CreateSubscription {
+                id: 3,
+                topic: 2,
+                name: "s",
+                options,
+            },
+            Record::Enqueue {
+                source: 2,
+                targets: Cow::Owned(vec![3, 4]),
+                seq: 9,
+                enqueued_ms: 1_700_000_000_000,
+                ttl_ms: Some(5),
+                scheduled_ms: None,
+                session: Some("sess"),
+                body: b"body",
+            },
+            Record::Remove {
+                entity: 3,
+                dlq: true,
+                seq: 9,
+            },
+            Record::DeadLetter {
+                entity: 1,
+                seq: 2,
+                reason: Some("r"),
+                description: None,
+                body: Some(b"x"),
+            },
+            Record::Defer {
+                entity: 1,
+                dlq: false,
+                seq: 3,
+                body: None,
+            },
+            Record::ReplaceBody {
+                entity: 1,
+                dlq: false,
+                seq: 4,
+                body: b"",
+            },
+            Record::SessionState {
+                entity: 1,
+                session: "s",
+                state: None,
+                updated_ms: -1,
+            },
+            Record::NextSequence {
+                entity: 2,
+                next: 10,
+            },
+            Record::DeleteEntity { id: 3 },
+        ];
+        let mut buf = Vec::new();
+        for r in &records {
+            frame(&mut buf, r);
+        }
+        let decoded: Vec<Record<'_>> = Frames::new(&buf)
+            .map(|p| Record::decode(p).unwrap())
+            .collect();
+        assert_eq!(decoded, records);
+        assert_eq!(
+            Record::decode(&[99]),
+            Err(DecodeError("unknown record tag"))
+        );
+        assert!(
+            Record::decode(&buf[8..12]).is_err(),
+            "a cut record does not decode"
+        );
+    }
+}

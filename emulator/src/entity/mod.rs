@@ -100,6 +100,7 @@ mod options;
 mod path;
 mod ready;
 mod receive;
+mod registry;
 mod restore;
 mod send;
 mod session;

@@ -1,6 +1,5 @@
 //! `Namespace`: the registry of queues, topics and subscriptions, by case-insensitive name.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -9,6 +8,7 @@ use super::error::{RECEIVER_ON_TOPIC, SENDER_ON_DEAD_LETTER_QUEUE, SENDER_ON_SUB
 use super::handle::{EntityHandle, EntityShared};
 use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
+use super::registry::{info, mark_deleted, validate_name, Registry};
 use super::restore::restore;
 use super::send::Sender;
 use super::state::Sub;
@@ -17,28 +17,6 @@ use super::topic::{TopicHandle, TopicShared};
 use super::{EntitiesConfig, EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage};
 use crate::store::record::Record;
 use crate::store::{Commit, StoreHandle, StoreOptions};
-
-/// Queues and topics by lower-case name (they share one name space).
-#[derive(Default)]
-pub(crate) struct Registry {
-    pub queues: HashMap<String, Arc<EntityShared>>,
-    pub topics: HashMap<String, Arc<TopicShared>>,
-    pub next_id: u32,
-}
-
-impl Registry {
-    /// Checks a queue or topic name is valid and free; returns its key and the next id.
-    fn reserve(&self, name: &str) -> Result<(String, u32), EntityError> {
-        validate_name(name, true)?;
-        let k = key(name);
-        if self.queues.contains_key(&k) || self.topics.contains_key(&k) {
-            return Err(EntityError::AlreadyExists {
-                path: name.to_owned(),
-            });
-        }
-        Ok((k, self.next_id))
-    }
-}
 
 struct Inner {
     registry: RwLock<Registry>,
@@ -408,50 +386,4 @@ impl Namespace {
             None => Ok(()),
         }
     }
-}
-
-fn info(h: &EntityHandle) -> Option<EntityInfo> {
-    let counts = h.counts().ok()?;
-    Some(EntityInfo {
-        path: h.path().to_owned(),
-        kind: h.kind(),
-        options: Some(h.options().clone()),
-        counts,
-    })
-}
-
-fn mark_deleted(shared: &EntityShared) {
-    let mut st = shared.lock();
-    st.deleted = true;
-    st.wake_everyone();
-    st.main = Default::default();
-    st.dlq = Default::default();
-    st.sessions = None;
-    st.scheduled.clear();
-    st.ttl.clear();
-}
-
-fn validate_name(name: &str, slashes: bool) -> Result<(), EntityError> {
-    let bad = |why: &str| {
-        EntityError::InvalidArgument(format!("'{name}' is not a valid entity name: {why}."))
-    };
-    if name.is_empty() || name.len() > 260 {
-        return Err(bad("it must have 1 to 260 characters"));
-    }
-    let allowed =
-        |c: char| c.is_alphanumeric() || matches!(c, '-' | '.' | '_') || (slashes && c == '/');
-    if !name.chars().all(allowed) {
-        return Err(bad(if slashes {
-            "use letters, digits, '-', '.', '_' and '/'"
-        } else {
-            "use letters, digits, '-', '.' and '_'"
-        }));
-    }
-    if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
-        return Err(bad("'/' separates non-empty segments"));
-    }
-    if key(name).contains("/subscriptions/") {
-        return Err(bad("'/Subscriptions/' is reserved for subscription paths"));
-    }
-    Ok(())
 }

@@ -21,6 +21,7 @@ mod log;
 pub(crate) mod record;
 pub(crate) mod recovery;
 mod segment;
+mod wire;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

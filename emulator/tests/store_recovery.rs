@@ -311,6 +311,48 @@ async fn compaction_keeps_the_live_set_and_drops_the_rest() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_compaction_runs_alongside_writes_without_losing_anything() {
+    let dir = temp_dir("auto-compact");
+    let options = berth_emulator::entity::StoreOptions {
+        segment_bytes: 4 << 10,
+        compaction_min_bytes: 8 << 10,
+    };
+    let mut expected = std::collections::BTreeMap::new();
+    {
+        let ns = Namespace::open_with(&dir, options.clone()).await.unwrap();
+        ns.create_queue("q", EntityOptions::default()).unwrap();
+        let sender = ns.sender("q").unwrap();
+        let q = ns.receiver("q").unwrap();
+        for round in 0..200 {
+            let msgs: Vec<NewMessage> = (0..10)
+                .map(|i| NewMessage::new(format!("{round}-{i}-{}", "y".repeat(200))))
+                .collect();
+            let seqs = sender.send_batch(&msgs).await.unwrap();
+            for (seq, m) in seqs.iter().zip(&msgs) {
+                expected.insert(*seq, m.body.clone());
+            }
+            let mut got = Vec::new();
+            q.try_receive_many(ReceiveMode::PeekLock, 9, &mut got, None)
+                .unwrap();
+            for m in &got {
+                q.settle(&m.lock_token.unwrap(), Disposition::Complete)
+                    .unwrap();
+                expected.remove(&m.sequence_number);
+            }
+        }
+        ns.flush().await.unwrap();
+    }
+    // Dropping the namespace waits for a running compaction; the traffic started several.
+    assert!(!files(&dir, "snap-").is_empty(), "a compaction ran");
+    let ns = Namespace::open_with(&dir, options).await.unwrap();
+    let stored: std::collections::BTreeMap<i64, Bytes> =
+        contents(&ns, "q").into_iter().map(|c| (c.0, c.1)).collect();
+    assert_eq!(stored, expected);
+    drop(ns);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn deleted_entities_stay_deleted() {
     let dir = temp_dir("delete");

@@ -1,17 +1,17 @@
 //! Durability for the entity layer: an append-only, checksummed segment log with group
 //! commit, recovery and compaction.
 //!
-//! * **Writing** ([`log`]): operations frame a [`Record`](record::Record) into a shared buffer
+//! * **Writing** (`log.rs`): operations frame a record into a shared buffer
 //!   (no per-record allocation) and receive a [`Commit`]; one writer thread writes whatever
 //!   queued up, `fdatasync`s, and publishes the durable position. A send is acknowledged only
 //!   after its commit resolves, so an acknowledged message survives `kill -9`.
-//! * **Records** ([`record`]): entity create/delete, enqueue (bytes + metadata, one record for
+//! * **Records** (`record.rs`): entity create/delete, enqueue (bytes + metadata, one record for
 //!   a topic's fan-out), remove (complete, receive-and-delete, expiry, cancel), dead-letter
 //!   move, defer, body replacement, session state, sequence counters. Delivery counts and locks
 //!   are not recorded: a message locked at a crash comes back available.
-//! * **Recovery** ([`recovery`]): replays the newest snapshot and the logs after it; a torn last
+//! * **Recovery** (`recovery.rs`): replays the newest snapshot and the logs after it; a torn last
 //!   record (length + CRC-32 per frame) is cut off.
-//! * **Compaction** ([`compaction`]): when sealed logs outweigh the last snapshot (and a
+//! * **Compaction** (`compaction.rs`): when sealed logs outweigh the last snapshot (and a
 //!   floor), their live set is rewritten as a new snapshot and swapped in with a rename.
 
 mod commit;

@@ -8,7 +8,7 @@
 //! `com.microsoft:session-cannot-be-locked` (the named session is held elsewhere): normal
 //! outcomes, retried quietly.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use berth::{ErrorKind, ServiceBusError};
 use fe2o3_amqp::link::{CreditMode, Receiver};
@@ -116,38 +116,37 @@ impl AmqpSessionSource {
             Ok(receiver) => receiver,
             Err(e) => return no_session_or(errors::from_receiver_attach(&e)),
         };
-        let Some(accepted) = echoed_session_id(&receiver) else {
-            // The broker refuses by attaching without a session id and detaching at once.
+        let locked_until = receiver.properties(|p| {
+            p.as_ref()
+                .and_then(|p| p.get(&Symbol::from(LOCKED_UNTIL)))
+                .and_then(ticks::locked_until)
+        });
+        // An accepted session comes with its id and its lock expiry. A refusal echoes the
+        // attach (the requested id included) without the lock and detaches at once.
+        let (Some(accepted), Some(locked_until)) = (echoed_session_id(&receiver), locked_until)
+        else {
             return match tokio::time::timeout(DETACH_WAIT, receiver.recv::<Body<Value>>()).await {
                 Ok(Err(e)) => no_session_or(errors::from_recv(&e)),
                 _ => {
                     let _ = receiver.close().await;
                     Err(ServiceBusError::new(
                         ErrorKind::Other,
-                        "the broker attached the session receiver without a session id",
+                        "the broker attached the session receiver without a session id and lock expiry",
                     ))
                 }
             };
         };
-        if session_id.is_some_and(|wanted| wanted != accepted) {
+        if let Some(wanted) = session_id.filter(|wanted| *wanted != accepted) {
             let _ = receiver.close().await;
             return Err(ServiceBusError::new(
                 ErrorKind::Other,
-                format!(
-                    "asked for session '{}', the broker gave '{accepted}'",
-                    session_id.unwrap_or_default()
-                ),
+                format!("asked for session '{wanted}', the broker gave '{accepted}'"),
             ));
         }
-        let locked_until = receiver.properties(|p| {
-            p.as_ref()
-                .and_then(|p| p.get(&Symbol::from(LOCKED_UNTIL)))
-                .and_then(ticks::locked_until)
-        });
         let management = connection.management(&self.entity).await?;
         Ok(Attempt::Accepted(Box::new(AmqpSession::new(
             accepted,
-            locked_until.or_else(|| Some(SystemTime::now())),
+            Some(locked_until),
             PeekLockReceiver::new(receiver, self.prefetch),
             session,
             management,

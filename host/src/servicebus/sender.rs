@@ -47,21 +47,26 @@ impl Sender {
     /// On failure some of the messages may have been accepted already.
     pub async fn send_batch(&self, messages: &[Message]) -> Result<(), ServiceBusError> {
         let mut guard = self.link.lock().await;
-        if guard.is_none() {
-            *guard = Some(self.attach().await?);
+        let mut retried = false;
+        loop {
+            let link = match guard.as_mut() {
+                Some(link) => link,
+                None => guard.insert(self.attach().await?),
+            };
+            let (sent_any, result) = send_all(&mut link.sender, messages).await;
+            match result {
+                Err(e) if e.kind == ErrorKind::Connection => {
+                    // The link is gone; attach a new one. Nothing was transferred yet when
+                    // the very first transfer failed, so that case is retried once at once.
+                    *guard = None;
+                    if sent_any || retried {
+                        return Err(e);
+                    }
+                    retried = true;
+                }
+                result => return result,
+            }
         }
-        let Some(link) = guard.as_mut() else {
-            return Err(ServiceBusError::new(
-                ErrorKind::Connection,
-                "no sender link",
-            ));
-        };
-        let result = send_all(&mut link.sender, messages).await;
-        if matches!(&result, Err(e) if e.kind == ErrorKind::Connection) {
-            // The link is gone; attach a new one next time.
-            *guard = None;
-        }
-        result
     }
 
     async fn attach(&self) -> Result<Link, ServiceBusError> {
@@ -84,34 +89,33 @@ impl Sender {
     }
 }
 
-async fn send_all(sender: &mut AmqpSender, messages: &[Message]) -> Result<(), ServiceBusError> {
+/// Transfers every message, then waits for every outcome. Also says whether any transfer
+/// went out (after which a retry could duplicate messages).
+async fn send_all(
+    sender: &mut AmqpSender,
+    messages: &[Message],
+) -> (bool, Result<(), ServiceBusError>) {
     let mut pending = Vec::with_capacity(messages.len());
     for message in messages {
-        let fut = sender
-            .send_batchable(convert::to_amqp(message))
-            .await
-            .map_err(|e| errors::from_send(&e))?;
-        pending.push(fut);
-    }
-    for fut in pending {
-        match fut.await {
-            Ok(Outcome::Accepted(_)) => {}
-            Ok(Outcome::Rejected(rejected)) => {
-                return Err(match rejected.error {
-                    Some(e) => errors::from_amqp_error(&e),
-                    None => {
-                        ServiceBusError::new(ErrorKind::Other, "the broker rejected the message")
-                    }
-                })
-            }
-            Ok(other) => {
-                return Err(ServiceBusError::new(
-                    ErrorKind::Other,
-                    format!("the broker did not accept the message: {other:?}"),
-                ))
-            }
-            Err(e) => return Err(errors::from_send(&e)),
+        match sender.send_batchable(convert::to_amqp(message)).await {
+            Ok(fut) => pending.push(fut),
+            Err(e) => return (!pending.is_empty(), Err(errors::from_send(&e))),
         }
     }
-    Ok(())
+    for fut in pending {
+        let error = match fut.await {
+            Ok(Outcome::Accepted(_)) => continue,
+            Ok(Outcome::Rejected(rejected)) => match rejected.error {
+                Some(e) => errors::from_amqp_error(&e),
+                None => ServiceBusError::new(ErrorKind::Other, "the broker rejected the message"),
+            },
+            Ok(other) => ServiceBusError::new(
+                ErrorKind::Other,
+                format!("the broker did not accept the message: {other:?}"),
+            ),
+            Err(e) => errors::from_send(&e),
+        };
+        return (true, Err(error));
+    }
+    (true, Ok(()))
 }

@@ -1,0 +1,78 @@
+//! Shared by the `servicebus_*` tests: an in-process broker on a free port and a client.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use berth::Message;
+use berth_emulator::broker::{Broker, RunningBroker};
+use berth_emulator::entity::EntityCounts;
+use berth_host::servicebus::{AmqpSessionSource, ConnectionString, ServiceBusClient};
+
+/// A session queue `orders` (max delivery count 5) and a plain queue `plain`.
+pub const ENTITIES: &str = r#"
+[[queues]]
+name = "orders"
+requires_session = true
+max_delivery_count = 5
+
+[[queues]]
+name = "plain"
+max_delivery_count = 5
+"#;
+
+/// How long a test waits for a message that should be there.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Starts a broker on `address` (port 0: any), in memory or in `data_dir`.
+pub async fn start_at(address: &str, entities: &str, data_dir: Option<&PathBuf>) -> RunningBroker {
+    let mut builder = Broker::builder()
+        .address(address.parse().unwrap())
+        .entities_toml(entities)
+        .unwrap();
+    if let Some(dir) = data_dir {
+        builder = builder.data_dir(dir);
+    }
+    builder.start().await.unwrap()
+}
+
+/// Starts an in-memory broker on a free port.
+pub async fn start(entities: &str) -> RunningBroker {
+    start_at("127.0.0.1:0", entities, None).await
+}
+
+/// A connected client for `broker`.
+pub async fn client(broker: &RunningBroker) -> ServiceBusClient {
+    let cs = ConnectionString::parse(&broker.connection_string()).unwrap();
+    ServiceBusClient::connect(cs).await.unwrap()
+}
+
+/// The broker's counts for `path`.
+pub fn counts(broker: &RunningBroker, path: &str) -> EntityCounts {
+    broker.namespace().receiver(path).unwrap().counts().unwrap()
+}
+
+/// A session source that lets the broker hold a next-available attach for 2 s.
+pub fn source(client: &ServiceBusClient, entity: &str) -> AmqpSessionSource {
+    AmqpSessionSource::new(client.clone(), entity.into(), 0)
+        .with_accept_timeout(Duration::from_secs(2))
+}
+
+/// Message `n` of `session`: body and id `<session>-<n>`, property `n`.
+pub fn msg(session: &str, n: u32) -> Message {
+    Message::with_body(format!("{session}-{n}"))
+        .session(session)
+        .id(format!("{session}-{n}"))
+        .property("n", i64::from(n))
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("berth-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -7,6 +7,7 @@ use fe2o3_amqp::link::{
 };
 use fe2o3_amqp::session::BeginError;
 use fe2o3_amqp_types::definitions::{self, ErrorCondition};
+use fe2o3_amqp_types::messaging::Outcome;
 use fe2o3_amqp_types::primitives::Symbol;
 
 /// Service Bus condition: the session lock expired or was taken.
@@ -107,6 +108,27 @@ pub(crate) fn from_send(error: &SendError) -> ServiceBusError {
             format!("the message is larger than the entity accepts: {e}"),
         ),
         other => ServiceBusError::new(ErrorKind::Other, format!("sending failed: {other}")),
+    }
+}
+
+/// The error in a send outcome: `None` when the broker accepted `what` (a message, a request).
+pub(crate) fn from_outcome(
+    outcome: Result<Outcome, SendError>,
+    what: &str,
+) -> Option<ServiceBusError> {
+    match outcome {
+        Ok(Outcome::Accepted(_)) => None,
+        Ok(Outcome::Rejected(rejected)) => Some(match rejected.error {
+            Some(e) => from_amqp_error(&e),
+            None => {
+                ServiceBusError::new(ErrorKind::Other, format!("the broker rejected the {what}"))
+            }
+        }),
+        Ok(other) => Some(ServiceBusError::new(
+            ErrorKind::Other,
+            format!("the broker did not accept the {what}: {other:?}"),
+        )),
+        Err(e) => Some(from_send(&e)),
     }
 }
 

@@ -200,17 +200,8 @@ async fn watch_outcome(
     id: u64,
     pending: Pending,
 ) {
-    let error = match outcome.await {
-        Ok(Outcome::Accepted(_)) => return,
-        Ok(Outcome::Rejected(rejected)) => match rejected.error {
-            Some(e) => errors::from_amqp_error(&e),
-            None => ServiceBusError::new(ErrorKind::Other, "the broker rejected the request"),
-        },
-        Ok(other) => ServiceBusError::new(
-            ErrorKind::Other,
-            format!("the broker did not accept the request: {other:?}"),
-        ),
-        Err(e) => errors::from_send(&e),
+    let Some(error) = errors::from_outcome(outcome.await, "request") else {
+        return;
     };
     if let Some(reply) = lock(&pending).remove(&id) {
         let _ = reply.send(Err(error));

@@ -6,7 +6,6 @@ use berth::{ErrorKind, Message, ServiceBusError};
 use fe2o3_amqp::link::Sender as AmqpSender;
 use fe2o3_amqp::session::SessionHandle;
 use fe2o3_amqp_types::definitions::SenderSettleMode;
-use fe2o3_amqp_types::messaging::Outcome;
 use tokio::sync::Mutex;
 
 use super::client::ServiceBusClient;
@@ -103,19 +102,9 @@ async fn send_all(
         }
     }
     for fut in pending {
-        let error = match fut.await {
-            Ok(Outcome::Accepted(_)) => continue,
-            Ok(Outcome::Rejected(rejected)) => match rejected.error {
-                Some(e) => errors::from_amqp_error(&e),
-                None => ServiceBusError::new(ErrorKind::Other, "the broker rejected the message"),
-            },
-            Ok(other) => ServiceBusError::new(
-                ErrorKind::Other,
-                format!("the broker did not accept the message: {other:?}"),
-            ),
-            Err(e) => errors::from_send(&e),
-        };
-        return (true, Err(error));
+        if let Some(error) = errors::from_outcome(fut.await, "message") {
+            return (true, Err(error));
+        }
     }
     (true, Ok(()))
 }

@@ -1,5 +1,6 @@
 //! The `host` command line: `start`, `functions`, `validate`.
 
+mod emulator;
 mod functions;
 mod load;
 mod start;
@@ -36,6 +37,9 @@ pub enum Command {
     /// Check host.toml, local.settings.toml and the registrations; exit non-zero with the
     /// reasons when something is wrong.
     Validate(ConfigArgs),
+    /// Run the embedded Service-Bus-compatible broker on its own and print its connection
+    /// string.
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// Where the configuration files are.
@@ -91,5 +95,6 @@ pub fn run() -> ExitCode {
         Command::Start(args) => start::run(args),
         Command::Functions(args) => functions::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Emulator(args) => emulator::run(args),
     }
 }

@@ -1,12 +1,23 @@
-//! `host start`: load, validate, log the functions, open the triggers, run until a signal.
+//! `host start`: load, validate, log the functions, open the triggers (on Service Bus, or
+//! on the embedded broker for functions whose connection is not set), run until a signal,
+//! then drain.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tracing::{error, info};
+use berth_emulator::broker::{Broker, RunningBroker};
+use berth_emulator::entity::{EntitiesConfig, EntityConfig, TopicConfig};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
 
-use crate::config::LogFormat;
-use crate::logging;
+use crate::config::{HostConfig, LogFormat};
+use crate::registry::ResolvedFunction;
+use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
+use crate::servicebus::{ConnectionString, ServiceBusClient};
+use crate::{logging, shutdown};
 
+use super::emulator::queue;
 use super::load::{load, report};
 use super::{LogFormatArg, StartArgs};
 
@@ -41,17 +52,196 @@ pub(crate) fn run(args: StartArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    for f in &loaded.functions {
-        let selected =
-            args.functions.is_empty() || args.functions.iter().any(|n| *n == *f.spec.name);
-        info!(
-            function = %f.spec.name,
-            trigger = %f.spec.entity,
-            sessions = f.spec.sessions,
-            enabled = selected && !f.disabled,
-            "function registered"
-        );
+    let enabled: Vec<ResolvedFunction> = loaded
+        .functions
+        .into_iter()
+        .filter(|f| !f.disabled)
+        .filter(|f| args.functions.is_empty() || args.functions.iter().any(|n| *n == *f.spec.name))
+        .collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(&loaded.config, enabled))
+}
+
+async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCode {
+    if functions.is_empty() {
+        warn!("no enabled functions: nothing to do");
+        return ExitCode::SUCCESS;
     }
-    error!("this build has no Service Bus transport yet: the AMQP trigger and the embedded broker are not wired into `host start`");
-    ExitCode::FAILURE
+    let stop = CancellationToken::new();
+    shutdown::watch_signals(stop.clone());
+
+    let embedded = if functions.iter().any(|f| f.connection_string.is_none()) {
+        match start_embedded(config, &functions).await {
+            Ok(broker) => Some(broker),
+            Err(e) => {
+                error!(error = %e, "the embedded broker could not start");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut clients: BTreeMap<String, ServiceBusClient> = BTreeMap::new();
+    let mut triggers = TriggerSet::new();
+    for function in functions {
+        let text = match (&function.connection_string, &embedded) {
+            (Some(text), _) => text.clone(),
+            (None, Some(broker)) => broker.connection_string(),
+            (None, None) => {
+                error!(function = %function.spec.name, "no connection and no embedded broker");
+                return ExitCode::FAILURE;
+            }
+        };
+        let client = match clients.get(&text) {
+            Some(client) => client.clone(),
+            None => match connect(&function, &text).await {
+                Ok(client) => {
+                    clients.insert(text.clone(), client.clone());
+                    client
+                }
+                Err(()) => return ExitCode::FAILURE,
+            },
+        };
+        let spec = std::sync::Arc::new(function.spec);
+        info!(
+            function = %spec.name,
+            trigger = %spec.entity,
+            sessions = spec.sessions,
+            "function started"
+        );
+        if spec.sessions {
+            let source = client.session_source(&spec);
+            triggers.spawn(acceptor::run(spec, source, stop.clone()));
+        } else {
+            let source = client.message_source(&spec);
+            triggers.spawn(message_pump::run(spec, source, stop.clone()));
+        }
+    }
+    info!(
+        functions = triggers.len(),
+        "host started; SIGINT or SIGTERM stops it"
+    );
+    let report = triggers.run_until(stop, config.shutdown_timeout).await;
+    for client in clients.values() {
+        client.close().await;
+    }
+    if let Some(broker) = embedded {
+        broker.shutdown().await;
+    }
+    info!(
+        drained = report.drained,
+        aborted = report.aborted,
+        "host stopped"
+    );
+    ExitCode::SUCCESS
+}
+
+async fn connect(function: &ResolvedFunction, text: &str) -> Result<ServiceBusClient, ()> {
+    let connection_string = match ConnectionString::parse(text) {
+        Ok(cs) => cs,
+        Err(e) => {
+            error!(
+                function = %function.spec.name,
+                setting = %function.spec.connection,
+                error = %e,
+                "the connection string in the app setting is invalid"
+            );
+            return Err(());
+        }
+    };
+    match ServiceBusClient::connect(connection_string).await {
+        Ok(client) => Ok(client),
+        Err(e) => {
+            error!(
+                function = %function.spec.name,
+                setting = %function.spec.connection,
+                error = %e,
+                "cannot connect to Service Bus"
+            );
+            Err(())
+        }
+    }
+}
+
+/// Starts the embedded broker with the entities the functions need (existing ones in a
+/// data directory are kept) and refuses a session trigger on a non-session entity (or the
+/// reverse).
+async fn start_embedded(
+    config: &HostConfig,
+    functions: &[ResolvedFunction],
+) -> Result<RunningBroker, String> {
+    let emulator = &config.emulator;
+    let ip = emulator
+        .host
+        .parse()
+        .map_err(|e| format!("[emulator] host `{}`: {e}", emulator.host))?;
+    let mut builder = Broker::builder()
+        .address(SocketAddr::new(ip, emulator.port))
+        .entities(entities_for(functions));
+    builder = match &emulator.data_dir {
+        Some(dir) => builder.data_dir(dir),
+        None => builder.in_memory(),
+    };
+    let broker = builder.start().await.map_err(|e| e.to_string())?;
+    for f in functions.iter().filter(|f| f.connection_string.is_none()) {
+        let path = f.spec.entity.path();
+        let entity = broker
+            .namespace()
+            .receiver(&path)
+            .map_err(|e| format!("function `{}`: {e}", f.spec.name))?;
+        if entity.requires_session() != f.spec.sessions {
+            let (is, wants) = if f.spec.sessions {
+                ("not session-enabled", "a session trigger")
+            } else {
+                ("session-enabled", "a trigger without sessions")
+            };
+            return Err(format!(
+                "function `{}` is {wants} but {} is {is} (in the broker's data directory); \
+                 change `sessions` in #[service_bus_trigger] at {}, or delete the entity",
+                f.spec.name, f.spec.entity, f.location
+            ));
+        }
+    }
+    info!(
+        connection_string = %broker.connection_string(),
+        durable = emulator.data_dir.is_some(),
+        "embedded Service Bus broker started (no connection string configured); the SDKs can send to it with this connection string"
+    );
+    Ok(broker)
+}
+
+/// The queues, topics and subscriptions that functions without a connection string read.
+fn entities_for(functions: &[ResolvedFunction]) -> EntitiesConfig {
+    let mut config = EntitiesConfig::default();
+    let mut topics: BTreeMap<String, Vec<EntityConfig>> = BTreeMap::new();
+    for f in functions.iter().filter(|f| f.connection_string.is_none()) {
+        match &f.spec.entity {
+            Entity::Queue(name) => config.queues.push(queue(name, f.spec.sessions)),
+            Entity::Subscription {
+                topic,
+                subscription,
+            } => topics
+                .entry(topic.clone())
+                .or_default()
+                .push(queue(subscription, f.spec.sessions)),
+        }
+    }
+    config.topics = topics
+        .into_iter()
+        .map(|(name, subscriptions)| TopicConfig {
+            name,
+            subscriptions,
+        })
+        .collect();
+    config
 }

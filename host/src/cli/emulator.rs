@@ -1,0 +1,128 @@
+//! `host emulator`: the embedded Service-Bus-compatible broker on its own, for the official
+//! SDKs, other tools and other hosts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use berth_emulator::broker::Broker;
+use berth_emulator::entity::{EntitiesConfig, EntityConfig};
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::config::LoggingConfig;
+use crate::{logging, shutdown};
+
+/// `host emulator` options.
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// A TOML file of entities: `[[queues]] name = "orders" requires_session = true …` and
+    /// `[[topics]] name = "t" [[topics.subscriptions]] name = "s" …`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// The AMQP port; 0 picks a free one (printed in the connection string).
+    #[arg(long, default_value_t = 5672)]
+    pub port: u16,
+    /// Keep messages in this directory: what was accepted survives a crash and a restart.
+    /// Without it the broker keeps everything in memory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Create a queue (repeatable).
+    #[arg(long = "queue", value_name = "NAME")]
+    pub queues: Vec<String>,
+    /// Create a session-enabled queue (repeatable).
+    #[arg(long = "session-queue", value_name = "NAME")]
+    pub session_queues: Vec<String>,
+    /// Check SAS tokens against this rule (`NAME=KEY`, repeatable); without any, tokens are
+    /// not checked (like the official emulator).
+    #[arg(long = "sas-rule", value_name = "NAME=KEY")]
+    pub sas_rules: Vec<String>,
+}
+
+/// Runs `host emulator` until SIGINT or SIGTERM.
+pub(crate) fn run(args: EmulatorArgs) -> ExitCode {
+    logging::init(&LoggingConfig::default(), None);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: EmulatorArgs) -> ExitCode {
+    let mut builder = Broker::builder().address(SocketAddr::new(args.host, args.port));
+    let mut entities = EntitiesConfig::default();
+    if let Some(path) = &args.config {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| EntitiesConfig::from_toml(&text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(config) => entities = config,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for (names, sessions) in [(&args.queues, false), (&args.session_queues, true)] {
+        for name in names {
+            entities.queues.push(queue(name, sessions));
+        }
+    }
+    builder = builder.entities(entities);
+    for rule in &args.sas_rules {
+        let Some((name, key)) = rule.split_once('=') else {
+            eprintln!("error: --sas-rule `{rule}`: expected NAME=KEY");
+            return ExitCode::FAILURE;
+        };
+        builder = builder.sas_rule(name, key);
+    }
+    builder = match &args.data_dir {
+        Some(dir) => builder.data_dir(dir),
+        None => builder.in_memory(),
+    };
+    let broker = match builder.start().await {
+        Ok(broker) => broker,
+        Err(e) => {
+            error!(error = %e, "the embedded broker could not start");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The connection string on stdout, alone on its line, for scripts and the SDKs.
+    println!("{}", broker.connection_string());
+    info!(
+        address = %broker.local_addr(),
+        durable = args.data_dir.is_some(),
+        entities = broker.namespace().entities().len(),
+        "embedded Service Bus broker listening"
+    );
+    let stop = CancellationToken::new();
+    shutdown::watch_signals(stop.clone());
+    stop.cancelled().await;
+    broker.shutdown().await;
+    info!("embedded broker stopped");
+    ExitCode::SUCCESS
+}
+
+/// A queue definition with the broker's defaults.
+pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
+    EntityConfig {
+        name: name.to_owned(),
+        requires_session: Some(requires_session),
+        lock_duration: None,
+        max_delivery_count: None,
+        default_message_time_to_live: None,
+        dead_lettering_on_message_expiration: None,
+        max_size_bytes: None,
+    }
+}

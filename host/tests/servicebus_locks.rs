@@ -1,0 +1,50 @@
+//! Message locks of a trigger without sessions are renewed while the message is in hand: a
+//! message held for three times its lock duration is still completed (not redelivered).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use berth::Settlement;
+use berth_host::runtime::{MessageSource, TriggerSettings};
+use berth_host::servicebus::AmqpMessageSource;
+
+mod servicebus_support;
+use servicebus_support::*;
+
+const SHORT_LOCKS: &str = r#"
+[[queues]]
+name = "short"
+lock_duration = "1s"
+max_delivery_count = 5
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_message_keeps_its_lock_until_settled() {
+    let broker = start(SHORT_LOCKS).await;
+    let client = client(&broker).await;
+    client
+        .sender("short")
+        .send(&berth::Message::with_body("slow work"))
+        .await
+        .unwrap();
+    let source =
+        AmqpMessageSource::new(client.clone(), "short".into(), &TriggerSettings::default());
+    let received = tokio::time::timeout(WAIT, source.receive())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.message.delivery_count, 1);
+    // The handler "works" for three lock durations; without renewal the lock would expire
+    // and the broker would hand the message out again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    source
+        .settle(received.token, Settlement::Complete)
+        .await
+        .unwrap();
+    client.close().await;
+    // Had the lock expired, the broker would have refused the completion (and redelivered).
+    let c = counts(&broker, "short");
+    assert_eq!((c.active, c.locked), (0, 0));
+    broker.shutdown().await;
+}

@@ -45,7 +45,7 @@ pub struct EmulatorArgs {
 
 /// Runs `host emulator` until SIGINT or SIGTERM.
 pub(crate) fn run(args: EmulatorArgs) -> ExitCode {
-    logging::init(&LoggingConfig::default(), None);
+    logging::init_to(&LoggingConfig::default(), None, logging::Output::Stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

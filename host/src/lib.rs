@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod message_file;
 pub mod registry;
 pub mod runtime;
 pub mod servicebus;

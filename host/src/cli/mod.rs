@@ -3,6 +3,7 @@
 mod emulator;
 mod functions;
 mod load;
+mod send;
 mod start;
 mod validate;
 
@@ -40,6 +41,8 @@ pub enum Command {
     /// Run the embedded Service-Bus-compatible broker on its own and print its connection
     /// string.
     Emulator(emulator::EmulatorArgs),
+    /// Send messages to a queue or topic.
+    Send(send::SendArgs),
 }
 
 /// Where the configuration files are.
@@ -96,5 +99,6 @@ pub fn run() -> ExitCode {
         Command::Functions(args) => functions::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Emulator(args) => emulator::run(args),
+        Command::Send(args) => send::run(args),
     }
 }

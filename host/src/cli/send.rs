@@ -1,0 +1,219 @@
+//! `host send`: send messages to a queue or topic, for trying functions out and for
+//! operators.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use berth::{Message, PropertyValue};
+use clap::Args;
+
+use crate::config::AppSettings;
+use crate::message_file;
+use crate::servicebus::{ConnectionString, ServiceBusClient};
+
+use super::ConfigArgs;
+
+/// `host send` options.
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("payload").required(true).args(["body", "file", "jsonl"]))]
+#[command(group = clap::ArgGroup::new("entity").required(true).args(["queue", "topic"]))]
+pub struct SendArgs {
+    /// Where the app settings are (for `--connection`).
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Send to this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Send to this topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// The app setting holding the connection string.
+    #[arg(long, default_value = "ServiceBusConnection")]
+    pub connection: String,
+    /// A connection string, instead of an app setting.
+    #[arg(long, env = "BERTH_CONNECTION_STRING", hide_env_values = true)]
+    pub connection_string: Option<String>,
+    /// The session id of every message.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// The message id (with `--count`, `-1`, `-2`, … is appended).
+    #[arg(long)]
+    pub message_id: Option<String>,
+    /// An application property, `KEY=VALUE` (repeatable; numbers and true/false are typed).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+    /// The content type.
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// The body, as text.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// The body, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Messages from a JSON-lines file (see the README: body, session_id, message_id,
+    /// properties, …).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Send this many copies (of the body, or of the whole file).
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+}
+
+/// Runs `host send`.
+pub(crate) fn run(args: SendArgs) -> ExitCode {
+    match build(&args) {
+        Ok((connection_string, entity, messages)) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+            };
+            match runtime.block_on(send(connection_string, &entity, messages)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+fn build(args: &SendArgs) -> Result<(ConnectionString, String, Vec<Message>), String> {
+    let text = match &args.connection_string {
+        Some(text) => text.clone(),
+        None => {
+            let settings = load_settings(&args.files)?;
+            settings
+                .get(&args.connection)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    format!(
+                        "the app setting `{}` is not set ({}); pass --connection-string, or start \
+                     `host emulator` and use the connection string it prints",
+                        args.connection,
+                        settings.looked_in()
+                    )
+                })?
+        }
+    };
+    let connection_string = ConnectionString::parse(&text).map_err(|e| e.to_string())?;
+    let entity = args
+        .queue
+        .clone()
+        .or_else(|| args.topic.clone())
+        .ok_or("--queue or --topic is required")?;
+    let template = match (&args.body, &args.file, &args.jsonl) {
+        (Some(body), _, _) => vec![Message::with_body(body.clone().into_bytes())],
+        (_, Some(file), _) => {
+            let body = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            vec![Message::with_body(body)]
+        }
+        (_, _, Some(jsonl)) => message_file::read(jsonl)?,
+        _ => return Err("--body, --file or --jsonl is required".into()),
+    };
+    let mut properties = Vec::new();
+    for p in &args.properties {
+        let (key, value) = p
+            .split_once('=')
+            .ok_or_else(|| format!("--property `{p}`: expected KEY=VALUE"))?;
+        properties.push((key.to_owned(), typed(value)));
+    }
+    let mut messages = Vec::with_capacity(template.len() * args.count as usize);
+    for _ in 0..args.count {
+        for original in &template {
+            let mut message = original.clone();
+            if let Some(session) = &args.session {
+                message.session_id = Some(session.clone());
+            }
+            if let Some(id) = &args.message_id {
+                message.message_id = Some(if args.count > 1 || template.len() > 1 {
+                    format!("{id}-{}", messages.len() + 1)
+                } else {
+                    id.clone()
+                });
+            }
+            if let Some(content_type) = &args.content_type {
+                message.content_type = Some(content_type.clone());
+            }
+            for (key, value) in &properties {
+                message
+                    .application_properties
+                    .insert(key.clone(), value.clone());
+            }
+            messages.push(message);
+        }
+    }
+    Ok((connection_string, entity, messages))
+}
+
+fn load_settings(files: &ConfigArgs) -> Result<AppSettings, String> {
+    let (path, explicit) = match &files.settings {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(crate::config::DEFAULT_APP_SETTINGS), false),
+    };
+    AppSettings::load(&path, explicit)
+        .map(|s| s.with_env(std::env::vars()))
+        .map_err(|e| e.to_string())
+}
+
+/// `true`/`false` and integers become typed properties; anything else is a string.
+fn typed(value: &str) -> PropertyValue {
+    match value {
+        "true" => PropertyValue::Bool(true),
+        "false" => PropertyValue::Bool(false),
+        _ => value
+            .parse::<i64>()
+            .map(PropertyValue::Long)
+            .unwrap_or_else(|_| PropertyValue::String(value.to_owned())),
+    }
+}
+
+/// Sends in batches, with a progress line on a terminal for large sends.
+pub(crate) async fn send(
+    connection_string: ConnectionString,
+    entity: &str,
+    messages: Vec<Message>,
+) -> Result<(), String> {
+    let client = ServiceBusClient::connect(connection_string)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let sender = client.sender(entity);
+    let total = messages.len();
+    let started = Instant::now();
+    let progress = total >= 1_000 && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut sent = 0;
+    for chunk in messages.chunks(500) {
+        sender
+            .send_batch(chunk)
+            .await
+            .map_err(|e| format!("sending to {entity} failed after {sent} messages: {e}"))?;
+        sent += chunk.len();
+        if progress {
+            let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            eprint!(
+                "\rsent {sent}/{total} ({}%), {rate:.0} msg/s   ",
+                sent * 100 / total.max(1)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    client.close().await;
+    println!(
+        "sent {sent} message{} to {entity} in {:.2?}",
+        if sent == 1 { "" } else { "s" },
+        started.elapsed()
+    );
+    Ok(())
+}

@@ -15,7 +15,7 @@ use crate::config::{HostConfig, LogFormat};
 use crate::registry::ResolvedFunction;
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
 use crate::servicebus::{ConnectionString, ServiceBusClient};
-use crate::{logging, shutdown};
+use crate::{logging, message_file, shutdown};
 
 use super::emulator::queue;
 use super::load::{load, report};
@@ -131,6 +131,11 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         functions = triggers.len(),
         "host started; SIGINT or SIGTERM stops it"
     );
+    if let Some(broker) = &embedded {
+        if let Err(e) = seed(config, broker, &clients).await {
+            error!(error = %e, "seeding the embedded broker failed");
+        }
+    }
     let report = triggers.run_until(stop, config.shutdown_timeout).await;
     for client in clients.values() {
         client.close().await;
@@ -171,6 +176,50 @@ async fn connect(function: &ResolvedFunction, text: &str) -> Result<ServiceBusCl
             Err(())
         }
     }
+}
+
+/// Sends the `[[emulator.seed]]` messages to the embedded broker.
+async fn seed(
+    config: &HostConfig,
+    broker: &RunningBroker,
+    clients: &BTreeMap<String, ServiceBusClient>,
+) -> Result<(), String> {
+    if config.emulator.seed.is_empty() {
+        return Ok(());
+    }
+    let client = match clients.get(&broker.connection_string()) {
+        Some(client) => client.clone(),
+        None => {
+            let cs =
+                ConnectionString::parse(&broker.connection_string()).map_err(|e| e.to_string())?;
+            ServiceBusClient::connect(cs)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    for seed in &config.emulator.seed {
+        let entity = seed.entity().ok_or_else(|| {
+            format!(
+                "[[emulator.seed]] for {} needs `queue` or `topic`",
+                seed.file.display()
+            )
+        })?;
+        let messages = message_file::read(&seed.file)?;
+        let sender = client.sender(entity);
+        for chunk in messages.chunks(500) {
+            sender
+                .send_batch(chunk)
+                .await
+                .map_err(|e| format!("seeding {entity}: {e}"))?;
+        }
+        info!(
+            entity,
+            messages = messages.len(),
+            file = %seed.file.display(),
+            "seeded the embedded broker"
+        );
+    }
+    Ok(())
 }
 
 /// Starts the embedded broker with the entities the functions need (existing ones in a

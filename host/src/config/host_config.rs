@@ -122,6 +122,29 @@ pub struct EmulatorConfig {
     /// Where the broker keeps its data; relative paths are taken from the directory of
     /// `host.toml`. Default: none (in memory).
     pub data_dir: Option<PathBuf>,
+    /// Messages to send once the broker has started (`[[emulator.seed]]` tables), e.g. the
+    /// sample orders of a quickstart. Default: none.
+    pub seed: Vec<SeedConfig>,
+}
+
+/// One `[[emulator.seed]]` table: a JSON-lines file of messages (the `host send --jsonl`
+/// format) sent to a queue or topic when the embedded broker starts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConfig {
+    /// The queue to send to.
+    pub queue: Option<String>,
+    /// The topic to send to.
+    pub topic: Option<String>,
+    /// The JSON-lines file; relative paths are taken from the directory of `host.toml`.
+    pub file: PathBuf,
+}
+
+impl SeedConfig {
+    /// The queue or topic the messages go to.
+    pub fn entity(&self) -> Option<&str> {
+        self.queue.as_deref().or(self.topic.as_deref())
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -130,6 +153,7 @@ impl Default for EmulatorConfig {
             host: "127.0.0.1".to_owned(),
             port: 0,
             data_dir: None,
+            seed: Vec::new(),
         }
     }
 }

@@ -161,7 +161,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
     },
     TableKeys {
         name: "[emulator]",
-        keys: &["host", "port", "data_dir"],
+        keys: &["host", "port", "data_dir", "seed"],
         rejected: &[],
         fallback_hint: None,
     },
@@ -257,6 +257,13 @@ pub fn load_host_config(path: &Path, explicit: bool) -> Result<HostConfig, Confi
         return Ok(HostConfig::default());
     };
     let mut config = parse_host_config(&text, &name)?;
+    if let Some(base) = path.parent() {
+        for seed in &mut config.emulator.seed {
+            if seed.file.is_relative() {
+                seed.file = base.join(&seed.file);
+            }
+        }
+    }
     if let (Some(dir), Some(base)) = (&mut config.emulator.data_dir, path.parent()) {
         if dir.is_relative() {
             *dir = base.join(&*dir);

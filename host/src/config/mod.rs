@@ -23,7 +23,7 @@ pub use app_settings::{AppSettings, SettingSource};
 pub use binding::{resolve, BindingError, BindingErrorKind};
 pub use duration::{parse_duration, ConfigDuration, DurationError};
 pub use error::{ConfigError, Location};
-pub use host_config::{EmulatorConfig, HostConfig, LogFormat, LoggingConfig};
+pub use host_config::{EmulatorConfig, HostConfig, LogFormat, LoggingConfig, SeedConfig};
 pub use host_file::{load_host_config, parse_host_config};
 pub use retry::{Poison, RetryConfig};
 pub use service_bus::{FunctionOverrides, ServiceBusSettings};

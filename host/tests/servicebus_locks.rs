@@ -1,5 +1,6 @@
 //! Message locks of a trigger without sessions are renewed while the message is in hand: a
-//! message held for three times its lock duration is still completed (not redelivered).
+//! message held for longer than its lock duration is still completed (not redelivered);
+//! settling after the lock ran out reports the lost lock.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -14,7 +15,7 @@ use servicebus_support::*;
 const SHORT_LOCKS: &str = r#"
 [[queues]]
 name = "short"
-lock_duration = "1s"
+lock_duration = "2s"
 max_delivery_count = 5
 "#;
 
@@ -35,9 +36,9 @@ async fn a_held_message_keeps_its_lock_until_settled() {
         .unwrap()
         .unwrap();
     assert_eq!(received.message.delivery_count, 1);
-    // The handler "works" for three lock durations; without renewal the lock would expire
-    // and the broker would hand the message out again.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The handler "works" for two and a half lock durations; without renewal the lock would
+    // expire and the broker would hand the message out again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     source
         .settle(received.token, Settlement::Complete)
         .await
@@ -46,5 +47,39 @@ async fn a_held_message_keeps_its_lock_until_settled() {
     // Had the lock expired, the broker would have refused the completion (and redelivered).
     let c = counts(&broker, "short");
     assert_eq!((c.active, c.locked), (0, 0));
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settling_after_the_lock_ran_out_reports_the_lost_lock() {
+    let broker = start(SHORT_LOCKS).await;
+    let client = client(&broker).await;
+    client
+        .sender("short")
+        .send(&berth::Message::with_body("too slow"))
+        .await
+        .unwrap();
+    let no_renewal = TriggerSettings {
+        max_auto_lock_renewal_duration: Duration::ZERO,
+        ..TriggerSettings::default()
+    };
+    let source = AmqpMessageSource::new(client.clone(), "short".into(), &no_renewal);
+    let received = tokio::time::timeout(WAIT, source.receive())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let err = source
+        .settle(received.token, Settlement::Complete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, berth::ErrorKind::MessageLockLost, "{err}");
+    client.close().await;
+    assert_eq!(
+        counts(&broker, "short").active,
+        1,
+        "the message was not completed"
+    );
     broker.shutdown().await;
 }

@@ -5,8 +5,9 @@
 //! granted for the difference), renews the lock of every message in hand halfway to its
 //! expiry (`renew-lock`, for up to `max_auto_lock_renewal_duration`), settles on the link the
 //! message came from, and re-attaches after the link or connection is lost. A message
-//! received on a link that no longer exists is settled through `update-disposition`, which
-//! returns the broker's verdict.
+//! received on a link that no longer exists, or whose lock may have run out, is settled
+//! through `update-disposition`, which returns the broker's verdict (a lost lock is reported
+//! as `MessageLockLost` instead of vanishing with an unanswered disposition).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -108,6 +109,8 @@ struct Link {
 
 struct Held {
     lock_token: Option<[u8; 16]>,
+    /// When the lock runs out, as last known.
+    expires: Option<Instant>,
     renew_at: Option<Instant>,
     renew_until: Instant,
 }
@@ -208,11 +211,11 @@ impl Pump {
 
     fn hold(&mut self, received: &Received) {
         let now = Instant::now();
-        let renew_at = received
+        let left = received
             .message
             .locked_until
-            .and_then(|until| until.duration_since(SystemTime::now()).ok())
-            .map(|left| now + left / 2);
+            .map(|until| until.duration_since(SystemTime::now()).unwrap_or_default());
+        let renew_at = left.map(|left| now + left / 2);
         let lock_token = self
             .link
             .as_ref()
@@ -221,6 +224,7 @@ impl Pump {
             received.token,
             Held {
                 lock_token,
+                expires: left.map(|left| now + left),
                 renew_at: renew_at.filter(|_| !self.config.renew_for.is_zero()),
                 renew_until: now + self.config.renew_for,
             },
@@ -233,8 +237,17 @@ impl Pump {
         settlement: Settlement,
     ) -> Result<(), ServiceBusError> {
         let held = self.held.remove(&token);
-        if let Some(link) = self.link.as_mut().filter(|l| l.receiver.holds(&token)) {
-            return link.receiver.settle(token, &settlement).await;
+        // A disposition's verdict is not visible (see `peek_lock`); when the lock may have
+        // run out, settle through `$management`, whose answer says whether it did.
+        let expired = held
+            .as_ref()
+            .and_then(|h| h.expires)
+            .is_some_and(|at| Instant::now() >= at);
+        if let Some(link) = self.link.as_mut() {
+            if !expired && link.receiver.holds(&token) {
+                return link.receiver.settle(token, &settlement).await;
+            }
+            link.receiver.forget(&token);
         }
         let lock_token = held.and_then(|h| h.lock_token).ok_or_else(|| {
             ServiceBusError::new(
@@ -242,7 +255,7 @@ impl Pump {
                 "the message's link is gone and it has no lock token to settle it by",
             )
         })?;
-        debug!("settling through $management: the message's link was replaced");
+        debug!(expired, "settling through $management");
         let connection = self.config.client.connection().await?;
         let management = connection.management(&self.config.entity).await?;
         management
@@ -277,6 +290,7 @@ impl Pump {
                         until.duration_since(SystemTime::now()),
                     ) {
                         held.renew_at = Some(Instant::now() + left / 2);
+                        held.expires = Some(Instant::now() + left);
                     }
                 }
             }

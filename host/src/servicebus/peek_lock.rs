@@ -124,6 +124,11 @@ impl PeekLockReceiver {
         self.unsettled.contains_key(token)
     }
 
+    /// Drops a delivery settled by other means (`update-disposition`).
+    pub fn forget(&mut self, token: &DeliveryToken) {
+        self.unsettled.remove(token);
+    }
+
     /// Settles a delivery of this link by disposition (see the module docs for what "done"
     /// means here).
     pub async fn settle(

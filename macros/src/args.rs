@@ -22,6 +22,8 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
     ("sessions", Kind::Bool),
     ("auto_complete", Kind::Bool),
     ("name", Kind::String),
+    ("message_type", Kind::String),
+    ("session_ids", Kind::StringList),
 ];
 
 /// The kind of value a key takes.
@@ -29,6 +31,7 @@ pub(crate) const KEYS: &[(&str, Kind)] = &[
 pub(crate) enum Kind {
     String,
     Bool,
+    StringList,
 }
 
 impl Kind {
@@ -40,6 +43,10 @@ impl Kind {
                  `{key} = \"%AppSetting%\"`"
             ),
             Kind::Bool => format!("`{key}` takes `true` or `false`"),
+            Kind::StringList => format!(
+                "`{key}` takes a list of string literals, e.g. `{key} = [\"gw-1\", \
+                 \"%GatewayId%\"]`"
+            ),
         }
     }
 }
@@ -60,6 +67,8 @@ pub(crate) struct TriggerArgs {
     pub(crate) sessions: Option<Setting<LitBool>>,
     pub(crate) auto_complete: Option<Setting<LitBool>>,
     pub(crate) name: Option<Setting<LitStr>>,
+    pub(crate) message_type: Option<Setting<LitStr>>,
+    pub(crate) session_ids: Option<Setting<Vec<LitStr>>>,
 }
 
 /// Parses the attribute's arguments. Records every error found and returns `None` if there
@@ -98,6 +107,8 @@ impl TriggerArgs {
             "sessions" => self.sessions = Some(Setting::boolean(key, value)?),
             "auto_complete" => self.auto_complete = Some(Setting::boolean(key, value)?),
             "name" => self.name = Some(Setting::string(key, value)?),
+            "message_type" => self.message_type = Some(Setting::string(key, value)?),
+            "session_ids" => self.session_ids = Some(Setting::string_list(key, value)?),
             _ => return Err(unknown_key(&key)),
         }
         Ok(())
@@ -111,6 +122,7 @@ impl TriggerArgs {
             &self.subscription,
             &self.connection,
             &self.name,
+            &self.message_type,
         ]
         .into_iter()
         .flatten()
@@ -123,6 +135,39 @@ impl Setting<LitStr> {
             Lit::Str(value) => Some(value),
             _ => None,
         })
+    }
+}
+
+impl Setting<Vec<LitStr>> {
+    /// A list of string literals; an element of another kind is reported on that element.
+    fn string_list(key: Ident, value: &Expr) -> syn::Result<Self> {
+        let Some(array) = array(value) else {
+            return Err(syn::Error::new_spanned(
+                value,
+                format!(
+                    "{}; found {}",
+                    Kind::StringList.expected(&key),
+                    describe(value)
+                ),
+            ));
+        };
+        let mut items = Vec::with_capacity(array.elems.len());
+        for element in &array.elems {
+            match literal(element) {
+                Some(Lit::Str(item)) => items.push(item),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        element,
+                        format!(
+                            "each element of `{key}` is a string literal, e.g. `\"gw-1\"` or \
+                             `\"%GatewayId%\"`; found {}",
+                            describe(element)
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(Setting { key, value: items })
     }
 }
 
@@ -178,6 +223,15 @@ fn literal(value: &Expr) -> Option<Lit> {
     match value {
         Expr::Lit(expr) => Some(expr.lit.clone()),
         Expr::Group(group) => literal(&group.expr),
+        _ => None,
+    }
+}
+
+/// The list a value is, looking through invisible groups.
+fn array(value: &Expr) -> Option<&syn::ExprArray> {
+    match value {
+        Expr::Array(array) => Some(array),
+        Expr::Group(group) => array(&group.expr),
         _ => None,
     }
 }

@@ -3,17 +3,21 @@
 //! names the SDK through absolute `::berth::__private` paths.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{LitStr, ReturnType};
+use syn::{Ident, LitStr, ReturnType};
 
-use crate::signature::TriggerFn;
+use crate::signature::AnnotatedFn;
 use crate::validate::{Entity, Trigger};
 
 /// The registration of `function` with `trigger`'s attributes.
-pub(crate) fn expand(function: &TriggerFn, trigger: &Trigger) -> TokenStream {
+pub(crate) fn expand(function: &AnnotatedFn, trigger: &Trigger) -> TokenStream {
     let ident = &function.sig.ident;
-    let type_checks = type_checks(function);
+    let type_checks = type_checks(
+        function,
+        &format_ident!("assert_extractor"),
+        &format_ident!("assert_output"),
+    );
     // Naming the argument types (rather than letting them be inferred) makes rustc explain
     // a failed `Handler` bound precisely, e.g. which value keeps the future from being `Send`.
     let argument_types = function.argument_types();
@@ -23,10 +27,7 @@ pub(crate) fn expand(function: &TriggerFn, trigger: &Trigger) -> TokenStream {
     let attributes = attributes(trigger);
     let name = &trigger.name;
     let fn_name = LitStr::new(&ident.to_string(), ident.span());
-    // `line!`/`column!` spanned at the fn's name give the name's position, not the
-    // attribute's.
-    let line = quote_spanned!(ident.span()=> ::core::line!());
-    let column = quote_spanned!(ident.span()=> ::core::column!());
+    let (line, column) = position(ident);
     quote! {
         const _: () = {
             const _: () = { #type_checks };
@@ -52,19 +53,28 @@ pub(crate) fn expand(function: &TriggerFn, trigger: &Trigger) -> TokenStream {
     }
 }
 
-/// One assertion per argument and one for the return type, each spanned at the author's
-/// type, so that a type that does not fit is reported on that type with the SDK's
-/// `on_unimplemented` message.
-fn type_checks(function: &TriggerFn) -> TokenStream {
+/// `line!()` and `column!()` of the fn's name: spanned there, they give the name's position,
+/// not the attribute's.
+pub(crate) fn position(ident: &Ident) -> (TokenStream, TokenStream) {
+    (
+        quote_spanned!(ident.span()=> ::core::line!()),
+        quote_spanned!(ident.span()=> ::core::column!()),
+    )
+}
+
+/// One assertion per argument (`::berth::__private::<argument>::<T>()`) and one for the
+/// return type (`<output>`), each spanned at the author's type, so that a type that does not
+/// fit is reported on that type with the SDK's `on_unimplemented` message.
+pub(crate) fn type_checks(function: &AnnotatedFn, argument: &Ident, output: &Ident) -> TokenStream {
     let mut checks: TokenStream = function
         .argument_types()
-        .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::assert_extractor::<#ty>();))
+        .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::#argument::<#ty>();))
         .collect();
     checks.extend(match &function.sig.output {
         ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> ::berth::__private::assert_output::<#ty>();)
+            quote_spanned!(ty.span()=> ::berth::__private::#output::<#ty>();)
         }
-        ReturnType::Default => quote!(::berth::__private::assert_output::<()>();),
+        ReturnType::Default => quote!(::berth::__private::#output::<()>();),
     });
     checks
 }
@@ -84,6 +94,8 @@ fn attributes(trigger: &Trigger) -> TokenStream {
     let connection = &trigger.connection;
     let sessions = trigger.sessions;
     let auto_complete = option(trigger.auto_complete.as_ref());
+    let message_type = option(trigger.message_type.as_ref());
+    let session_ids = &trigger.session_ids;
     quote! {
         ::berth::__private::TriggerAttributes {
             queue: #queue,
@@ -92,6 +104,8 @@ fn attributes(trigger: &Trigger) -> TokenStream {
             connection: #connection,
             sessions: #sessions,
             auto_complete: #auto_complete,
+            message_type: #message_type,
+            session_ids: &[#(#session_ids),*],
         }
     }
 }

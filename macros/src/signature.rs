@@ -2,7 +2,7 @@
 //! and checked to be something the host can call.
 
 use proc_macro2::TokenStream;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{ParseStream, Parser};
 use syn::{
     braced, Attribute, FnArg, GenericArgument, PathArguments, ReturnType, Signature, Type,
     TypeImplTrait, Visibility,
@@ -10,35 +10,78 @@ use syn::{
 
 use crate::errors::Errors;
 
-/// The most arguments a handler may take (`berth::Handler` is implemented up to this arity).
-const MAX_ARGUMENTS: usize = 16;
-
-/// The signature of the annotated `fn`.
-pub(crate) struct TriggerFn {
-    pub(crate) sig: Signature,
+/// What an annotated fn is meant to be: its attribute, the words its errors use, and how many
+/// arguments it may take.
+pub(crate) struct Role {
+    /// The attribute's name, without `#[]`.
+    pub(crate) attribute: &'static str,
+    /// What the fn is, as the subject of an error ("a Service Bus function").
+    noun: &'static str,
+    /// The most arguments it may take.
+    max_arguments: usize,
+    /// The error on the first argument past `max_arguments`.
+    too_many: &'static str,
+    /// The error on an `impl Trait` argument.
+    impl_trait_argument: &'static str,
+    /// The error on an `impl Trait` return type.
+    impl_trait_output: &'static str,
 }
 
-impl Parse for TriggerFn {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let parsed = (|| {
-            input.call(Attribute::parse_outer)?;
-            input.parse::<Visibility>()?;
-            let sig: Signature = input.parse()?;
-            let body;
-            braced!(body in input);
-            body.parse::<TokenStream>()?;
-            Ok(TriggerFn { sig })
-        })();
-        parsed.map_err(|error: syn::Error| {
-            syn::Error::new(
-                error.span(),
-                format!("`#[service_bus_trigger]` goes on an `async fn` item: {error}"),
-            )
-        })
+/// `#[service_bus_trigger]`: a handler (`berth::Handler` is implemented up to 16 arguments).
+pub(crate) const FUNCTION: Role = Role {
+    attribute: "service_bus_trigger",
+    noun: "a Service Bus function",
+    max_arguments: 16,
+    too_many: "a Service Bus function takes at most 16 arguments; take `Message` to read \
+               several parts of the message through one argument",
+    impl_trait_argument: "`impl Trait` makes a Service Bus function generic: name the \
+                          extractor type instead, e.g. `Json<Order>`",
+    impl_trait_output: "a Service Bus function returns a named type: `()`, `Settlement`, or \
+                        a `Result` of those",
+};
+
+/// `#[session_opened]` / `#[session_closing]`: a session hook.
+pub(crate) const fn hook(attribute: &'static str) -> Role {
+    Role {
+        attribute,
+        noun: "a session hook",
+        max_arguments: 2,
+        too_many: "a session hook takes at most 2 arguments: `SessionContext` and, \
+                   optionally, `CancellationToken`",
+        impl_trait_argument: "`impl Trait` makes a session hook generic: name the type \
+                              instead, `SessionContext` or `CancellationToken`",
+        impl_trait_output: "a session hook returns a named type: `()` or `Result<(), E>`",
     }
 }
 
-impl TriggerFn {
+/// The signature of the annotated `fn`.
+pub(crate) struct AnnotatedFn {
+    pub(crate) sig: Signature,
+}
+
+/// Parses the annotated item up to its body, which is kept as tokens.
+pub(crate) fn parse(item: TokenStream, role: &Role) -> syn::Result<AnnotatedFn> {
+    let parser = |input: ParseStream| {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let sig: Signature = input.parse()?;
+        let body;
+        braced!(body in input);
+        body.parse::<TokenStream>()?;
+        Ok(AnnotatedFn { sig })
+    };
+    parser.parse2(item).map_err(|error: syn::Error| {
+        syn::Error::new(
+            error.span(),
+            format!(
+                "`#[{}]` goes on an `async fn` item: {error}",
+                role.attribute
+            ),
+        )
+    })
+}
+
+impl AnnotatedFn {
     /// The argument types, in order (only meaningful once `check` passed).
     pub(crate) fn argument_types(&self) -> impl Iterator<Item = &Type> {
         self.sig.inputs.iter().filter_map(|arg| match arg {
@@ -48,73 +91,63 @@ impl TriggerFn {
     }
 
     /// Records everything that keeps this fn from being a handler; true when nothing did.
-    pub(crate) fn check(&self, errors: &mut Errors) -> bool {
+    pub(crate) fn check(&self, role: &Role, errors: &mut Errors) -> bool {
         let sig = &self.sig;
+        let noun = role.noun;
         let mut ok = true;
         let mut fail = |spanned: &dyn quote::ToTokens, message: &str| {
             errors.push(syn::Error::new_spanned(spanned, message));
             ok = false;
         };
         if let Some(constness) = &sig.constness {
-            fail(constness, "a Service Bus function cannot be `const`");
+            fail(constness, &format!("{noun} cannot be `const`"));
         }
         if sig.asyncness.is_none() {
             fail(
                 &sig.fn_token,
-                "a Service Bus function must be an `async fn`: add `async` before `fn`",
+                &format!("{noun} must be an `async fn`: add `async` before `fn`"),
             );
         }
         if let Some(unsafety) = &sig.unsafety {
-            fail(unsafety, "a Service Bus function cannot be `unsafe`");
+            fail(unsafety, &format!("{noun} cannot be `unsafe`"));
         }
         if let Some(abi) = &sig.abi {
-            fail(abi, "a Service Bus function cannot declare an ABI");
+            fail(abi, &format!("{noun} cannot declare an ABI"));
         }
+        let generic =
+            format!("{noun} cannot be generic: the host calls it with concrete argument types");
         if !sig.generics.params.is_empty() {
-            fail(&sig.generics, GENERIC);
+            fail(&sig.generics, &generic);
         } else if let Some(where_clause) = &sig.generics.where_clause {
-            fail(where_clause, GENERIC);
+            fail(where_clause, &generic);
         }
         for (index, arg) in sig.inputs.iter().enumerate() {
             match arg {
                 FnArg::Receiver(receiver) => fail(
                     receiver,
-                    "a Service Bus function cannot take `self`: write it as a free `async fn`",
+                    &format!("{noun} cannot take `self`: write it as a free `async fn`"),
                 ),
                 FnArg::Typed(typed) => {
                     if let Some(impl_trait) = find_impl_trait(&typed.ty) {
-                        fail(impl_trait, IMPL_TRAIT_ARGUMENT);
+                        fail(impl_trait, role.impl_trait_argument);
                     }
                 }
             }
-            if index == MAX_ARGUMENTS {
-                fail(
-                    arg,
-                    "a Service Bus function takes at most 16 arguments; take `Message` to \
-                     read several parts of the message through one argument",
-                );
+            if index == role.max_arguments {
+                fail(arg, role.too_many);
             }
         }
         if let Some(variadic) = &sig.variadic {
-            fail(variadic, "a Service Bus function cannot be variadic");
+            fail(variadic, &format!("{noun} cannot be variadic"));
         }
         if let ReturnType::Type(_, ty) = &sig.output {
             if let Some(impl_trait) = find_impl_trait(ty) {
-                fail(impl_trait, IMPL_TRAIT_OUTPUT);
+                fail(impl_trait, role.impl_trait_output);
             }
         }
         ok
     }
 }
-
-const GENERIC: &str =
-    "a Service Bus function cannot be generic: the host calls it with concrete argument types";
-
-const IMPL_TRAIT_ARGUMENT: &str = "`impl Trait` makes a Service Bus function generic: name \
-     the extractor type instead, e.g. `Json<Order>`";
-
-const IMPL_TRAIT_OUTPUT: &str = "a Service Bus function returns a named type: `()`, \
-     `Settlement`, or a `Result` of those";
 
 /// The first `impl Trait` inside `ty`, looking through references, tuples, arrays and
 /// generic arguments.

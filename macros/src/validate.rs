@@ -17,6 +17,8 @@ pub(crate) struct Trigger {
     pub(crate) connection: LitStr,
     pub(crate) sessions: bool,
     pub(crate) auto_complete: Option<bool>,
+    pub(crate) message_type: Option<LitStr>,
+    pub(crate) session_ids: Vec<LitStr>,
 }
 
 /// What the function listens to.
@@ -35,6 +37,10 @@ pub(crate) fn validate(
     for setting in args.strings() {
         ok &= errors.take(check_string(setting)).is_some();
     }
+    let sessions = args.sessions.as_ref().is_some_and(|s| s.value.value);
+    if let Some(ids) = &args.session_ids {
+        ok &= errors.take(check_session_ids(ids, sessions)).is_some();
+    }
     let entity = errors.take(entity(&args));
     let entity = entity.filter(|_| ok)?;
     let name = match args.name {
@@ -49,8 +55,10 @@ pub(crate) fn validate(
         name,
         entity,
         connection,
-        sessions: args.sessions.is_some_and(|s| s.value.value),
+        sessions,
         auto_complete: args.auto_complete.map(|a| a.value.value),
+        message_type: args.message_type.map(|m| m.value),
+        session_ids: args.session_ids.map(|s| s.value).unwrap_or_default(),
     })
 }
 
@@ -85,6 +93,46 @@ fn entity(args: &TriggerArgs) -> syn::Result<Entity> {
              and `subscription = \"...\"`",
         )),
     }
+}
+
+/// `session_ids` needs a session trigger and lists each session once, each a well-formed
+/// string.
+fn check_session_ids(ids: &Setting<Vec<LitStr>>, sessions: bool) -> syn::Result<()> {
+    let key = &ids.key;
+    if !sessions {
+        return Err(syn::Error::new_spanned(
+            key,
+            "`session_ids` needs `sessions = true`: only a session trigger accepts sessions \
+             by id",
+        ));
+    }
+    if ids.value.is_empty() {
+        return Err(syn::Error::new_spanned(
+            key,
+            "`session_ids` lists no session: list the ids to accept, or remove the key to \
+             accept any session",
+        ));
+    }
+    let mut result: syn::Result<()> = Ok(());
+    let mut push = |error: syn::Error| match &mut result {
+        Ok(()) => result = Err(error),
+        Err(combined) => combined.combine(error),
+    };
+    for (index, id) in ids.value.iter().enumerate() {
+        let item = Setting {
+            key: key.clone(),
+            value: id.clone(),
+        };
+        if let Err(error) = check_string(&item) {
+            push(error);
+        } else if ids.value[..index].iter().any(|o| o.value() == id.value()) {
+            push(syn::Error::new_spanned(
+                id,
+                format!("session id `{}` is listed twice", id.value()),
+            ));
+        }
+    }
+    result
 }
 
 /// A string value must not be empty, and its `%AppSetting%` binding expressions must be

@@ -1,6 +1,8 @@
-//! Function registrations, collected at compile time from `#[service_bus_trigger]`.
+//! Function and session hook registrations, collected at compile time from
+//! `#[service_bus_trigger]`, `#[session_opened]` and `#[session_closing]`.
 
 use crate::handler::BoxedHandler;
+use crate::hook::{BoxedHook, HookKind};
 
 /// Where in the source a function was declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,12 @@ pub struct TriggerAttributes {
     /// Whether the host completes a message when the handler returns `Ok` (`None`: the
     /// host's default).
     pub auto_complete: Option<bool>,
+    /// The message type this function handles, when several functions share one entity:
+    /// the host routes each message by its message-type application property (`None`: the
+    /// function takes every message of its entity).
+    pub message_type: Option<&'static str>,
+    /// The only sessions this (session) trigger accepts, by id (empty: any session).
+    pub session_ids: &'static [&'static str],
 }
 
 /// One `#[service_bus_trigger]` function, registered at compile time.
@@ -58,4 +66,27 @@ inventory::collect!(FunctionRegistration);
 /// Every function registered in this binary, in no particular order.
 pub fn registrations() -> impl Iterator<Item = &'static FunctionRegistration> {
     inventory::iter::<FunctionRegistration>.into_iter()
+}
+
+/// One `#[session_opened]` or `#[session_closing]` hook, registered at compile time.
+#[derive(Debug)]
+pub struct HookRegistration {
+    /// When the hook is called.
+    pub kind: HookKind,
+    /// The name of the session function whose sessions it hooks (as registered: the
+    /// trigger's `name`, else the fn name).
+    pub function: &'static str,
+    /// The Rust path of the hook fn (`module_path!()::fn_name`).
+    pub rust_path: &'static str,
+    /// Builds the type-erased hook.
+    pub hook: fn() -> BoxedHook,
+    /// Where the hook fn is declared.
+    pub location: SourceLocation,
+}
+
+inventory::collect!(HookRegistration);
+
+/// Every session hook registered in this binary, in no particular order.
+pub fn hook_registrations() -> impl Iterator<Item = &'static HookRegistration> {
+    inventory::iter::<HookRegistration>.into_iter()
 }

@@ -98,6 +98,8 @@ fn registers_both_functions_with_their_attributes() {
             connection: "ServiceBusConnection",
             sessions: true,
             auto_complete: None,
+            message_type: None,
+            session_ids: &[],
         }
     );
     assert_eq!(session.rust_path, "registration::process_session_message");
@@ -117,6 +119,8 @@ fn registers_both_functions_with_their_attributes() {
             connection: "ServiceBusConnection",
             sessions: false,
             auto_complete: Some(false),
+            message_type: None,
+            session_ids: &[],
         }
     );
     assert_eq!(audit.rust_path, "registration::audit");

@@ -81,10 +81,18 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let (dim, reset) = if self.ansi { ("\x1b[2m", "\x1b[0m") } else { ("", "") };
+        let (dim, reset) = if self.ansi {
+            ("\x1b[2m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
         write!(writer, "{dim}")?;
         SystemTime.format_time(&mut writer)?;
-        write!(writer, "{reset} {} ", Level(*event.metadata().level(), self.ansi))?;
+        write!(
+            writer,
+            "{reset} {} ",
+            Level(*event.metadata().level(), self.ansi)
+        )?;
         ctx.format_fields(writer.by_ref(), event)?;
         let mut first = true;
         if let Some(scope) = ctx.event_scope() {

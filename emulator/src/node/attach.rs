@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fe2o3_amqp_types::definitions::{Fields, Role, SenderSettleMode};
+use fe2o3_amqp_types::definitions::{Fields, ReceiverSettleMode, Role, SenderSettleMode};
 use fe2o3_amqp_types::performatives::Attach;
 use fe2o3_amqp_types::primitives::{Symbol, Value};
 use tokio::time::Instant;
@@ -125,6 +125,8 @@ impl NodeHandler {
         let mut reply = self.reply(attach);
         if we_receive {
             reply.credit_window = RECEIVE_WINDOW;
+            // We settle transfers in one step, as Service Bus does (Python proposes `second`).
+            reply.rcv_settle_mode = ReceiverSettleMode::First;
         }
         if let Err(error) = cx.accept_attach(link, reply) {
             tracing::debug!(%link, %error, "attach could not be accepted");

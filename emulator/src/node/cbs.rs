@@ -1,7 +1,7 @@
 //! `$cbs` put-token: which audiences a connection may use (invariant 3).
 //!
-//! With SAS rules configured, a `servicebus.windows.net:sastoken` token must verify against
-//! them (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
+//! With SAS rules configured, a `SharedAccessSignature …` token must verify against them
+//! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
 //! links then need a covering audience. Without rules the broker runs in development mode like
 //! the official emulator: any token (SAS or `jwt`) is accepted and every link is allowed.
 
@@ -10,9 +10,6 @@ use std::time::SystemTime;
 
 use super::request::{Request, Status};
 use crate::sas::{self, SasRule};
-
-/// The `type` of a SAS put-token request.
-const SAS_TOKEN_TYPE: &str = "servicebus.windows.net:sastoken";
 
 /// What a put-token request led to.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,9 +65,10 @@ impl Authorizations {
             fe2o3_amqp_types::primitives::Value::String(token) => token.as_str(),
             _ => return refused("InvalidToken: the put-token body must be the token string."),
         };
-        if request.property("type") != Some(SAS_TOKEN_TYPE) {
+        // The `type` is not trusted: Python's pyamqp transport sends SAS tokens as `jwt`.
+        if !token.trim_start().starts_with("SharedAccessSignature") {
             return refused(
-                "InvalidToken: this broker verifies SAS tokens only (type servicebus.windows.net:sastoken).",
+                "InvalidToken: this broker verifies SAS tokens only (SharedAccessSignature sr=…).",
             );
         }
         match sas::verify(token, &audience, &self.rules, now) {
@@ -158,7 +156,7 @@ mod tests {
         let outcome = auth.put_token(
             &put(
                 "sb://h/q",
-                SAS_TOKEN_TYPE,
+                "servicebus.windows.net:sastoken",
                 &token("sb%3A%2F%2Fh%2Fq", "key"),
             ),
             now(),
@@ -174,7 +172,7 @@ mod tests {
         let outcome = auth.put_token(
             &put(
                 "sb://h/q",
-                SAS_TOKEN_TYPE,
+                "servicebus.windows.net:sastoken",
                 &token("sb%3A%2F%2Fh%2Fq", "wrong"),
             ),
             now(),
@@ -186,6 +184,16 @@ mod tests {
         );
         assert!(outcome.close);
         assert!(!auth.allows("q"));
+    }
+
+    #[test]
+    fn sas_token_sent_with_type_jwt_is_verified_as_sas() {
+        let mut auth = enforced();
+        let outcome = auth.put_token(
+            &put("sb://h/q", "jwt", &token("sb%3A%2F%2Fh%2Fq", "key")),
+            now(),
+        );
+        assert_eq!(outcome, accepted());
     }
 
     #[test]
@@ -207,7 +215,7 @@ mod tests {
 
     #[test]
     fn other_operations_are_not_implemented() {
-        let mut request = put("a", SAS_TOKEN_TYPE, "t");
+        let mut request = put("a", "servicebus.windows.net:sastoken", "t");
         request.properties.insert(
             "operation".to_owned(),
             SimpleValue::String("delete-token".into()),

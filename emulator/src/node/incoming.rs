@@ -84,6 +84,7 @@ impl NodeHandler {
                     audience = request.property("name").unwrap_or_default(),
                     status = outcome.status.code,
                     description = %outcome.status.description,
+                    properties = ?request.properties,
                     "put-token"
                 );
                 let reply = request::encode_reply(

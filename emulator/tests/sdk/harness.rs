@@ -61,6 +61,17 @@ fn install_sdks() -> Result<(), String> {
         .clone()
 }
 
+/// Collects a pipe until it closes.
+fn read_all(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<Vec<u8>> {
+    tokio::spawn(async move {
+        let mut out = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut out).await;
+        out
+    })
+}
+
 /// What a scenario printed.
 #[derive(Debug)]
 pub struct Events(pub Vec<Value>);
@@ -130,13 +141,26 @@ pub async fn run(sdk: Sdk, scenario: &str, entities: &str, env: &[(&str, &str)])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = command.spawn().expect("scenario script starts");
-    let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await;
+    let mut child = command.spawn().expect("scenario script starts");
+    let stdout = read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+    let status = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await;
+    if status.is_err() {
+        let _ = child.kill().await;
+    }
     broker.shutdown().await;
-    let output = match output {
-        Ok(output) => output.expect("scenario script output"),
-        Err(_) => panic!("{sdk:?} scenario {scenario} did not finish within {SCRIPT_TIMEOUT:?}"),
+    let output = std::process::Output {
+        status: child.wait().await.expect("scenario script status"),
+        stdout: stdout.await.expect("stdout reader"),
+        stderr: stderr.await.expect("stderr reader"),
     };
+    if status.is_err() {
+        panic!(
+            "{sdk:?} scenario {scenario} did not finish within {SCRIPT_TIMEOUT:?}:\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -10,9 +10,10 @@ use fe2o3_amqp_types::primitives::{Symbol, Value};
 use tokio::time::Instant;
 
 use super::address::{self, Node};
+use super::errors;
 use super::outgoing::{ReceiverLink, Source};
 use super::{cbs, time, NodeHandler, RequestNode};
-use crate::amqp::{AttachReply, Context, ErrorInfo, LinkId};
+use crate::amqp::{AttachReply, Context, LinkId};
 use crate::entity::{
     EntityError, EntityHandle, ReceiveMode, SessionLock, SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER,
     SESSION_RECEIVER_ON_SESSIONLESS_ENTITY,
@@ -291,7 +292,7 @@ fn requested_timeout(attach: &Attach) -> Option<Duration> {
 }
 
 fn refuse(cx: &mut Context<'_>, link: LinkId, condition: &str, text: &str) {
-    if let Err(error) = cx.refuse_attach(link, ErrorInfo::new(condition, text)) {
+    if let Err(error) = cx.refuse_attach(link, errors::service_error(condition, text)) {
         tracing::debug!(%link, %error, "attach could not be refused");
     }
 }

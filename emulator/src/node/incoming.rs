@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use super::codec::{self, BATCH_FORMAT};
+use super::errors;
 use super::request::{self, Request};
 use super::{time, Action, NodeHandler, RequestNode};
-use crate::amqp::{Context, ErrorInfo, IncomingDelivery, LinkId, Outcome};
+use crate::amqp::{Context, IncomingDelivery, LinkId, Outcome};
 use crate::entity::NewMessage;
 use crate::store::Commit;
 
@@ -96,9 +97,9 @@ impl NodeHandler {
                 if outcome.close {
                     let status = outcome.status;
                     let description = status.description;
-                    cx.close(Some(ErrorInfo::new(
+                    cx.close(Some(errors::service_error(
                         "amqp:unauthorized-access",
-                        description,
+                        &description,
                     )));
                 }
             }
@@ -133,7 +134,7 @@ pub(super) fn new_message(body: Bytes) -> Result<NewMessage, String> {
 }
 
 fn refusal(condition: &str, text: &str) -> Outcome {
-    Outcome::Rejected(Some(ErrorInfo::new(condition, text)))
+    Outcome::Rejected(Some(errors::service_error(condition, text)))
 }
 
 fn settle(cx: &mut Context<'_>, link: LinkId, delivery: &IncomingDelivery, outcome: Outcome) {

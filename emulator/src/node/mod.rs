@@ -20,6 +20,7 @@ mod attach;
 pub mod cbs;
 pub mod codec;
 mod durable;
+mod errors;
 mod incoming;
 mod management;
 mod management_ops;
@@ -175,9 +176,7 @@ impl NodeHandler {
         action: Action,
         durable: Result<(), crate::entity::EntityError>,
     ) {
-        let failure = durable
-            .err()
-            .map(|e| ErrorInfo::new(e.condition(), e.to_string()));
+        let failure = durable.err().map(|e| errors::entity_error(&e));
         let result = match (action, failure) {
             (Action::Settle { link, delivery_id }, None) => {
                 cx.settle_incoming(link, delivery_id, Outcome::Accepted)

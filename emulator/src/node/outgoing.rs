@@ -14,8 +14,9 @@ use fe2o3_amqp_types::primitives::Value;
 use tokio::time::Instant;
 
 use super::codec::{self, Stamp};
+use super::errors;
 use super::{time, wake, Action, NodeHandler};
-use crate::amqp::{Context, DeliveryUpdate, ErrorInfo, LinkId, Modified, Outcome};
+use crate::amqp::{Context, DeliveryUpdate, LinkId, Modified, Outcome};
 use crate::entity::{
     Disposition, EntityError, EntityHandle, LockToken, ReceiveMode, ReceivedMessage, SessionLock,
 };
@@ -158,10 +159,7 @@ impl NodeHandler {
         if let Some(receiver) = self.receivers.remove(&link) {
             receiver.release();
         }
-        if let Err(e) = cx.detach(
-            link,
-            Some(ErrorInfo::new(error.condition(), error.to_string())),
-        ) {
+        if let Err(e) = cx.detach(link, Some(errors::entity_error(&error))) {
             tracing::debug!(%link, error = %e, "receiver already gone");
         }
     }
@@ -207,8 +205,7 @@ impl NodeHandler {
                 },
             ),
             Err(error) => {
-                let refusal =
-                    Outcome::Rejected(Some(ErrorInfo::new(error.condition(), error.to_string())));
+                let refusal = Outcome::Rejected(Some(errors::entity_error(&error)));
                 if let Err(e) = cx.echo_settled(link, id, refusal) {
                     tracing::debug!(%link, error = %e, "disposition not answered");
                 }

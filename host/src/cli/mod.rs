@@ -1,8 +1,10 @@
 //! The `host` command line: `start`, `functions`, `validate`.
 
+mod connection_args;
 mod emulator;
 mod functions;
 mod load;
+mod peek;
 mod send;
 mod start;
 mod validate;
@@ -43,6 +45,8 @@ pub enum Command {
     Emulator(emulator::EmulatorArgs),
     /// Send messages to a queue or topic.
     Send(send::SendArgs),
+    /// Show messages of a queue, subscription or dead-letter queue without locking them.
+    Peek(peek::PeekArgs),
 }
 
 /// Where the configuration files are.
@@ -100,5 +104,6 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Emulator(args) => emulator::run(args),
         Command::Send(args) => send::run(args),
+        Command::Peek(args) => peek::run(args),
     }
 }

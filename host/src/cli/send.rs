@@ -9,32 +9,25 @@ use std::time::Instant;
 use berth::{Message, PropertyValue};
 use clap::Args;
 
-use crate::config::AppSettings;
 use crate::message_file;
 use crate::servicebus::{ConnectionString, ServiceBusClient};
 
-use super::ConfigArgs;
+use super::connection_args::ConnectionArgs;
 
 /// `host send` options.
 #[derive(Debug, Clone, Args)]
 #[command(group = clap::ArgGroup::new("payload").required(true).args(["body", "file", "jsonl"]))]
 #[command(group = clap::ArgGroup::new("entity").required(true).args(["queue", "topic"]))]
 pub struct SendArgs {
-    /// Where the app settings are (for `--connection`).
+    /// How to reach the namespace.
     #[command(flatten)]
-    pub files: ConfigArgs,
+    pub connection: ConnectionArgs,
     /// Send to this queue.
     #[arg(long)]
     pub queue: Option<String>,
     /// Send to this topic.
     #[arg(long)]
     pub topic: Option<String>,
-    /// The app setting holding the connection string.
-    #[arg(long, default_value = "ServiceBusConnection")]
-    pub connection: String,
-    /// A connection string, instead of an app setting.
-    #[arg(long, env = "BERTH_CONNECTION_STRING", hide_env_values = true)]
-    pub connection_string: Option<String>,
     /// The session id of every message.
     #[arg(long)]
     pub session: Option<String>,
@@ -88,24 +81,7 @@ fn fail(message: String) -> ExitCode {
 }
 
 fn build(args: &SendArgs) -> Result<(ConnectionString, String, Vec<Message>), String> {
-    let text = match &args.connection_string {
-        Some(text) => text.clone(),
-        None => {
-            let settings = load_settings(&args.files)?;
-            settings
-                .get(&args.connection)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    format!(
-                        "the app setting `{}` is not set ({}); pass --connection-string, or start \
-                     `host emulator` and use the connection string it prints",
-                        args.connection,
-                        settings.looked_in()
-                    )
-                })?
-        }
-    };
-    let connection_string = ConnectionString::parse(&text).map_err(|e| e.to_string())?;
+    let connection_string = args.connection.resolve()?;
     let entity = args
         .queue
         .clone()
@@ -153,16 +129,6 @@ fn build(args: &SendArgs) -> Result<(ConnectionString, String, Vec<Message>), St
         }
     }
     Ok((connection_string, entity, messages))
-}
-
-fn load_settings(files: &ConfigArgs) -> Result<AppSettings, String> {
-    let (path, explicit) = match &files.settings {
-        Some(path) => (path.clone(), true),
-        None => (PathBuf::from(crate::config::DEFAULT_APP_SETTINGS), false),
-    };
-    AppSettings::load(&path, explicit)
-        .map(|s| s.with_env(std::env::vars()))
-        .map_err(|e| e.to_string())
 }
 
 /// `true`/`false` and integers become typed properties; anything else is a string.

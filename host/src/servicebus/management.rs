@@ -4,13 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use berth::{ErrorKind, Message, ServiceBusError, Settlement};
+use berth::{ErrorKind, ServiceBusError, Settlement};
 use bytes::Bytes;
-use fe2o3_amqp_types::messaging::message::__private::Deserializable;
 use fe2o3_amqp_types::primitives::{Array, Binary, OrderedMap, SimpleValue, Uuid, Value};
 
-use super::convert::{self, Incoming};
 use super::errors;
+use super::peek::{self, PeekedMessage};
 use super::request_link::{Request, RequestLink, Response};
 use super::settle;
 use super::ticks;
@@ -161,7 +160,7 @@ impl Management {
         from_sequence_number: i64,
         count: i32,
         session_id: Option<&str>,
-    ) -> Result<Vec<Message>, ServiceBusError> {
+    ) -> Result<Vec<PeekedMessage>, ServiceBusError> {
         let mut body = map([
             ("from-sequence-number", Value::Long(from_sequence_number)),
             ("message-count", Value::Int(count)),
@@ -246,7 +245,7 @@ fn failure(operation: &str, response: &Response, lock: Lock) -> ServiceBusError 
 }
 
 /// One entry of a peek response: a map whose `message` is a whole encoded AMQP message.
-fn decode_peeked(item: &Value) -> Result<Message, ServiceBusError> {
+fn decode_peeked(item: &Value) -> Result<PeekedMessage, ServiceBusError> {
     let encoded = match item {
         Value::Map(m) => m.get(&Value::String("message".into())),
         _ => None,
@@ -254,11 +253,5 @@ fn decode_peeked(item: &Value) -> Result<Message, ServiceBusError> {
     let Some(Value::Binary(bytes)) = encoded else {
         return Err(malformed("peek-message", "messages[].message"));
     };
-    let message: Deserializable<Incoming> = serde_amqp::from_slice(bytes).map_err(|e| {
-        ServiceBusError::new(ErrorKind::Other, format!("undecodable peeked message: {e}"))
-    })?;
-    let mut message = convert::to_berth(message.0, None);
-    // A peek is not a delivery: report the prior attempts as they are (as .NET does).
-    message.delivery_count = message.delivery_count.saturating_sub(1);
-    Ok(message)
+    peek::decode(bytes)
 }

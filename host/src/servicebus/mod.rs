@@ -5,7 +5,8 @@
 //! → `acceptor` ([`AmqpSessionSource`]: accept a session) → `session_receiver`
 //! ([`AmqpSession`]: receive, settle, state, lock renewal) → `convert` (AMQP message →
 //! [`berth::Message`]) → `settle` (settlement → AMQP outcome). Non-session triggers use
-//! `message_receiver` ([`AmqpMessageSource`]); `sender` ([`Sender`]) sends.
+//! `message_receiver` ([`AmqpMessageSource`]); `sender` ([`Sender`]) sends; `peek`
+//! ([`ServiceBusClient::peek`]) browses an entity without locking.
 //!
 //! ```no_run
 //! # async fn start(spec: berth_host::runtime::FunctionSpec) -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,7 @@ mod errors;
 mod lock_token;
 mod management;
 mod message_receiver;
+mod peek;
 mod peek_lock;
 mod property_value;
 mod request_link;
@@ -41,5 +43,6 @@ pub use acceptor::AmqpSessionSource;
 pub use client::ServiceBusClient;
 pub use connection_string::{ConnectionString, ConnectionStringError, Credential};
 pub use message_receiver::AmqpMessageSource;
+pub use peek::{MessageState, PeekedMessage};
 pub use sender::Sender;
 pub use session_receiver::AmqpSession;

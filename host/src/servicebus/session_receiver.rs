@@ -47,9 +47,11 @@ impl AmqpSession {
         from_sequence_number: i64,
         count: i32,
     ) -> Result<Vec<Message>, ServiceBusError> {
-        self.management
+        let peeked = self
+            .management
             .peek(from_sequence_number, count, Some(&self.session_id))
-            .await
+            .await?;
+        Ok(peeked.into_iter().map(|p| p.message).collect())
     }
 
     fn link_name(&self) -> Option<&str> {

@@ -29,7 +29,7 @@ impl BrokerProcess {
             None => sibling("host")?,
         };
         let mut command = Command::new(&host);
-        command.args(["emulator", "--port", "0"]);
+        command.args(["emulator", "--port", "0", "--no-admin"]);
         if options.sessions > 0 {
             command.args(["--session-queue", options.queue()]);
         } else {

@@ -1,5 +1,6 @@
 //! `berth-emulator`: an embedded AMQP 1.0 broker that speaks the Azure Service Bus dialect.
 #![warn(missing_docs)]
+pub mod admin;
 pub mod amqp;
 pub mod broker;
 pub mod node;

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use berth_emulator::admin::AdminServer;
 use berth_emulator::broker::Broker;
 use berth_emulator::entity::{EntitiesConfig, EntityConfig};
 use clap::Args;
@@ -37,6 +38,13 @@ pub struct EmulatorArgs {
     /// Create a session-enabled queue (repeatable).
     #[arg(long = "session-queue", value_name = "NAME")]
     pub session_queues: Vec<String>,
+    /// The port of the admin HTTP API (create, delete and list entities with their counts;
+    /// see the README); 0 picks one.
+    #[arg(long, default_value_t = 5300)]
+    pub admin_port: u16,
+    /// Do not serve the admin HTTP API.
+    #[arg(long)]
+    pub no_admin: bool,
     /// Check SAS tokens against this rule (`NAME=KEY`, repeatable); without any, tokens are
     /// not checked (like the official emulator).
     #[arg(long = "sas-rule", value_name = "NAME=KEY")]
@@ -98,8 +106,28 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let admin = if args.no_admin {
+        None
+    } else {
+        match AdminServer::start(
+            SocketAddr::new(args.host, args.admin_port),
+            broker.namespace().clone(),
+        )
+        .await
+        {
+            Ok(admin) => Some(admin),
+            Err(e) => {
+                error!(error = %e, "the admin API could not start (--admin-port, or --no-admin)");
+                broker.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     // The connection string on stdout, alone on its line, for scripts and the SDKs.
     println!("{}", broker.connection_string());
+    if let Some(admin) = &admin {
+        info!(url = %format!("http://{}/entities", admin.local_addr()), "admin API");
+    }
     info!(
         address = %broker.local_addr(),
         durable = args.data_dir.is_some(),

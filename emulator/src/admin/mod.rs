@@ -1,0 +1,20 @@
+//! The admin HTTP API of the embedded broker: list, create and delete entities, and read
+//! their runtime counts, as JSON.
+//!
+//! | request | what it does |
+//! |---|---|
+//! | `GET /health` | `{"status":"ok"}` |
+//! | `GET /entities` | every queue, topic and subscription with its options and counts |
+//! | `GET /entities/{path}` | one (`orders`, `events/Subscriptions/audit`) |
+//! | `PUT /queues/{name}` | create a queue; body: options (`requires_session`, `lock_duration`, `max_delivery_count`, `default_message_time_to_live`, `dead_lettering_on_message_expiration`, `max_size_bytes`), all optional |
+//! | `PUT /topics/{name}` | create a topic |
+//! | `PUT /topics/{topic}/subscriptions/{name}` | create a subscription; body: options |
+//! | `DELETE /entities/{path}` | delete a queue, topic (with its subscriptions) or subscription |
+//!
+//! Created: 201 with the entity; existing: 409; unknown: 404; bad body: 400 with the line
+//! and column. Errors are `{"error": "...", "condition": "..."}`.
+
+mod routes;
+mod server;
+
+pub use server::{AdminError, AdminServer};

@@ -1,0 +1,205 @@
+//! What each admin request does.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::entity::{
+    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, Namespace,
+};
+
+/// Answers one request.
+pub(super) async fn route(
+    namespace: &Namespace,
+    method: &Method,
+    path: &str,
+    body: &Bytes,
+) -> Response<Full<Bytes>> {
+    let path = percent_decode(path.trim_start_matches('/'));
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let result = match (method, segments.as_slice()) {
+        (&Method::GET, ["health"]) => Ok((StatusCode::OK, json!({"status": "ok"}))),
+        (&Method::GET, ["entities"]) => Ok((
+            StatusCode::OK,
+            Value::Array(namespace.entities().iter().map(entity_json).collect()),
+        )),
+        (&Method::GET, ["entities", rest @ ..]) => find(namespace, &rest.join("/")),
+        (&Method::PUT, ["queues", name]) => {
+            create(namespace, name, body, |o| namespace.create_queue(name, o)).await
+        }
+        (&Method::PUT, ["topics", name]) => match namespace.create_topic(name) {
+            Ok(commit) => commit
+                .wait()
+                .await
+                .map_err(into_error)
+                .and_then(|()| find(namespace, name))
+                .map(|(_, v)| (StatusCode::CREATED, v)),
+            Err(e) => Err(into_error(e)),
+        },
+        (&Method::PUT, ["topics", topic, "subscriptions", name]) => {
+            let path = format!("{topic}/Subscriptions/{name}");
+            create(namespace, &path, body, |o| {
+                namespace.create_subscription(topic, name, o)
+            })
+            .await
+        }
+        (&Method::DELETE, ["entities", rest @ ..]) if !rest.is_empty() => {
+            match namespace.delete(&rest.join("/")) {
+                Ok(commit) => commit
+                    .wait()
+                    .await
+                    .map(|()| (StatusCode::NO_CONTENT, Value::Null))
+                    .map_err(into_error),
+                Err(e) => Err(into_error(e)),
+            }
+        }
+        _ => Err((
+            StatusCode::NOT_FOUND,
+            format!("no admin route for {method} /{path}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, DELETE /entities/PATH"),
+            "amqp:not-found",
+        )),
+    };
+    match result {
+        Ok((status, Value::Null)) => respond(status, Bytes::new()),
+        Ok((status, value)) => respond(status, Bytes::from(value.to_string())),
+        Err((status, message, condition)) => error_response(status.as_u16(), &message, condition),
+    }
+}
+
+type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
+
+fn find(namespace: &Namespace, path: &str) -> Outcome {
+    namespace
+        .entities()
+        .iter()
+        .find(|e| e.path.eq_ignore_ascii_case(path))
+        .map(|e| (StatusCode::OK, entity_json(e)))
+        .ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("no queue, topic or subscription `{path}`"),
+                "amqp:not-found",
+            )
+        })
+}
+
+async fn create(
+    namespace: &Namespace,
+    path: &str,
+    body: &Bytes,
+    make: impl FnOnce(EntityOptions) -> Result<Commit, EntityError>,
+) -> Outcome {
+    let options = options_from(path, body)?;
+    let commit = make(options).map_err(into_error)?;
+    commit.wait().await.map_err(into_error)?;
+    find(namespace, path).map(|(_, v)| (StatusCode::CREATED, v))
+}
+
+/// Entity options from a JSON body (empty body: the defaults).
+fn options_from(
+    name: &str,
+    body: &Bytes,
+) -> Result<EntityOptions, (StatusCode, String, &'static str)> {
+    let mut object = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(bad_request(
+                    "the body must be a JSON object of entity options".into(),
+                ))
+            }
+            Err(e) => return Err(bad_request(format!("the body is not valid JSON: {e}"))),
+        }
+    };
+    object.insert("name".into(), Value::String(name.to_owned()));
+    let config: EntityConfig = serde_json::from_value(Value::Object(object))
+        .map_err(|e| bad_request(format!("invalid entity options: {e}")))?;
+    let options = config.options();
+    options.validate().map_err(|e| bad_request(e.to_string()))?;
+    Ok(options)
+}
+
+fn bad_request(message: String) -> (StatusCode, String, &'static str) {
+    (
+        StatusCode::BAD_REQUEST,
+        message,
+        "com.microsoft:argument-error",
+    )
+}
+
+fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
+    let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, e.to_string(), e.condition())
+}
+
+fn entity_json(info: &EntityInfo) -> Value {
+    let kind = match info.kind {
+        EntityKind::Queue => "queue",
+        EntityKind::Topic => "topic",
+        EntityKind::Subscription => "subscription",
+    };
+    let mut value = json!({ "path": info.path, "kind": kind });
+    if let Some(o) = &info.options {
+        value["options"] = json!({
+            "requires_session": o.requires_session,
+            "lock_duration_ms": o.lock_duration.as_millis() as u64,
+            "max_delivery_count": o.max_delivery_count,
+            "default_message_time_to_live_ms": u64::try_from(o.default_message_time_to_live.as_millis()).unwrap_or(u64::MAX),
+            "dead_lettering_on_message_expiration": o.dead_lettering_on_message_expiration,
+            "max_size_bytes": o.max_size_bytes,
+        });
+        let c = &info.counts;
+        value["counts"] = json!({
+            "active": c.active,
+            "scheduled": c.scheduled,
+            "deferred": c.deferred,
+            "dead_lettered": c.dead_lettered,
+            "locked": c.locked,
+            "sessions": c.sessions,
+            "size_bytes": c.size_bytes,
+        });
+    }
+    value
+}
+
+fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An error answer: `{"error": message, "condition": condition}`.
+pub(super) fn error_response(status: u16, message: &str, condition: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    respond(
+        status,
+        Bytes::from(json!({"error": message, "condition": condition}).to_string()),
+    )
+}
+
+/// `%XX` escapes in a path decoded (invalid escapes are kept as written).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

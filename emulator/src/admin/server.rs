@@ -1,0 +1,128 @@
+//! The HTTP/1.1 listener of the admin API (hyper).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use crate::entity::Namespace;
+
+use super::routes;
+
+/// The most a request body may hold (entity options are small).
+const MAX_BODY: usize = 64 * 1024;
+
+/// A running admin API.
+#[derive(Debug)]
+pub struct AdminServer {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+}
+
+/// Why the admin API could not start.
+#[derive(Debug)]
+pub struct AdminError {
+    /// The address asked for.
+    pub address: SocketAddr,
+    /// Why binding failed.
+    pub error: std::io::Error,
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot listen on {} for the admin API: {}",
+            self.address, self.error
+        )
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl AdminServer {
+    /// Serves the admin API of `namespace` on `address` (port 0 picks one).
+    pub async fn start(address: SocketAddr, namespace: Namespace) -> Result<Self, AdminError> {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|error| AdminError { address, error })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|error| AdminError { address, error })?;
+        let stop = CancellationToken::new();
+        tokio::spawn(accept_loop(listener, namespace, stop.clone()));
+        info!(address = %local_addr, "admin API listening");
+        Ok(AdminServer { local_addr, stop })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, namespace: Namespace, stop: CancellationToken) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    debug!(error = %e, "admin API accept failed");
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let namespace = namespace.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(namespace.clone(), request));
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                result = connection => if let Err(e) = result {
+                    debug!(%peer, error = %e, "admin API connection ended with an error");
+                },
+            }
+        });
+    }
+}
+
+async fn handle(
+    namespace: Namespace,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(routes::error_response(
+                413,
+                &format!("the request body is larger than {MAX_BODY} bytes"),
+                "amqp:resource-limit-exceeded",
+            ))
+        }
+    };
+    Ok(routes::route(&namespace, &parts.method, parts.uri.path(), &body).await)
+}

@@ -8,7 +8,7 @@ use fe2o3_amqp_types::performatives::{
 use serde::de::DeserializeOwned;
 use serde_amqp::{primitives::OrderedMap, Value};
 
-use super::frame::ProtocolError;
+use super::{frame::ProtocolError, wellformed::validate_encoded};
 
 /// A decoded AMQP frame body.
 #[derive(Debug)]
@@ -115,6 +115,8 @@ fn symbolic_code(name: &[u8]) -> Result<u64, ProtocolError> {
 pub(crate) fn decode_performative(body: Bytes) -> Result<Performative, ProtocolError> {
     let (code, len) = described_list_span(&body)?;
     let bytes = &body[..len];
+    validate_encoded(bytes)
+        .map_err(|e| ProtocolError::decode(format!("malformed performative: {e}")))?;
     Ok(match code {
         0x10 => Performative::Open(Box::new(decode_lenient(bytes, "open")?)),
         0x11 => Performative::Begin(decode_lenient(bytes, "begin")?),
@@ -178,3 +180,7 @@ fn symbolize_keys(value: &mut Value) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

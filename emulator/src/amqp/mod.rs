@@ -70,12 +70,14 @@ mod delivery;
 mod engine;
 mod frame;
 mod handler;
+mod incoming;
 mod link;
 mod listener;
 mod outcome;
 mod output;
 mod sasl;
 mod session;
+mod wellformed;
 
 pub use config::{ConnectionConfig, PlainCheck, PlainCredentials, SaslPolicy};
 pub use connection::{serve_connection, serve_connection_until};
@@ -86,3 +88,4 @@ pub use handler::{ActionError, ConnectionHandler, ConnectionWaker, Context, Peer
 pub use link::{AttachReply, LinkFlow, LinkId, LinkInfo, LinkRole};
 pub use listener::Listener;
 pub use outcome::{ErrorInfo, Modified, Outcome};
+pub use wellformed::validate_encoded;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     delivery::{coalesce, DeliveryTag},
-    engine::Engine,
+    engine::{Engine, Phase},
     frame::{write_frame, write_transfer_frame, FRAME_TYPE_AMQP, HEADER_LEN},
     link::{LinkId, LinkState},
     session::session_at,
@@ -101,6 +101,13 @@ impl Engine {
 
     /// Writes everything deferred to the end of a batch: dispositions, then flows.
     pub(crate) fn flush(&mut self) {
+        if self.phase != Phase::Opened {
+            // Nothing may follow our close.
+            self.pending_dispositions.clear();
+            self.dirty_links.clear();
+            self.dirty_sessions.clear();
+            return;
+        }
         self.flush_dispositions();
         for id in std::mem::take(&mut self.dirty_links) {
             if self

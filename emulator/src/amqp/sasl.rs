@@ -12,6 +12,7 @@ use super::{
     config::{PlainCredentials, SaslPolicy},
     decode::{decode_lenient, described_list_span},
     frame::{parse_frame, write_frame, FRAME_TYPE_SASL},
+    wellformed::validate_encoded,
 };
 
 /// `AMQP 0 1.0.0`: plain AMQP.
@@ -162,7 +163,9 @@ async fn read_init<S: AsyncRead + Unpin>(
             return Ok(None);
         }
         return Ok(match described_list_span(&frame.body) {
-            Ok((0x41, len)) => decode_lenient::<SaslInit>(&frame.body[..len], "sasl-init").ok(),
+            Ok((0x41, len)) if validate_encoded(&frame.body[..len]).is_ok() => {
+                decode_lenient::<SaslInit>(&frame.body[..len], "sasl-init").ok()
+            }
             _ => None,
         });
     }

@@ -1,7 +1,7 @@
 //! Sessions: transfer windows, the handle → link map, delivery-id bookkeeping and the
 //! queue of outgoing transfers waiting for the client's incoming window.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use bytes::Bytes;
 use fe2o3_amqp_types::performatives::{Begin, Flow};
@@ -57,6 +57,8 @@ pub(crate) struct Session {
     pub next_delivery_id: u32,
     /// Client handle → link.
     pub handles: HashMap<u32, LinkId>,
+    /// Handles that were attached and are detached now (late frames are ignored).
+    pub retired_handles: HashSet<u32>,
     /// Our unsettled deliveries by delivery id.
     pub outgoing_unsettled: BTreeMap<u32, Unsettled>,
     /// The client's unsettled deliveries by delivery id.
@@ -90,6 +92,7 @@ impl Session {
             remote_incoming_window: begin.incoming_window,
             next_delivery_id: 0,
             handles: HashMap::new(),
+            retired_handles: HashSet::new(),
             outgoing_unsettled: BTreeMap::new(),
             incoming_unsettled: HashMap::new(),
             outbox: VecDeque::new(),

@@ -11,12 +11,19 @@ use fe2o3_amqp::{
     connection::{Connection, ConnectionHandle},
     link::{receiver::CreditMode, Receiver, Sender},
     sasl_profile::SaslProfile,
-    session::Session,
+    session::{Session, SessionHandle},
 };
 use fe2o3_amqp_types::{
     definitions::{self, AmqpError, ReceiverSettleMode},
     messaging::Outcome as ClientOutcome,
 };
+
+/// Connects without SASL and begins one session.
+async fn connect(broker: &TestBroker, name: &str) -> (ConnectionHandle<()>, SessionHandle<()>) {
+    let mut connection = Connection::open(name, broker.url().as_str()).await.unwrap();
+    let session = Session::begin(&mut connection).await.unwrap();
+    (connection, session)
+}
 
 async fn round_trip(connection: &mut ConnectionHandle<()>, queue: &str, body: &str) -> Vec<u8> {
     let mut session = Session::begin(connection).await.unwrap();
@@ -46,9 +53,7 @@ async fn anonymous_plain_and_sasl_less_clients_connect_and_exchange_messages() {
         .open(broker.url().as_str())
         .await
         .unwrap();
-    let peer = broker
-        .wait_for(|s| if let Seen::Open(p) = s { Some(p) } else { None })
-        .await;
+    let peer = broker.next_open().await;
     assert_eq!(
         (peer.container_id.as_str(), peer.sasl_mechanism.as_deref()),
         ("anon", Some("ANONYMOUS"))
@@ -65,9 +70,7 @@ async fn anonymous_plain_and_sasl_less_clients_connect_and_exchange_messages() {
         .open(plain_url.as_str())
         .await
         .unwrap();
-    let peer = broker
-        .wait_for(|s| if let Seen::Open(p) = s { Some(p) } else { None })
-        .await;
+    let peer = broker.next_open().await;
     assert_eq!(
         (
             peer.sasl_mechanism.as_deref(),
@@ -83,9 +86,7 @@ async fn anonymous_plain_and_sasl_less_clients_connect_and_exchange_messages() {
         .open(broker.url().as_str())
         .await
         .unwrap();
-    let peer = broker
-        .wait_for(|s| if let Seen::Open(p) = s { Some(p) } else { None })
-        .await;
+    let peer = broker.next_open().await;
     assert_eq!(
         (peer.container_id.as_str(), peer.sasl_mechanism),
         ("bare", None)
@@ -140,24 +141,8 @@ async fn large_messages_are_split_both_ways_and_custom_tags_reach_the_client() {
         assert!(matches!(outcome, ClientOutcome::Accepted(_)));
     }
     let lens: Vec<usize> = vec![
-        broker
-            .wait_for(|s| {
-                if let Seen::Transfer { len, .. } = s {
-                    Some(len)
-                } else {
-                    None
-                }
-            })
-            .await,
-        broker
-            .wait_for(|s| {
-                if let Seen::Transfer { len, .. } = s {
-                    Some(len)
-                } else {
-                    None
-                }
-            })
-            .await,
+        broker.next_transfer_len().await,
+        broker.next_transfer_len().await,
     ];
     assert!(lens[0] < 100 && lens[1] > 700_000, "{lens:?}");
 
@@ -177,10 +162,7 @@ async fn second_mode_dispositions_reach_the_handler_with_their_outcomes() {
     for body in ["a", "b", "c"] {
         broker.broker.push("settle", encoded_string_message(body));
     }
-    let mut connection = Connection::open("settle", broker.url().as_str())
-        .await
-        .unwrap();
-    let mut session = Session::begin(&mut connection).await.unwrap();
+    let (connection, mut session) = connect(&broker, "settle").await;
     let mut receiver = Receiver::builder()
         .name("second")
         .source("settle")
@@ -198,17 +180,7 @@ async fn second_mode_dispositions_reach_the_handler_with_their_outcomes() {
 
     let mut updates = Vec::new();
     while updates.len() < 3 {
-        updates.push(
-            broker
-                .wait_for(|s| {
-                    if let Seen::Disposition(u) = s {
-                        Some(u)
-                    } else {
-                        None
-                    }
-                })
-                .await,
-        );
+        updates.push(broker.next_disposition().await);
     }
     updates.sort_by_key(|u| u.delivery_id);
     assert!(
@@ -231,10 +203,7 @@ async fn second_mode_dispositions_reach_the_handler_with_their_outcomes() {
 #[tokio::test]
 async fn drain_sends_what_is_there_then_finishes() {
     let mut broker = TestBroker::start(ConnectionConfig::default()).await;
-    let mut connection = Connection::open("drain", broker.url().as_str())
-        .await
-        .unwrap();
-    let mut session = Session::begin(&mut connection).await.unwrap();
+    let (connection, mut session) = connect(&broker, "drain").await;
     let mut receiver = Receiver::builder()
         .name("drainer")
         .source("drain-q")
@@ -318,10 +287,7 @@ async fn many_sessions_and_links_share_one_connection() {
 ///
 /// fe2o3 fails `close()` when one of our session frames (an echoed disposition, a drain
 /// flow) crosses its close on the wire; an attach round trip is answered after them.
-async fn close_after_barrier(
-    mut connection: ConnectionHandle<()>,
-    mut session: fe2o3_amqp::session::SessionHandle<()>,
-) {
+async fn close_after_barrier(mut connection: ConnectionHandle<()>, mut session: SessionHandle<()>) {
     let barrier = Sender::attach(&mut session, "barrier", "barrier")
         .await
         .unwrap();
@@ -341,4 +307,81 @@ pub fn encoded_string_message(body: &str) -> bytes::Bytes {
     }
     buf.extend_from_slice(body.as_bytes());
     buf.into()
+}
+
+#[tokio::test]
+async fn a_held_attach_is_answered_later_while_other_links_keep_working() {
+    let mut broker = TestBroker::start(ConnectionConfig::default()).await;
+    broker
+        .broker
+        .push("hold-q", encoded_string_message("held-1"));
+    let (mut connection, held_session) = connect(&broker, "hold").await;
+    let held = tokio::spawn(async move {
+        let mut session = held_session;
+        let mut receiver = Receiver::attach(&mut session, "held", "hold-q")
+            .await
+            .unwrap();
+        let d = receiver.recv::<String>().await.unwrap();
+        receiver.accept(&d).await.unwrap();
+        (session, d.body().clone())
+    });
+    broker
+        .wait_for(|s| matches!(s, Seen::Held).then_some(()))
+        .await;
+    // The connection keeps serving other sessions while the attach waits.
+    let tag = round_trip(&mut connection, "meanwhile", "still served").await;
+    assert_eq!(tag, tag_for(1));
+    assert!(!held.is_finished());
+    broker.broker.release_held();
+    let (session, body) = held.await.unwrap();
+    assert_eq!(body, "held-1");
+    close_after_barrier(connection, session).await;
+}
+
+#[tokio::test]
+async fn a_broken_connection_does_not_disturb_another() {
+    use amqp_support::raw::{frame, open, raw_frame, RawClient, AMQP_HEADER};
+    let mut broker = TestBroker::start(ConnectionConfig::default()).await;
+    let port = broker.listener.local_addr().port();
+    let (mut good, session) = connect(&broker, "good").await;
+    broker.next_open().await;
+
+    let (mut garbage, _) = RawClient::opened(port, None).await;
+    garbage
+        .write(&raw_frame(0, 0, &[0x00, 0x53, 0x10, 0xc0, 0x00, 0x00]))
+        .await;
+    assert_eq!(garbage.expect_close().await.0, "amqp:decode-error");
+
+    let mut truncated = RawClient::connect(port).await;
+    let mut bytes = AMQP_HEADER.to_vec();
+    bytes.extend(frame(0, &open("truncated", None), &[]));
+    bytes.extend_from_slice(&[0, 0, 1, 0, 2, 0, 0, 0, 0x00, 0x53]); // a 256-byte frame, cut short
+    truncated.write(&bytes).await;
+    drop(truncated);
+    let mut closes = Vec::new();
+    while closes.len() < 2 {
+        closes.push(
+            broker
+                .wait_for(|s| {
+                    if let Seen::Close(e) = s {
+                        Some(e)
+                    } else {
+                        None
+                    }
+                })
+                .await,
+        );
+    }
+    let conditions: Vec<String> = closes.into_iter().map(|e| e.unwrap().condition).collect();
+    assert!(
+        conditions.contains(&"amqp:decode-error".to_owned()),
+        "{conditions:?}"
+    );
+    assert!(
+        conditions.contains(&"amqp:connection:forced".to_owned()),
+        "{conditions:?}"
+    );
+
+    assert_eq!(round_trip(&mut good, "still-fine", "ok").await, tag_for(1));
+    close_after_barrier(good, session).await;
 }

@@ -411,3 +411,40 @@ async fn unknown_sasl_mechanisms_fail_with_an_auth_outcome() {
     assert_eq!(outcome.code as u8, 1, "auth failure");
     assert!(c.read_frame().await.is_none());
 }
+
+#[tokio::test]
+async fn flows_for_a_held_attach_are_replayed_once_it_is_answered() {
+    let mut broker = TestBroker::start(ConnectionConfig::default()).await;
+    broker
+        .broker
+        .push("hold-raw", Bytes::from_static(b"\x00\x53\x77\x40"));
+    let (mut c, _) = RawClient::opened(broker.listener.local_addr().port(), None).await;
+    let mut bytes = frame(0, &begin(), &[]);
+    bytes.extend(frame(0, &attach("r", 0, Role::Receiver, "hold-raw"), &[]));
+    bytes.extend(frame(0, &link_flow(0, None, 3, false), &[]));
+    c.write(&bytes).await;
+    broker
+        .wait_for(|s| matches!(s, Seen::Held).then_some(()))
+        .await;
+    broker.broker.release_held();
+    let mut attached = false;
+    loop {
+        match c.next().await.expect("connection ended") {
+            (Performative::Attach(_), _) => attached = true,
+            (Performative::Transfer(t), _) => {
+                assert!(attached, "the attach answer precedes the transfer");
+                assert_eq!(t.delivery_tag.unwrap().to_vec(), tag_for(1).to_vec());
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn listener_shutdown_closes_open_connections() {
+    let broker = TestBroker::start(ConnectionConfig::default()).await;
+    let (mut c, _) = RawClient::opened(broker.listener.local_addr().port(), None).await;
+    broker.listener.shutdown();
+    assert_eq!(c.expect_close().await.0, "amqp:connection:forced");
+}

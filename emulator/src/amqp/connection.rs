@@ -143,10 +143,14 @@ pub async fn serve_connection_until<S, H>(
             biased;
             written = writer.write_buf(&mut engine.out), if !engine.out.is_empty() => {
                 match written {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) | Err(_) => {
+                        transport_lost(&mut engine, "the transport failed while writing");
+                        break;
+                    }
                     Ok(_) => {
                         last_sent = Instant::now();
                         if engine.out.is_empty() && writer.flush().await.is_err() {
+                            transport_lost(&mut engine, "the transport failed while flushing");
                             break;
                         }
                     }
@@ -155,9 +159,7 @@ pub async fn serve_connection_until<S, H>(
             read = reader.read_buf(&mut rbuf), if can_read => {
                 match read {
                     Ok(0) | Err(_) => {
-                        if engine.close_error.is_none() && engine.phase != Phase::Closing {
-                            engine.close_error = Some(ErrorInfo::new("amqp:connection:forced", "the client dropped the transport without close"));
-                        }
+                        transport_lost(&mut engine, "the client dropped the transport without close");
                         break;
                     }
                     Ok(_) => {
@@ -209,4 +211,11 @@ pub async fn serve_connection_until<S, H>(
     dispatch(&mut engine, &mut handler);
     waker.mark_closed();
     handler.on_close(engine.close_error.as_ref());
+}
+
+/// Records why the connection ended when the transport went away without a close.
+fn transport_lost(engine: &mut Engine, reason: &str) {
+    if engine.close_error.is_none() && engine.phase != Phase::Closing {
+        engine.close_error = Some(ErrorInfo::new("amqp:connection:forced", reason));
+    }
 }

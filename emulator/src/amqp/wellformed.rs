@@ -76,54 +76,69 @@ fn body(b: &[u8], code: u8, pos: usize, depth: usize) -> Result<usize, String> {
         0xa0 | 0xa1 | 0xa3 => within(b, pos + 1 + usize::from(byte_at(b, pos)?)),
         0xb0 | 0xb1 | 0xb3 => within(b, pos + 4 + u32_at(b, pos)?),
         0xc0 | 0xc1 | 0xd0 | 0xd1 => {
-            let wide = code >= 0xd0;
-            let (size, count, items) = if wide {
-                (u32_at(b, pos)?, u32_at(b, pos + 4)?, pos + 8)
-            } else {
-                (
-                    usize::from(byte_at(b, pos)?),
-                    usize::from(byte_at(b, pos + 1)?),
-                    pos + 2,
-                )
-            };
-            let header = if wide { 4 } else { 1 };
-            if size < header {
-                return Err(format!("compound size {size} smaller than its count field"));
+            let h = SizedHeader::read(b, pos, code >= 0xd0)?;
+            if h.size < h.count_width {
+                return Err(format!(
+                    "compound size {} smaller than its count field",
+                    h.size
+                ));
             }
-            if code & 0x01 == 1 && count % 2 != 0 {
-                return Err(format!("map with an odd number of items ({count})"));
+            if code & 0x01 == 1 && h.count % 2 != 0 {
+                return Err(format!("map with an odd number of items ({})", h.count));
             }
-            let end = within(b, pos + (if wide { 4 } else { 1 }) + size)?;
-            compound_items(b, items, end, count, depth)
+            compound_items(b, h.items, h.end, h.count, depth)
         }
         0xe0 | 0xf0 => {
-            let wide = code == 0xf0;
-            let (size, count, items) = if wide {
-                (u32_at(b, pos)?, u32_at(b, pos + 4)?, pos + 8)
-            } else {
-                (
-                    usize::from(byte_at(b, pos)?),
-                    usize::from(byte_at(b, pos + 1)?),
-                    pos + 2,
-                )
-            };
-            let header = if wide { 4 } else { 1 };
-            let end = within(b, pos + header + size)?;
-            if count == 0 {
-                return if size >= header {
-                    Ok(end)
+            let h = SizedHeader::read(b, pos, code == 0xf0)?;
+            if h.count == 0 {
+                return if h.size >= h.count_width {
+                    Ok(h.end)
                 } else {
                     Err("array size too small".to_owned())
                 };
             }
-            if size < header + 1 {
+            if h.size < h.count_width + 1 {
                 return Err(format!(
-                    "array size {size} leaves no room for the element constructor"
+                    "array size {} leaves no room for the element constructor",
+                    h.size
                 ));
             }
-            array_items(b, items, end, count, depth)
+            array_items(b, h.items, h.end, h.count, depth)
         }
         other => Err(format!("unknown format code 0x{other:02x}")),
+    }
+}
+
+/// The size and count fields of a list, map or array (8- or 32-bit wide).
+struct SizedHeader {
+    size: usize,
+    count: usize,
+    /// Width of the count field (the size counts it).
+    count_width: usize,
+    /// Where the items (or the array's element constructor) start.
+    items: usize,
+    /// Where the value ends.
+    end: usize,
+}
+
+impl SizedHeader {
+    fn read(b: &[u8], pos: usize, wide: bool) -> Result<Self, String> {
+        let (size, count, width) = if wide {
+            (u32_at(b, pos)?, u32_at(b, pos + 4)?, 4)
+        } else {
+            (
+                usize::from(byte_at(b, pos)?),
+                usize::from(byte_at(b, pos + 1)?),
+                1,
+            )
+        };
+        Ok(Self {
+            size,
+            count,
+            count_width: width,
+            items: pos + 2 * width,
+            end: within(b, pos + width + size)?,
+        })
     }
 }
 

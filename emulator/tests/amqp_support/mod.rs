@@ -37,12 +37,15 @@ pub enum Seen {
         closed: bool,
         error: Option<ErrorInfo>,
     },
+    Held,
     Close(Option<ErrorInfo>),
 }
 
 #[derive(Default)]
 struct Queues {
     queues: HashMap<String, VecDeque<Bytes>>,
+    /// Attaches to `hold-*` queues wait until this is set.
+    release_held: bool,
     wakers: Vec<ConnectionWaker>,
     next_tag: u64,
 }
@@ -73,6 +76,19 @@ impl Broker {
         Some((payload, tag_for(q.next_tag)))
     }
 
+    /// Lets held attaches (queues named `hold-*`) be answered, on every connection.
+    pub fn release_held(&self) {
+        let mut q = self.inner.lock().unwrap();
+        q.release_held = true;
+        for w in &q.wakers {
+            w.wake();
+        }
+    }
+
+    fn held_released(&self) -> bool {
+        self.inner.lock().unwrap().release_held
+    }
+
     pub fn len(&self, queue: &str) -> usize {
         self.inner
             .lock()
@@ -90,14 +106,43 @@ pub fn tag_for(n: u64) -> [u8; 16] {
     tag
 }
 
+/// The queue a link uses: the client receiver's source, the client sender's target.
+fn queue_of(cx: &Context<'_>, link: LinkId) -> String {
+    let info = cx.link_info(link).unwrap();
+    let address = match info.role {
+        LinkRole::Sender => &info.source_address,
+        LinkRole::Receiver => &info.target_address,
+    };
+    address.clone().unwrap_or_default()
+}
+
 /// Handler: client senders fill queues, client receivers drain them.
 pub struct QueueHandler {
     broker: Broker,
     seen: mpsc::UnboundedSender<Seen>,
     outgoing: Vec<(LinkId, String, bool)>,
+    held: Vec<(LinkId, Attach)>,
 }
 
 impl QueueHandler {
+    fn answer(&mut self, cx: &mut Context<'_>, link: LinkId, attach: &Attach, queue: String) {
+        let role = cx.link_info(link).unwrap().role;
+        if queue == "refuse-me" {
+            cx.refuse_attach(link, ErrorInfo::new("amqp:not-found", "no such queue"))
+                .unwrap();
+            return;
+        }
+        let mut reply = AttachReply::echo(attach);
+        reply.max_message_size = Some(4 * 1024 * 1024);
+        reply.credit_window = 50;
+        cx.accept_attach(link, reply).unwrap();
+        if role == LinkRole::Sender {
+            let settled = attach.snd_settle_mode == SenderSettleMode::Settled;
+            self.outgoing.push((link, queue, settled));
+            self.pump(cx);
+        }
+    }
+
     fn pump(&mut self, cx: &mut Context<'_>) -> usize {
         let mut sent = 0;
         for (link, queue, settled) in &self.outgoing {
@@ -120,26 +165,14 @@ impl ConnectionHandler for QueueHandler {
     }
 
     fn on_attach(&mut self, cx: &mut Context<'_>, link: LinkId, attach: &Attach) {
-        let info = cx.link_info(link).unwrap().clone();
-        let queue = match info.role {
-            LinkRole::Sender => info.source_address.clone(),
-            LinkRole::Receiver => info.target_address.clone(),
-        }
-        .unwrap_or_default();
-        if queue == "refuse-me" {
-            cx.refuse_attach(link, ErrorInfo::new("amqp:not-found", "no such queue"))
-                .unwrap();
+        let queue = queue_of(cx, link);
+        if queue.starts_with("hold-") && !self.broker.held_released() {
+            // Answered later, from on_wake, like a next-available session wait.
+            let _ = self.seen.send(Seen::Held);
+            self.held.push((link, attach.clone()));
             return;
         }
-        let mut reply = AttachReply::echo(attach);
-        reply.max_message_size = Some(4 * 1024 * 1024);
-        reply.credit_window = 50;
-        cx.accept_attach(link, reply).unwrap();
-        if info.role == LinkRole::Sender {
-            let settled = attach.snd_settle_mode == SenderSettleMode::Settled;
-            self.outgoing.push((link, queue, settled));
-            self.pump(cx);
-        }
+        self.answer(cx, link, attach, queue);
     }
 
     fn on_transfer(&mut self, cx: &mut Context<'_>, link: LinkId, delivery: IncomingDelivery) {
@@ -195,6 +228,12 @@ impl ConnectionHandler for QueueHandler {
     }
 
     fn on_wake(&mut self, cx: &mut Context<'_>) {
+        if self.broker.held_released() {
+            for (link, attach) in std::mem::take(&mut self.held) {
+                let queue = queue_of(cx, link);
+                self.answer(cx, link, &attach, queue);
+            }
+        }
         self.pump(cx);
     }
 
@@ -219,6 +258,7 @@ impl TestBroker {
             broker: b.clone(),
             seen: tx.clone(),
             outgoing: Vec::new(),
+            held: Vec::new(),
         })
         .await
         .unwrap();
@@ -231,6 +271,36 @@ impl TestBroker {
 
     pub fn url(&self) -> String {
         format!("amqp://127.0.0.1:{}", self.listener.local_addr().port())
+    }
+
+    /// The next client `open` the handler saw.
+    pub async fn next_open(&mut self) -> PeerInfo {
+        self.wait_for(|s| if let Seen::Open(p) = s { Some(p) } else { None })
+            .await
+    }
+
+    /// Payload length of the next message the handler received.
+    pub async fn next_transfer_len(&mut self) -> usize {
+        self.wait_for(|s| {
+            if let Seen::Transfer { len, .. } = s {
+                Some(len)
+            } else {
+                None
+            }
+        })
+        .await
+    }
+
+    /// The next client disposition the handler saw.
+    pub async fn next_disposition(&mut self) -> DeliveryUpdate {
+        self.wait_for(|s| {
+            if let Seen::Disposition(u) = s {
+                Some(u)
+            } else {
+                None
+            }
+        })
+        .await
     }
 
     /// Waits for the next observation matching `pick`, skipping the others.

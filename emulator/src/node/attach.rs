@@ -57,6 +57,7 @@ impl NodeHandler {
                 "The link has no node address.",
             );
         };
+        tracing::debug!(%link, %address, name = %attach.name, client_sends, "attach");
         match address::classify(&address) {
             Node::Cbs => {
                 self.accept_plain(cx, link, attach, client_sends);
@@ -67,13 +68,12 @@ impl NodeHandler {
                 }
             }
             Node::Management(path) => {
-                if !self.auth.allows(path) {
-                    return refuse(
-                        cx,
-                        link,
-                        "amqp:unauthorized-access",
-                        &cbs::unauthorized_text(path),
-                    );
+                // A token for the entity covers its management node; JS also puts one for
+                // `<entity>/$management` alone.
+                let node = format!("{path}/$management");
+                if !self.auth.allows(&node) {
+                    let text = cbs::unauthorized_text(&node);
+                    return refuse(cx, link, "amqp:unauthorized-access", &text);
                 }
                 if let Err(e) = self.config.namespace.resolve(path) {
                     return refuse_with(cx, link, &e);
@@ -170,7 +170,7 @@ impl NodeHandler {
         match requested {
             Some(id) => match entity.accept_session(&id) {
                 Ok(lock) => self.accept_session(cx, link, attach, lock, mode),
-                Err(e) => refuse_with(cx, link, &e),
+                Err(e) => self.refuse_session(cx, link, attach, e.condition(), &e.to_string()),
             },
             None => {
                 let timeout = requested_timeout(attach).unwrap_or(self.config.next_session_timeout);
@@ -239,16 +239,45 @@ impl NodeHandler {
                         "The operation did not complete within the allotted timeout of {:?}. No unlocked session with messages was available.",
                         waiting.timeout
                     );
-                    refuse(cx, waiting.link, "com.microsoft:timeout", &text);
+                    let condition = "com.microsoft:timeout";
+                    self.refuse_session(cx, waiting.link, &waiting.attach, condition, &text);
                 }
                 Ok(None) => {
                     next = super::earliest(next, Some(waiting.deadline));
                     self.pending.push(waiting);
                 }
-                Err(e) => refuse_with(cx, waiting.link, &e),
+                Err(e) => {
+                    let text = e.to_string();
+                    self.refuse_session(cx, waiting.link, &waiting.attach, e.condition(), &text);
+                }
             }
         }
         next
+    }
+
+    /// Answers a session attach that cannot be served: an attach echoing the client's
+    /// terminus with a *null* session filter, then `detach(closed, error)`. JS compares the
+    /// echoed filter with the id it asked for (a mismatch is its `SessionCannotBeLocked`);
+    /// Python reports the detach's error.
+    fn refuse_session(
+        &self,
+        cx: &mut Context<'_>,
+        link: LinkId,
+        attach: &Attach,
+        condition: &str,
+        text: &str,
+    ) {
+        let mut reply = self.reply(attach);
+        if let Some(source) = reply.source.as_mut() {
+            let filter = source.filter.get_or_insert_with(Default::default);
+            filter.insert(Symbol::from(SESSION_FILTER), Value::Null);
+        }
+        let refused = cx
+            .accept_attach(link, reply)
+            .and_then(|()| cx.detach(link, Some(errors::service_error(condition, text))));
+        if let Err(error) = refused {
+            tracing::debug!(%link, %error, "session attach could not be refused");
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub const DEAD_LETTER_DESCRIPTION: &str = "DeadLetterErrorDescription";
 /// What the broker needs to know about an incoming message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessageInfo<'a> {
+    /// Whether `properties.message-id` is set (Service Bus assigns one otherwise).
+    pub has_message_id: bool,
     /// `properties.group-id`: the session id.
     pub session_id: Option<&'a str>,
     /// `x-opt-partition-key` message annotation.
@@ -114,7 +116,10 @@ pub fn inspect(raw: &[u8]) -> Result<MessageInfo<'_>, CodecError> {
         previous = code;
         match code {
             HEADER => info.time_to_live_ms = nth_item(value, 2)?.and_then(wire::as_u64),
-            PROPERTIES => info.session_id = nth_item(value, 10)?.and_then(wire::as_str),
+            PROPERTIES => {
+                info.has_message_id = nth_item(value, 0)?.is_some();
+                info.session_id = nth_item(value, 10)?.and_then(wire::as_str);
+            }
             MESSAGE_ANNOTATIONS => {
                 for pair in pairs(value)? {
                     let (key, value) = pair?;
@@ -331,6 +336,44 @@ fn write_header(
     write::uint(out, delivery_count);
     write::end_compound(out, mark, 5);
     Ok(())
+}
+
+/// Re-encodes `raw` with `properties.message-id` set to the string `id` (adding a properties
+/// section if there is none), as Service Bus does for messages sent without one.
+pub fn with_message_id(raw: &[u8], id: &str) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::with_capacity(raw.len() + id.len() + 16);
+    let mut written = false;
+    let write_properties = |out: &mut Vec<u8>, rest: Option<&[u8]>| -> Result<(), CodecError> {
+        write::descriptor(out, PROPERTIES as u8);
+        let mark = write::begin_compound(out, false);
+        write::string(out, id);
+        let mut count = 1;
+        if let Some(list) = rest {
+            for item in wire::list_items(list)?.skip(1) {
+                out.extend_from_slice(item?);
+                count += 1;
+            }
+        }
+        write::end_compound(out, mark, count);
+        Ok(())
+    };
+    for section in sections(raw) {
+        let section = section?;
+        if section.code == PROPERTIES {
+            write_properties(&mut out, Some(section.value))?;
+            written = true;
+            continue;
+        }
+        if section.code > PROPERTIES && !written {
+            write_properties(&mut out, None)?;
+            written = true;
+        }
+        out.extend_from_slice(section.whole);
+    }
+    if !written {
+        write_properties(&mut out, None)?;
+    }
+    Ok(out)
 }
 
 /// Re-encodes `raw` with application properties set from `changes` (key → encoded AMQP

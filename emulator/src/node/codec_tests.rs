@@ -382,3 +382,33 @@ fn long_values_use_32_bit_sizes() {
         Some(&SimpleValue::String(text))
     );
 }
+
+#[test]
+fn message_id_is_added_or_replaced_keeping_the_other_properties() {
+    let bare = encode(Message::builder().data(Binary::from(vec![5u8])).build());
+    assert!(!inspect(&bare).unwrap().has_message_id);
+    let with_id = with_message_id(&bare, "abc").unwrap();
+    assert!(inspect(&with_id).unwrap().has_message_id);
+    let message = decode(&with_id);
+    assert_eq!(
+        message.properties.unwrap().message_id,
+        Some(MessageId::String("abc".into()))
+    );
+
+    let session_only = encode(
+        Message::builder()
+            .properties(Properties::builder().group_id(String::from("s")).build())
+            .application_properties(ApplicationProperties::builder().insert("k", "v").build())
+            .data(Binary::from(vec![5u8]))
+            .build(),
+    );
+    let rewritten = with_message_id(&session_only, "id-2").unwrap();
+    let info = inspect(&rewritten).unwrap();
+    assert_eq!(info.session_id, Some("s"));
+    let message = decode(&rewritten);
+    assert_eq!(
+        message.properties.unwrap().message_id,
+        Some(MessageId::String("id-2".into()))
+    );
+    assert_eq!(message.application_properties.unwrap().len(), 1);
+}

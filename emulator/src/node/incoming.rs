@@ -10,7 +10,7 @@ use super::errors;
 use super::request::{self, Request};
 use super::{time, Action, NodeHandler, RequestNode};
 use crate::amqp::{Context, IncomingDelivery, LinkId, Outcome};
-use crate::entity::NewMessage;
+use crate::entity::{LockToken, NewMessage};
 use crate::store::Commit;
 
 impl NodeHandler {
@@ -122,15 +122,23 @@ fn new_messages(delivery: &IncomingDelivery) -> Result<Vec<NewMessage>, String> 
         .collect()
 }
 
-/// A message for the entity layer from its encoded bytes.
+/// A message for the entity layer from its encoded bytes; one sent without a message-id gets
+/// one (32 hex digits, like Service Bus), which the JS SDK needs to track locks.
 pub(super) fn new_message(body: Bytes) -> Result<NewMessage, String> {
     let info = codec::inspect(&body).map_err(|e| e.to_string())?;
-    Ok(NewMessage {
+    let mut message = NewMessage {
         session_id: info.session_id.map(str::to_owned),
         time_to_live: info.time_to_live_ms.map(Duration::from_millis),
         scheduled_enqueue_time: info.scheduled_enqueue_time_ms.map(time::from_unix_ms),
-        body,
-    })
+        body: Bytes::new(),
+    };
+    message.body = if info.has_message_id {
+        body
+    } else {
+        let id = LockToken::random().to_string().replace('-', "");
+        Bytes::from(codec::with_message_id(&body, &id).map_err(|e| e.to_string())?)
+    };
+    Ok(message)
 }
 
 fn refusal(condition: &str, text: &str) -> Outcome {

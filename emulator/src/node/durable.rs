@@ -11,11 +11,14 @@ use crate::amqp::ConnectionWaker;
 use crate::entity::EntityError;
 use crate::store::Commit;
 
+/// Actions whose commits finished, with the outcome of waiting.
+type Finished<A> = Arc<Mutex<Vec<(A, Result<(), EntityError>)>>>;
+
 /// Runs `A`s once their commits are durable.
 #[derive(Debug)]
 pub struct Durable<A> {
     queue: Option<mpsc::UnboundedSender<(Commit, A)>>,
-    done: Arc<Mutex<Vec<(A, Result<(), EntityError>)>>>,
+    done: Finished<A>,
     waker: ConnectionWaker,
 }
 

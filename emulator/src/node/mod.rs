@@ -135,6 +135,8 @@ pub struct NodeHandler {
     receivers: HashMap<LinkId, ReceiverLink>,
     pending: Vec<PendingSession>,
     wiring: Option<Wiring>,
+    /// Reused list of receiver links while polling them.
+    scratch_links: Vec<LinkId>,
 }
 
 impl NodeHandler {
@@ -149,6 +151,7 @@ impl NodeHandler {
             receivers: HashMap::new(),
             pending: Vec::new(),
             wiring: None,
+            scratch_links: Vec::new(),
         }
     }
 
@@ -232,12 +235,14 @@ impl NodeHandler {
             self.run(cx, action, outcome);
         }
         let mut next = self.poll_pending(cx);
-        let ids: Vec<LinkId> = self.receivers.keys().copied().collect();
-        for link in ids {
+        let mut links = std::mem::take(&mut self.scratch_links);
+        links.extend(self.receivers.keys().copied());
+        for link in links.drain(..) {
             let deadline = self.check_session_lock(cx, link);
             next = earliest(next, deadline);
             self.pump(cx, link, false);
         }
+        self.scratch_links = links;
         self.wiring(cx).alarm.set(next);
     }
 }

@@ -159,7 +159,7 @@ impl NodeHandler {
         if let Some(receiver) = self.receivers.remove(&link) {
             receiver.release();
         }
-        if let Err(e) = cx.detach(link, Some(errors::entity_error(&error))) {
+        if let Err(e) = cx.detach(link, Some(errors::entity_error(error))) {
             tracing::debug!(%link, error = %e, "receiver already gone");
         }
     }
@@ -226,11 +226,16 @@ fn send_one(
     let encoded = codec::encode_delivery(&message.body, &stamp, &mut payload);
     let token = message.lock_token;
     let sent = encoded.map_err(|e| e.to_string()).and_then(|()| {
-        let (tag, settled) = match &token {
-            Some(token) => (token.to_dotnet_bytes().to_vec(), false),
-            None => (message.sequence_number.to_be_bytes().to_vec(), true),
+        // Peek-lock: the lock token in .NET order; receive-and-delete: the sequence number.
+        let (tag, len, settled) = match &token {
+            Some(token) => (token.to_dotnet_bytes(), 16, false),
+            None => {
+                let mut tag = [0u8; 16];
+                tag[..8].copy_from_slice(&message.sequence_number.to_be_bytes());
+                (tag, 8, true)
+            }
         };
-        cx.send(link, &tag, Bytes::from(payload), 0, settled)
+        cx.send(link, &tag[..len], Bytes::from(payload), 0, settled)
             .map_err(|e| e.to_string())
     });
     match (sent, token) {

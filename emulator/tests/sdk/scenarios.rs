@@ -20,6 +20,11 @@ name = "short-lock"
 lock_duration = "2s"
 
 [[queues]]
+name = "short-session"
+requires_session = true
+lock_duration = "2s"
+
+[[queues]]
 name = "fragile"
 max_delivery_count = 2
 
@@ -147,6 +152,23 @@ pub async fn lock_expiry(sdk: Sdk) {
     assert_eq!(events.one("received")["delivery_count"], 0);
     assert_eq!(events.one("redelivered")["delivery_count"], 1);
     events.one("stale_lock_refused");
+}
+
+/// An unrenewed session lock expires: link detached with session-lock-lost, message back
+/// with delivery count + 1.
+pub async fn session_lock_lost(sdk: Sdk) {
+    let events = on_queue(sdk, "session_lock_lost", "short-session").await;
+    let counts: Vec<_> = events
+        .named("received")
+        .map(|e| e["delivery_count"].as_i64())
+        .collect();
+    assert_eq!(counts, vec![Some(0), Some(1)]);
+    let lost = events.one("lock_lost");
+    assert!(
+        ["SessionLockLostError", "SessionLockLost"]
+            .contains(&lost["type"].as_str().unwrap_or_default()),
+        "{lost}"
+    );
 }
 
 /// Max delivery count → DLQ with MaxDeliveryCountExceeded.

@@ -4,7 +4,7 @@
 //! exact shapes: lock-token tags, header and annotation types, the settled echo of a
 //! dead-letter, string-keyed `error.info`, session filter echo, drain, and refusals.
 
-#[allow(dead_code)]
+#[allow(dead_code, clippy::unwrap_used)]
 #[path = "amqp_support/raw.rs"]
 mod raw;
 

@@ -3,8 +3,9 @@
 //! `$cbs` exchange is needed). The SDK scenario tests show the SDKs are content; these pin the
 //! exact shapes: lock-token tags, header and annotation types, the settled echo of a
 //! dead-letter, string-keyed `error.info`, session filter echo, drain, and refusals.
+#![allow(clippy::unwrap_used)]
 
-#[allow(dead_code, clippy::unwrap_used)]
+#[allow(dead_code)]
 #[path = "amqp_support/raw.rs"]
 mod raw;
 

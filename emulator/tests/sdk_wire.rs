@@ -427,3 +427,42 @@ async fn drain_on_an_empty_queue_is_answered_with_zero_credit() {
     assert_eq!(flow.delivery_count, Some(5), "unused credit is consumed");
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn durable_broker_keeps_messages_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("berth-sdk-wire-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let durable = || {
+        Broker::builder()
+            .address("127.0.0.1:0".parse().unwrap())
+            .entities_toml(ENTITIES)
+            .unwrap()
+            .data_dir(&dir)
+    };
+    let broker = durable().start().await.unwrap();
+    let mut c = client(&broker).await;
+    // The accepted disposition only comes once the message is on disk.
+    send(&mut c, 0, "orders", &message(None)).await;
+    drop(c);
+    broker.shutdown().await;
+
+    let broker = durable().start().await.unwrap();
+    let mut c = client(&broker).await;
+    c.write(&frame(
+        0,
+        &attach("receiver", 1, Role::Receiver, "orders"),
+        &[],
+    ))
+    .await;
+    attach_reply(&mut c).await;
+    c.write(&frame(0, &link_flow(1, Some(0), 1, false), &[]))
+        .await;
+    let (_, payload) = transfer(&mut c).await;
+    let m = decode(&payload);
+    assert_eq!(
+        m.properties.and_then(|p| p.message_id),
+        Some(String::from("m-1").into())
+    );
+    broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -32,6 +32,9 @@ name = "sessions"
 requires_session = true
 "#;
 
+/// 256 KiB messages plus the batch envelope allowance.
+const TRANSFER_LIMIT: u64 = 256 * 1024 + 64 * 1024;
+
 async fn start() -> RunningBroker {
     Broker::builder()
         .address("127.0.0.1:0".parse().unwrap())
@@ -114,9 +117,14 @@ async fn send(c: &mut RawClient, handle: u32, address: &str, payload: &[u8]) {
     let reply = attach_reply(c).await;
     assert_eq!(
         reply.max_message_size,
-        Some(256 * 1024),
+        Some(TRANSFER_LIMIT),
         "max-message-size on every attach"
     );
+    let batch = reply.properties.as_ref().and_then(|p| {
+        p.get(&Symbol::from("com.microsoft:max-message-batch-size"))
+            .cloned()
+    });
+    assert_eq!(batch, Some(Value::Ulong(256 * 1024)));
     let transfer = Transfer {
         handle: handle.into(),
         delivery_id: Some(0),
@@ -213,7 +221,7 @@ async fn peek_lock_delivery_has_lock_token_tag_typed_annotations_and_dead_letter
         reply.source.as_ref().and_then(|s| s.address.as_deref()),
         Some(address)
     );
-    assert_eq!(reply.max_message_size, Some(256 * 1024));
+    assert_eq!(reply.max_message_size, Some(TRANSFER_LIMIT));
     c.write(&frame(0, &link_flow(1, Some(0), 1, false), &[]))
         .await;
     let (delivered, payload) = transfer(&mut c).await;

@@ -27,6 +27,8 @@ const SESSION_FILTER_CODE: u64 = 0x0000_0137_0000_000C;
 const LOCKED_UNTIL_UTC: &str = "com.microsoft:locked-until-utc";
 /// Link property bounding the next-available wait (uint milliseconds).
 const TIMEOUT: &str = "com.microsoft:timeout";
+/// Link property with the largest batch the SDKs should build (bytes).
+const MAX_BATCH_SIZE: &str = "com.microsoft:max-message-batch-size";
 /// Credit window for links on which we receive (entity senders, request links).
 const RECEIVE_WINDOW: u32 = 100;
 
@@ -98,7 +100,7 @@ impl NodeHandler {
                 if client_sends {
                     match self.config.namespace.sender(path) {
                         Ok(sender) => {
-                            self.accept_plain(cx, link, attach, true);
+                            self.accept_sender(cx, link, attach);
                             self.senders.insert(link, sender);
                         }
                         Err(e) => refuse_with(cx, link, &e),
@@ -112,8 +114,24 @@ impl NodeHandler {
 
     fn reply(&self, attach: &Attach) -> AttachReply {
         let mut reply = AttachReply::echo(attach);
-        reply.max_message_size = Some(self.config.max_message_size);
+        reply.max_message_size = Some(self.config.transfer_limit());
         reply
+    }
+
+    /// An entity sender link: like any link we receive on, plus the batch size limit the
+    /// SDKs fill their batches to (Python 7.15 reads the property; JS sizes batches from the
+    /// link's `max-message-size`, which keeps room for the batch envelope).
+    fn accept_sender(&mut self, cx: &mut Context<'_>, link: LinkId, attach: &Attach) {
+        let mut reply = self.reply(attach);
+        reply.credit_window = RECEIVE_WINDOW;
+        reply.rcv_settle_mode = ReceiverSettleMode::First;
+        let mut properties = Fields::new();
+        let batch = Value::Ulong(self.config.max_message_size);
+        properties.insert(Symbol::from(MAX_BATCH_SIZE), batch);
+        reply.properties = Some(properties);
+        if let Err(error) = cx.accept_attach(link, reply) {
+            tracing::debug!(%link, %error, "sender attach could not be accepted");
+        }
     }
 
     fn accept_plain(

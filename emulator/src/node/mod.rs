@@ -60,14 +60,26 @@ pub struct NodeConfig {
     pub namespace: Namespace,
     /// SAS rules tokens must verify against; empty = development mode (no checks).
     pub rules: Arc<[SasRule]>,
-    /// `max-message-size` announced on every attach reply (and enforced on incoming messages).
+    /// Largest message, or batch of messages, a client may send (announced to senders as
+    /// `com.microsoft:max-message-batch-size`). Attach replies announce, and transfers are
+    /// held to, this plus [`ENVELOPE_ALLOWANCE`]: SDKs fill batches up to the limit and then
+    /// wrap them in an envelope.
     pub max_message_size: u64,
     /// How long a next-available session attach waits when the client sends no
     /// `com.microsoft:timeout` (Service Bus: about 65 s).
     pub next_session_timeout: Duration,
 }
 
+/// Room above [`NodeConfig::max_message_size`] for a batch transfer's envelope (Python fills a
+/// batch to 256 KiB of messages and sends a slightly larger transfer, which Service Bus takes).
+pub const ENVELOPE_ALLOWANCE: u64 = 64 * 1024;
+
 impl NodeConfig {
+    /// The `max-message-size` of attach replies: the largest transfer accepted.
+    pub fn transfer_limit(&self) -> u64 {
+        self.max_message_size.saturating_add(ENVELOPE_ALLOWANCE)
+    }
+
     /// A configuration with Service Bus's defaults (256 KiB messages, 65 s session wait).
     pub fn new(namespace: Namespace, rules: Vec<SasRule>) -> Self {
         Self {

@@ -254,6 +254,18 @@ pub async fn topic_fanout(sdk: Sdk) {
     );
 }
 
+/// A batch filled to the SDK's limit is accepted whole.
+pub async fn full_batch(sdk: Sdk) {
+    let events = on_queue(sdk, "full_batch", "plain").await;
+    let batch = events.one("batch");
+    let count = batch["count"].as_i64().unwrap_or_default();
+    assert!(
+        count > 100,
+        "a 256 KiB batch holds hundreds of small messages: {batch}"
+    );
+    assert_eq!(events.one("received")["count"].as_i64(), Some(count));
+}
+
 /// Receive-and-delete leaves nothing behind.
 pub async fn receive_and_delete(sdk: Sdk) {
     let events = on_queue(sdk, "receive_and_delete", "plain").await;

@@ -46,6 +46,7 @@ impl Broker {
             entities: EntitiesConfig::default(),
             rules: Vec::new(),
             max_message_size: 256 * 1024,
+            tls: None,
         }
     }
 }
@@ -58,6 +59,7 @@ pub struct BrokerBuilder {
     entities: EntitiesConfig,
     rules: Vec<SasRule>,
     max_message_size: u64,
+    tls: Option<crate::tls::TlsListen>,
 }
 
 impl BrokerBuilder {
@@ -106,6 +108,13 @@ impl BrokerBuilder {
         self
     }
 
+    /// Also listen TLS-first on `address` (as Azure Service Bus serves AMQPS on 5671), with
+    /// the certificate and key of `acceptor` (see [`crate::tls::acceptor`]).
+    pub fn tls(mut self, address: SocketAddr, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        self.tls = Some(crate::tls::TlsListen { address, acceptor });
+        self
+    }
+
     /// Opens the namespace, creates the configured entities and starts listening.
     pub async fn start(self) -> Result<RunningBroker, BrokerError> {
         let namespace = match &self.data_dir {
@@ -128,10 +137,26 @@ impl BrokerBuilder {
         node.max_message_size = self.max_message_size;
         let node = Arc::new(node);
         let connection = ConnectionConfig {
-            max_message_size: node.transfer_limit(),
+            max_message_size: self.max_message_size,
             ..ConnectionConfig::default()
         };
-        let listener = Listener::bind(self.address, Arc::new(connection), move |peer| {
+        let connection = Arc::new(connection);
+        let tls_listener = match self.tls {
+            Some(crate::tls::TlsListen { address, acceptor }) => {
+                let node = node.clone();
+                let listener =
+                    Listener::bind_tls(address, connection.clone(), acceptor, move |peer| {
+                        tracing::debug!(%peer, "TLS connection");
+                        NodeHandler::new(node.clone())
+                    })
+                    .await
+                    .map_err(|e| BrokerError::Bind { address, error: e })?;
+                tracing::info!(address = %listener.local_addr(), "broker listening (TLS)");
+                Some(listener)
+            }
+            None => None,
+        };
+        let listener = Listener::bind(self.address, connection, move |peer| {
             tracing::debug!(%peer, "connection");
             NodeHandler::new(node.clone())
         })
@@ -143,6 +168,7 @@ impl BrokerBuilder {
         tracing::info!(address = %listener.local_addr(), durable = namespace.is_durable(), "broker listening");
         Ok(RunningBroker {
             listener,
+            tls_listener,
             namespace,
             key: connection_string_key,
         })
@@ -152,6 +178,7 @@ impl BrokerBuilder {
 /// A started broker.
 pub struct RunningBroker {
     listener: Listener,
+    tls_listener: Option<Listener>,
     namespace: Namespace,
     key: (String, String),
 }
@@ -183,6 +210,11 @@ impl RunningBroker {
         )
     }
 
+    /// The TLS-first listener's address, when one was asked for.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_listener.as_ref().map(Listener::local_addr)
+    }
+
     /// The entities, for inspection or for creating more at run time.
     pub fn namespace(&self) -> &Namespace {
         &self.namespace
@@ -192,6 +224,9 @@ impl RunningBroker {
     /// until everything logged is on disk.
     pub async fn shutdown(self) {
         self.listener.shutdown();
+        if let Some(tls) = &self.tls_listener {
+            tls.shutdown();
+        }
         if let Err(error) = self.namespace.flush().await {
             tracing::warn!(%error, "the log could not be flushed at shutdown");
         }

@@ -7,3 +7,4 @@ pub mod node;
 pub mod sas;
 pub mod entity;
 pub mod store;
+pub mod tls;

@@ -28,6 +28,37 @@ impl Listener {
     pub async fn bind<A, F, H>(
         addr: A,
         config: Arc<ConnectionConfig>,
+        new_handler: F,
+    ) -> io::Result<Self>
+    where
+        A: ToSocketAddrs,
+        F: FnMut(SocketAddr) -> H + Send + 'static,
+        H: ConnectionHandler,
+    {
+        Self::bind_with(addr, config, None, new_handler).await
+    }
+
+    /// Like [`Listener::bind`], but TLS first: every connection starts with a TLS handshake
+    /// (as Azure Service Bus serves AMQPS on 5671), then AMQP runs inside it. A failed
+    /// handshake closes that connection only.
+    pub async fn bind_tls<A, F, H>(
+        addr: A,
+        config: Arc<ConnectionConfig>,
+        tls: tokio_rustls::TlsAcceptor,
+        new_handler: F,
+    ) -> io::Result<Self>
+    where
+        A: ToSocketAddrs,
+        F: FnMut(SocketAddr) -> H + Send + 'static,
+        H: ConnectionHandler,
+    {
+        Self::bind_with(addr, config, Some(tls), new_handler).await
+    }
+
+    async fn bind_with<A, F, H>(
+        addr: A,
+        config: Arc<ConnectionConfig>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
         mut new_handler: F,
     ) -> io::Result<Self>
     where
@@ -61,7 +92,24 @@ impl Listener {
                 let handler = new_handler(peer);
                 let config = config.clone();
                 let child = token.child_token();
-                tokio::spawn(serve_connection_until(socket, config, handler, child));
+                match &tls {
+                    None => {
+                        tokio::spawn(serve_connection_until(socket, config, handler, child));
+                    }
+                    Some(tls) => {
+                        let handshake = tls.accept(socket);
+                        tokio::spawn(async move {
+                            match handshake.await {
+                                Ok(stream) => {
+                                    serve_connection_until(stream, config, handler, child).await
+                                }
+                                Err(e) => {
+                                    tracing::debug!(error = %e, %peer, "TLS handshake failed")
+                                }
+                            }
+                        });
+                    }
+                }
             }
         });
         Ok(Self {

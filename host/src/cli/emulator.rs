@@ -38,6 +38,16 @@ pub struct EmulatorArgs {
     /// Create a session-enabled queue (repeatable).
     #[arg(long = "session-queue", value_name = "NAME")]
     pub session_queues: Vec<String>,
+    /// Also listen TLS-first on this port (as Azure Service Bus serves AMQPS on 5671), with
+    /// --tls-cert and --tls-key.
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    pub tls_port: Option<u16>,
+    /// The TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// The port of the admin HTTP API (create, delete and list entities with their counts;
     /// see the README); 0 picks one.
     #[arg(long, default_value_t = 5300)]
@@ -94,6 +104,15 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
             return ExitCode::FAILURE;
         };
         builder = builder.sas_rule(name, key);
+    }
+    if let (Some(port), Some(cert), Some(key)) = (args.tls_port, &args.tls_cert, &args.tls_key) {
+        match berth_emulator::tls::acceptor(cert, key) {
+            Ok(acceptor) => builder = builder.tls(SocketAddr::new(args.host, port), acceptor),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     builder = match &args.data_dir {
         Some(dir) => builder.data_dir(dir),

@@ -3,8 +3,8 @@
 pub mod admin;
 pub mod amqp;
 pub mod broker;
+pub mod entity;
 pub mod node;
 pub mod sas;
-pub mod entity;
 pub mod store;
 pub mod tls;

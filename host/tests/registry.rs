@@ -44,7 +44,13 @@ fn binding_expressions_resolve_from_app_settings_and_the_environment() {
         ("Env".to_owned(), "prod".to_owned()),
         ("Other".to_owned(), "Endpoint=sb://x/".to_owned()),
     ]);
-    let functions = resolve(&only(&["orders", "audit"]), &HostConfig::default(), &app).unwrap();
+    let functions = resolve(
+        &only(&["orders", "audit"]),
+        &[],
+        &HostConfig::default(),
+        &app,
+    )
+    .unwrap();
     assert_eq!(functions.len(), 2);
     let audit = &functions[0];
     assert_eq!(
@@ -69,7 +75,13 @@ fn binding_expressions_resolve_from_app_settings_and_the_environment() {
 
 #[test]
 fn an_unknown_setting_names_the_function_and_the_setting() {
-    let errors = resolve(&only(&["orders"]), &HostConfig::default(), &settings("")).unwrap_err();
+    let errors = resolve(
+        &only(&["orders"]),
+        &[],
+        &HostConfig::default(),
+        &settings(""),
+    )
+    .unwrap_err();
     let text = errors[0].to_string();
     assert!(text.contains("`orders`"), "{text}");
     assert!(text.contains("OrdersQueue"), "{text}");
@@ -83,7 +95,7 @@ fn host_toml_overrides_entity_and_knobs() {
         "host.toml",
     )
     .unwrap();
-    let functions = resolve(&only(&["orders"]), &config, &settings("")).unwrap();
+    let functions = resolve(&only(&["orders"]), &[], &config, &settings("")).unwrap();
     let spec = &functions[0].spec;
     assert_eq!(spec.entity, Entity::Queue("other".into()));
     assert_eq!(spec.settings.max_concurrent_sessions, 3);
@@ -96,7 +108,7 @@ fn host_toml_overrides_entity_and_knobs() {
 
 #[test]
 fn duplicate_names_are_refused_naming_both_locations() {
-    let errors = resolve(&only(&["dup"]), &HostConfig::default(), &settings("")).unwrap_err();
+    let errors = resolve(&only(&["dup"]), &[], &HostConfig::default(), &settings("")).unwrap_err();
     let text = errors[0].to_string();
     assert!(text.contains("2 functions are named `dup`"), "{text}");
     assert!(
@@ -109,7 +121,7 @@ fn duplicate_names_are_refused_naming_both_locations() {
 #[test]
 fn two_functions_on_one_entity_are_refused_unless_one_is_disabled() {
     let regs = only(&["first", "second"]);
-    let errors = resolve(&regs, &HostConfig::default(), &settings("")).unwrap_err();
+    let errors = resolve(&regs, &[], &HostConfig::default(), &settings("")).unwrap_err();
     let text = errors[0].to_string();
     assert!(
         text.contains("`first`, `second`") && text.contains("queue shared"),
@@ -118,7 +130,7 @@ fn two_functions_on_one_entity_are_refused_unless_one_is_disabled() {
     assert_eq!(text.matches("registry.rs:").count(), 2, "{text}");
 
     let config = parse_host_config("[functions.second]\ndisabled = true\n", "host.toml").unwrap();
-    let functions = resolve(&regs, &config, &settings("")).unwrap();
+    let functions = resolve(&regs, &[], &config, &settings("")).unwrap();
     assert!(functions
         .iter()
         .any(|f| &*f.spec.name == "second" && f.disabled));
@@ -128,6 +140,7 @@ fn two_functions_on_one_entity_are_refused_unless_one_is_disabled() {
 fn a_session_context_on_a_non_session_trigger_is_refused_at_start_up() {
     let errors = resolve(
         &only(&["wants_session"]),
+        &[],
         &HostConfig::default(),
         &settings(""),
     )
@@ -144,6 +157,7 @@ fn an_override_for_an_unknown_function_suggests_the_closest_name() {
     let config = parse_host_config("[functions.order]\ndisabled = true\n", "host.toml").unwrap();
     let errors = resolve(
         &only(&["orders"]),
+        &[],
         &config,
         &settings("[values]\nOrdersQueue = \"q\"\n"),
     )

@@ -40,7 +40,8 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
         }
     };
     let registrations: Vec<_> = berth::registrations().collect();
-    match registry::resolve(&registrations, &config, &settings) {
+    let hooks: Vec<_> = berth::hook_registrations().collect();
+    match registry::resolve(&registrations, &hooks, &config, &settings) {
         Ok(functions) => Ok(Loaded {
             config,
             settings,

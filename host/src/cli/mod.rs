@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use functions::{describe, describe_json};
 pub use load::{load, Loaded};
 
 /// The Berth function host.

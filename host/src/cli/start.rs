@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::{HostConfig, LogFormat};
-use crate::registry::ResolvedFunction;
+use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
 use crate::servicebus::{ConnectionString, ServiceBusClient};
 use crate::{logging, message_file, shutdown};
@@ -91,9 +91,26 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         None
     };
 
+    let groups = match entity_groups(&functions, &config.service_bus.message_type_property) {
+        Ok(groups) => groups,
+        Err(errors) => {
+            for e in errors {
+                error!("{e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
     let mut clients: BTreeMap<String, ServiceBusClient> = BTreeMap::new();
     let mut triggers = TriggerSet::new();
-    for function in functions {
+    for group in groups {
+        // The functions of a group share its entity and connection: any of them will do.
+        let first = group.functions().next().map(|f| f.name.clone());
+        let Some(function) = functions
+            .iter()
+            .find(|f| Some(&f.spec.name) == first.as_ref())
+        else {
+            continue;
+        };
         let text = match (&function.connection_string, &embedded) {
             (Some(text), _) => text.clone(),
             (None, Some(broker)) => broker.connection_string(),
@@ -104,7 +121,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         };
         let client = match clients.get(&text) {
             Some(client) => client.clone(),
-            None => match connect(&function, &text).await {
+            None => match connect(function, &text).await {
                 Ok(client) => {
                     clients.insert(text.clone(), client.clone());
                     client
@@ -112,19 +129,19 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
                 Err(()) => return ExitCode::FAILURE,
             },
         };
-        let spec = std::sync::Arc::new(function.spec);
         info!(
-            function = %spec.name,
-            trigger = %spec.entity,
-            sessions = spec.sessions,
+            function = %group.name,
+            trigger = %group.entity,
+            sessions = group.sessions,
             "function started"
         );
-        if spec.sessions {
-            let source = client.session_source(&spec);
-            triggers.spawn(acceptor::run(spec, source, stop.clone()));
+        let group = std::sync::Arc::new(group);
+        if group.sessions {
+            let source = client.session_source(&function.spec);
+            triggers.spawn(acceptor::run_group(group, source, stop.clone()));
         } else {
-            let source = client.message_source(&spec);
-            triggers.spawn(message_pump::run(spec, source, stop.clone()));
+            let source = client.message_source(&function.spec);
+            triggers.spawn(message_pump::run_group(group, source, stop.clone()));
         }
     }
     info!(

@@ -75,6 +75,8 @@ struct FunctionTable {
     retry: Option<RetryConfig>,
     /// Overrides `[service_bus] poison`.
     poison: Option<Poison>,
+    /// Replaces the attribute's `session_ids`.
+    session_ids: Option<Spanned<Vec<NonEmpty>>>,
 }
 
 /// The tables of `host.toml` with their keys (exactly the fields above), for hints.
@@ -121,6 +123,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "release_after_each_message",
             "retry",
             "poison",
+            "message_type_property",
         ],
         rejected: &[],
         fallback_hint: None,
@@ -143,14 +146,23 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "release_after_each_message",
             "retry",
             "poison",
+            "session_ids",
         ],
-        rejected: &[RejectedKey {
-            key: "sessions",
-            message: "`sessions` cannot be overridden in host.toml",
-            hint: "whether a function takes sessions is fixed by its \
-                   #[service_bus_trigger(sessions = ...)] attribute, because its handler is \
-                   written for it; remove this line",
-        }],
+        rejected: &[
+            RejectedKey {
+                key: "sessions",
+                message: "`sessions` cannot be overridden in host.toml",
+                hint: "whether a function takes sessions is fixed by its \
+                       #[service_bus_trigger(sessions = ...)] attribute, because its handler \
+                       is written for it; remove this line",
+            },
+            RejectedKey {
+                key: "message_type_property",
+                message: "`message_type_property` cannot be set per function",
+                hint: "the functions sharing an entity share one receiver, which routes by \
+                       one property: set it for the host in [service_bus]",
+            },
+        ],
         fallback_hint: None,
     },
     TableKeys {
@@ -225,6 +237,10 @@ fn function_overrides(
             ));
         }
     }
+    let session_ids = match table.session_ids {
+        Some(ids) => Some(session_ids(source, ids)?),
+        None => None,
+    };
     let text = |value: Option<Spanned<NonEmpty>>| value.map(|v| v.into_inner().0);
     Ok(FunctionOverrides {
         disabled: table.disabled,
@@ -244,8 +260,40 @@ fn function_overrides(
         release_after_each_message: table.release_after_each_message,
         retry: table.retry,
         poison: table.poison,
+        session_ids,
         location: source.location(name.span().start),
     })
+}
+
+/// A `session_ids` list: at least one id, each once.
+fn session_ids(
+    source: &Source<'_>,
+    ids: Spanned<Vec<NonEmpty>>,
+) -> Result<Vec<String>, ConfigError> {
+    let span = ids.span();
+    let ids: Vec<String> = ids.into_inner().into_iter().map(|id| id.0).collect();
+    if ids.is_empty() {
+        return Err(source.error(
+            span,
+            "`session_ids` lists no session",
+            Some(
+                "list the session ids to accept, or remove the key to accept any session"
+                    .to_owned(),
+            ),
+        ));
+    }
+    let repeated = ids.iter().enumerate().find_map(|(i, id)| {
+        let first = ids[..i].iter().position(|other| other == id)?;
+        Some((first + 1, i + 1, id))
+    });
+    if let Some((first, again, id)) = repeated {
+        return Err(source.error(
+            span,
+            format!("session id `{id}` is listed twice (items {first} and {again})"),
+            Some("list each session once".to_owned()),
+        ));
+    }
+    Ok(ids)
 }
 
 /// Reads `host.toml` from `path`. A missing file is an error when the path was given

@@ -27,6 +27,7 @@ pub use host_config::{EmulatorConfig, HostConfig, LogFormat, LoggingConfig, Seed
 pub use host_file::{load_host_config, parse_host_config};
 pub use retry::{Poison, RetryConfig};
 pub use service_bus::{FunctionOverrides, ServiceBusSettings};
+pub(crate) use suggest::closest;
 
 /// The default path of the host configuration, relative to the working directory.
 pub const DEFAULT_HOST_CONFIG: &str = "host.toml";

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::duration;
 use super::error::Location;
-use super::field_types::deserialize_at_least_one;
+use super::field_types::{deserialize_at_least_one, deserialize_non_empty};
 use super::retry::{Poison, RetryConfig};
 
 /// How every function processes messages unless its `[functions.<name>]` table says
@@ -48,6 +48,12 @@ pub struct ServiceBusSettings {
     pub retry: Option<RetryConfig>,
     /// What happens when the retries are exhausted: `dead_letter` (default) or `abandon`.
     pub poison: Poison,
+    /// The application property holding a message's type, by which messages are routed
+    /// when several functions share one entity (each with its `message_type`). Not
+    /// overridable per function: it belongs to the entity's one receiver. Default
+    /// `"MessageType"`.
+    #[serde(deserialize_with = "deserialize_non_empty")]
+    pub message_type_property: String,
 }
 
 impl Default for ServiceBusSettings {
@@ -63,6 +69,7 @@ impl Default for ServiceBusSettings {
             release_after_each_message: false,
             retry: None,
             poison: Poison::DeadLetter,
+            message_type_property: "MessageType".to_owned(),
         }
     }
 }
@@ -98,6 +105,7 @@ impl ServiceBusSettings {
                 .unwrap_or(self.release_after_each_message),
             retry: overrides.retry.or(self.retry),
             poison: overrides.poison.unwrap_or(self.poison),
+            message_type_property: self.message_type_property.clone(),
         }
     }
 }
@@ -138,6 +146,9 @@ pub struct FunctionOverrides {
     pub retry: Option<RetryConfig>,
     /// Overrides `[service_bus] poison`.
     pub poison: Option<Poison>,
+    /// Accept only these sessions instead of the attribute's `session_ids` (session
+    /// triggers; binding expressions allowed).
+    pub session_ids: Option<Vec<String>>,
     /// Where the function's name is written in `host.toml` (the `[functions.<name>]`
     /// header), for error messages.
     pub location: Location,

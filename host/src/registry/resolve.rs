@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use berth::{FunctionRegistration, SourceLocation};
+use berth::{BoxedHook, FunctionRegistration, HookKind, HookRegistration, SourceLocation};
 
 use crate::config::{self as binding, AppSettings, HostConfig, Poison};
 use crate::runtime::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 
+use super::groups::entity_groups;
+use super::hooks::attach_hooks;
 use super::StartupError;
 
 /// A registered function with everything resolved.
@@ -24,12 +26,35 @@ pub struct ResolvedFunction {
     pub location: SourceLocation,
     /// The Rust path of the handler.
     pub rust_path: &'static str,
+    /// The message type it handles on an entity it shares with other functions (`None`:
+    /// every message of its entity).
+    pub message_type: Option<String>,
+    /// The only sessions it accepts (empty: any session).
+    pub session_ids: Vec<String>,
+    /// Its session hooks.
+    pub hooks: Vec<ResolvedHook>,
 }
 
-/// Resolves `registrations` with `config` and `settings`. Every problem is reported, not
-/// just the first; functions come back sorted by name.
+/// A session hook, attached to the function it names.
+#[derive(Debug, Clone)]
+pub struct ResolvedHook {
+    /// When it is called.
+    pub kind: HookKind,
+    /// The Rust path of the hook fn.
+    pub rust_path: &'static str,
+    /// Where the hook fn is declared.
+    pub location: SourceLocation,
+    /// The hook.
+    pub hook: BoxedHook,
+}
+
+/// Resolves `registrations` and their session `hooks` with `config` and `settings`, and
+/// checks that the functions sharing an entity can share its receiver (see
+/// [`entity_groups`]). Every problem is reported, not just the first; functions come back
+/// sorted by name.
 pub fn resolve(
     registrations: &[&'static FunctionRegistration],
+    hooks: &[&'static HookRegistration],
     config: &HostConfig,
     settings: &AppSettings,
 ) -> Result<Vec<ResolvedFunction>, Vec<StartupError>> {
@@ -45,7 +70,11 @@ pub fn resolve(
             Err(mut e) => errors.append(&mut e),
         }
     }
-    check_shared_entities(&resolved, &mut errors);
+    let registered: Vec<&str> = registrations.iter().map(|r| r.name).collect();
+    attach_hooks(hooks, &registered, &mut resolved, &mut errors);
+    if let Err(mut e) = entity_groups(&resolved, &config.service_bus.message_type_property) {
+        errors.append(&mut e);
+    }
     if errors.is_empty() {
         resolved.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
         Ok(resolved)
@@ -91,6 +120,7 @@ fn resolve_one(
     let topic = value("topic", topic.as_deref());
     let subscription = value("subscription", subscription.as_deref());
     let connection = value("connection", Some(&connection)).unwrap_or_default();
+    let message_type = value("message_type", attributes.message_type);
     let entity = match (queue, topic, subscription) {
         (Some(queue), None, _) => Some(Entity::Queue(queue)),
         (None, Some(topic), Some(subscription)) => Some(Entity::Subscription {
@@ -119,6 +149,21 @@ fn resolve_one(
             .hint("add `sessions = true` to #[service_bus_trigger], or drop the SessionContext argument"),
         );
     }
+    if message_type.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        errors.push(
+            StartupError::new(format!(
+                "function `{name}`: `message_type` resolves to nothing"
+            ))
+            .at(registration.location)
+            .hint("set the app setting it names to the message type"),
+        );
+    }
+    let session_ids = session_ids(
+        registration,
+        overrides.and_then(|o| o.session_ids.as_ref()),
+        settings,
+        &mut errors,
+    );
     let Some(entity) = entity else {
         return Err(errors);
     };
@@ -162,7 +207,61 @@ fn resolve_one(
         connection_string,
         location: registration.location,
         rust_path: registration.rust_path,
+        message_type,
+        session_ids,
+        hooks: Vec::new(),
     })
+}
+
+/// The session ids a function accepts: `[functions.<name>] session_ids`, else the
+/// attribute's, each resolved; only for session triggers, each once, none empty.
+fn session_ids(
+    registration: &'static FunctionRegistration,
+    overridden: Option<&Vec<String>>,
+    settings: &AppSettings,
+    errors: &mut Vec<StartupError>,
+) -> Vec<String> {
+    let name = registration.name;
+    let written: Vec<&str> = match overridden {
+        Some(ids) => ids.iter().map(String::as_str).collect(),
+        None => registration.trigger.session_ids.to_vec(),
+    };
+    if written.is_empty() {
+        return Vec::new();
+    }
+    let mut fail = |message: String, hint: &str| {
+        errors.push(
+            StartupError::new(format!("function `{name}`: {message}"))
+                .at(registration.location)
+                .hint(hint),
+        );
+    };
+    if !registration.trigger.sessions {
+        fail(
+            "`session_ids` is set but the trigger is not session-enabled".to_owned(),
+            "only a session trigger (sessions = true) accepts sessions by id; remove `session_ids`",
+        );
+        return Vec::new();
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(written.len());
+    for raw in written {
+        match binding::resolve(raw, settings) {
+            Ok(id) if id.trim().is_empty() => fail(
+                format!("session id `{raw}` resolves to nothing"),
+                "set the app setting it names to the session id",
+            ),
+            Ok(id) if ids.contains(&id) => fail(
+                format!("session id `{id}` is listed twice (after resolving `{raw}`)"),
+                "list each session once",
+            ),
+            Ok(id) => ids.push(id),
+            Err(e) => fail(
+                format!("session id `{raw}`: {e}"),
+                "set the app setting it names",
+            ),
+        }
+    }
+    ids
 }
 
 fn check_duplicate_names(
@@ -178,30 +277,6 @@ fn check_duplicate_names(
             .hint("function names must be unique: rename one fn or give it `name = \"...\"`");
         for r in regs {
             error = error.at(format!("{} ({})", r.location, r.rust_path));
-        }
-        errors.push(error);
-    }
-}
-
-fn check_shared_entities(functions: &[ResolvedFunction], errors: &mut Vec<StartupError>) {
-    let mut by_entity: BTreeMap<(String, String), Vec<&ResolvedFunction>> = BTreeMap::new();
-    for f in functions.iter().filter(|f| !f.disabled) {
-        let key = (
-            f.spec.connection.clone(),
-            f.spec.entity.path().to_lowercase(),
-        );
-        by_entity.entry(key).or_default().push(f);
-    }
-    for ((connection, _), fs) in by_entity.into_iter().filter(|(_, f)| f.len() > 1) {
-        let names: Vec<&str> = fs.iter().map(|f| &*f.spec.name).collect();
-        let mut error = StartupError::new(format!(
-            "functions `{}` are all bound to {} on connection `{connection}`; they would compete for its messages",
-            names.join("`, `"),
-            fs[0].spec.entity,
-        ))
-        .hint("bind each function to its own entity, or disable all but one in host.toml ([functions.NAME] disabled = true)");
-        for f in fs {
-            error = error.at(format!("{} ({})", f.location, f.rust_path));
         }
         errors.push(error);
     }

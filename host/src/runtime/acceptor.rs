@@ -1,59 +1,72 @@
-//! Accepts sessions for one session trigger, at most `max_concurrent_sessions` at a time,
-//! and gives each to its own pump.
+//! Accepts sessions for one session trigger (an entity group), at most
+//! `max_concurrent_sessions` at a time, and gives each to its own pump: the next available
+//! session, or, when the group lists `session_ids`, only those ([`by_id`]).
+
+mod by_id;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::function::FunctionSpec;
-use super::session_pump::{self, SessionSummary};
+use super::router::EntityGroup;
+use super::session_pump::{self, SessionEnd, SessionSummary};
 use super::source::SessionSource;
 
-/// Runs a session trigger until `shutdown` fires (or the source closes), then waits for
-/// every session pump to finish its in-flight invocation and release its session.
+/// Runs a session trigger of one function until `shutdown` fires (or the source closes),
+/// then waits for every session pump to finish its in-flight invocation and release its
+/// session.
 pub async fn run<S: SessionSource>(
     function: Arc<FunctionSpec>,
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> Vec<SessionSummary> {
-    let span = info_span!(
-        "trigger",
-        function = %function.name,
-        entity = %function.entity,
-        sessions = true,
-    );
-    accept_loop(function, source, shutdown)
-        .instrument(span)
-        .await
+    run_group(Arc::new(EntityGroup::single(function)), source, shutdown).await
 }
 
-async fn accept_loop<S: SessionSource>(
-    function: Arc<FunctionSpec>,
+/// Runs the session trigger of an entity group (one receiver for its functions) as
+/// [`run`] does; with `session_ids`, only those sessions are accepted.
+pub async fn run_group<S: SessionSource>(
+    group: Arc<EntityGroup>,
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> Vec<SessionSummary> {
-    let slots = Arc::new(Semaphore::new(
-        function.settings.max_concurrent_sessions.max(1) as usize,
-    ));
+    let span = info_span!(
+        "trigger",
+        function = %group.name,
+        entity = %group.entity,
+        sessions = true,
+    );
+    if group.session_ids.is_empty() {
+        accept_loop(group, source, shutdown).instrument(span).await
+    } else {
+        by_id::accept_loop(group, source, shutdown)
+            .instrument(span)
+            .await
+    }
+}
+
+async fn accept_loop<S: SessionSource>(
+    group: Arc<EntityGroup>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> Vec<SessionSummary> {
+    let slots = Slots::new(&group);
     let mut pumps = JoinSet::new();
     let mut summaries = Vec::new();
     let mut backoff = Backoff::default();
+    let mut hook_backoff = Backoff::default();
     info!(
-        max_concurrent_sessions = function.settings.max_concurrent_sessions,
+        max_concurrent_sessions = group.settings.max_concurrent_sessions,
         "accepting sessions"
     );
     loop {
-        let permit = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
+        let Some(permit) = slots.acquire(&shutdown).await else {
+            break;
         };
         let accepted = tokio::select! {
             biased;
@@ -63,10 +76,10 @@ async fn accept_loop<S: SessionSource>(
         match accepted {
             Ok(Some(session)) => {
                 backoff.reset();
-                let function = function.clone();
+                let group = group.clone();
                 let shutdown = shutdown.clone();
                 pumps.spawn(async move {
-                    let summary = session_pump::run(function, session, shutdown).await;
+                    let summary = session_pump::run_group(group, session, shutdown).await;
                     drop(permit);
                     summary
                 });
@@ -84,8 +97,25 @@ async fn accept_loop<S: SessionSource>(
                 }
             }
         }
+        let mut hook_failed = false;
         while let Some(finished) = pumps.try_join_next() {
-            collect(finished, &mut summaries);
+            match collect(finished, &mut summaries) {
+                Some(SessionEnd::OpenHookFailed(_)) => hook_failed = true,
+                Some(_) => hook_backoff.reset(),
+                None => {}
+            }
+        }
+        if hook_failed {
+            // The session is free again and accept-next would hand it straight back.
+            let delay = hook_backoff.next_delay();
+            info!(
+                retry_in_ms = delay.as_millis() as u64,
+                "a session_opened hook failed; waiting before accepting again"
+            );
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(delay) => {}
+            }
         }
     }
     while let Some(finished) = pumps.join_next().await {
@@ -94,14 +124,40 @@ async fn accept_loop<S: SessionSource>(
     summaries
 }
 
+/// The bound on the sessions a trigger processes at once (`max_concurrent_sessions`).
+struct Slots(Arc<Semaphore>);
+
+impl Slots {
+    fn new(group: &EntityGroup) -> Self {
+        let max = group.settings.max_concurrent_sessions.max(1);
+        Slots(Arc::new(Semaphore::new(max as usize)))
+    }
+
+    /// Waits for a free slot, held until the permit is dropped; `None` on shutdown.
+    async fn acquire(&self, shutdown: &CancellationToken) -> Option<OwnedSemaphorePermit> {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => None,
+            permit = self.0.clone().acquire_owned() => permit.ok(),
+        }
+    }
+}
+
+/// Keeps a finished pump's summary; returns how its session ended.
 fn collect(
     finished: Result<SessionSummary, tokio::task::JoinError>,
     summaries: &mut Vec<SessionSummary>,
-) {
+) -> Option<&SessionEnd> {
     match finished {
-        Ok(summary) => summaries.push(summary),
-        Err(e) if e.is_cancelled() => {}
-        Err(e) => error!(error = %e, "a session pump failed"),
+        Ok(summary) => {
+            summaries.push(summary);
+            summaries.last().map(|s| &s.end)
+        }
+        Err(e) if e.is_cancelled() => None,
+        Err(e) => {
+            error!(error = %e, "a session pump failed");
+            None
+        }
     }
 }
 

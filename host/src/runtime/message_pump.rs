@@ -1,5 +1,5 @@
 //! A non-session trigger: up to `max_concurrent_calls` workers, each receiving a message,
-//! dispatching it and settling it.
+//! routing it to its function, dispatching it and settling it.
 
 use std::sync::Arc;
 
@@ -12,24 +12,36 @@ use tracing::{info, info_span, warn, Instrument};
 use super::acceptor::Backoff;
 use super::dispatch::{self, InvocationResult};
 use super::function::FunctionSpec;
+use super::router::EntityGroup;
 use super::session_pump::log_result;
 use super::settle::{self, Decision};
 use super::source::{DeliveryToken, MessageSource, Received};
 
-/// Runs a non-session trigger until `shutdown` fires or the source closes; in-flight
-/// invocations finish and settle first. Returns the number of invocations.
+/// Runs a non-session trigger of one function until `shutdown` fires or the source closes;
+/// in-flight invocations finish and settle first. Returns the number of invocations.
 pub async fn run<S: MessageSource>(
     function: Arc<FunctionSpec>,
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> u64 {
-    let span = info_span!("trigger", function = %function.name, entity = %function.entity, sessions = false);
+    run_group(Arc::new(EntityGroup::single(function)), source, shutdown).await
+}
+
+/// Runs the non-session trigger of an entity group (one receiver for its functions) as
+/// [`run`] does; a message no function takes is dead-lettered.
+pub async fn run_group<S: MessageSource>(
+    group: Arc<EntityGroup>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> u64 {
+    let span =
+        info_span!("trigger", function = %group.name, entity = %group.entity, sessions = false);
     async move {
-        let workers = function.settings.max_concurrent_calls.max(1);
+        let workers = group.settings.max_concurrent_calls.max(1);
         info!(max_concurrent_calls = workers, "receiving messages");
         let mut set = JoinSet::new();
         for _ in 0..workers {
-            set.spawn(worker(function.clone(), source.clone(), shutdown.clone()));
+            set.spawn(worker(group.clone(), source.clone(), shutdown.clone()));
         }
         let mut total = 0;
         while let Some(done) = set.join_next().await {
@@ -42,7 +54,7 @@ pub async fn run<S: MessageSource>(
 }
 
 async fn worker<S: MessageSource>(
-    function: Arc<FunctionSpec>,
+    group: Arc<EntityGroup>,
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> u64 {
@@ -57,8 +69,25 @@ async fn worker<S: MessageSource>(
         match received {
             Ok(Some(received)) => {
                 backoff.reset();
-                invocations += 1;
-                invoke(&function, &source, received, &shutdown).await;
+                match group.route(&received.message) {
+                    Ok(function) => {
+                        invocations += 1;
+                        invoke(function, &source, received, &shutdown).await;
+                    }
+                    Err(rejection) => {
+                        warn!(
+                            message_id = received.message.message_id.as_deref().unwrap_or(""),
+                            reason = rejection.reason,
+                            description = %rejection.description,
+                            "no function takes this message; dead-lettering it"
+                        );
+                        let settlement =
+                            Settlement::dead_letter(rejection.reason, rejection.description);
+                        if let Err(e) = source.settle(received.token, settlement).await {
+                            warn!(error = %e, "dead-lettering the message failed; the broker will redeliver it");
+                        }
+                    }
+                }
             }
             Ok(None) => break,
             Err(e) => {

@@ -1,8 +1,9 @@
 //! The runtime core: from an accepted session to settled messages.
 //!
 //! Read in the order a message travels: [`source`] (where sessions and messages come from)
-//! → [`acceptor`] (accept sessions, bounded by `max_concurrent_sessions`) →
-//! [`session_pump`] (one session: receive → dispatch → settle, strictly one at a time) →
+//! → [`acceptor`] (accept sessions, bounded by `max_concurrent_sessions`; any session, or
+//! only the group's `session_ids`) → [`session_pump`] (one session: receive → [`router`]
+//! (which function takes the message) → dispatch → settle, strictly one at a time) →
 //! [`dispatch`] (span, panic catch, extractor rejections) → [`settle`] (what outcome becomes
 //! which settlement). Non-session triggers take [`message_pump`] instead of the session
 //! pump. [`memory`] is an in-memory source for tests.
@@ -15,10 +16,12 @@ pub mod host;
 pub mod memory;
 pub mod message_pump;
 mod requests;
+pub mod router;
 pub mod session_pump;
 pub mod settle;
 pub mod source;
 
 pub use function::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 pub use host::{DrainReport, TriggerSet};
+pub use router::{EntityGroup, GroupConflict, Routes, SessionHook, SessionHooks};
 pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};

@@ -1,0 +1,163 @@
+//! Holding the session while something runs: serving the handler's (or hook's) requests,
+//! renewing the lock halfway to its expiry, and telling a lost lock from other failures.
+
+use std::future::Future;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant, SystemTime};
+
+use berth::{ErrorKind, ServiceBusError};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::{Pump, SessionEnd};
+use crate::runtime::requests::Request;
+use crate::runtime::source::{DeliveryToken, SourceSession};
+
+impl<S: SourceSession> Pump<S> {
+    /// Runs `future` to its end, serving its requests and renewing the lock meanwhile;
+    /// `current` is the message it may settle, if any. The flag is true when the lock was
+    /// lost on the way (`cancellation` then fired, so the future can stop early).
+    pub(super) async fn drive<F: Future + Unpin>(
+        &mut self,
+        mut future: F,
+        current: Option<DeliveryToken>,
+        cancellation: &CancellationToken,
+    ) -> (F::Output, bool) {
+        let mut lock_lost = false;
+        loop {
+            let renew_at = self.renewal.next;
+            let lost_now = tokio::select! {
+                biased;
+                output = &mut future => return (output, lock_lost),
+                Some(request) = self.requests.recv() => self.serve(request, current).await.is_err(),
+                _ = sleep_until(renew_at), if renew_at.is_some() => self.renew().await.is_err(),
+            };
+            if lost_now && !lock_lost {
+                lock_lost = true;
+                cancellation.cancel();
+            }
+        }
+    }
+
+    /// Waits between retries, renewing the session lock; shutdown ends the wait early.
+    pub(super) async fn wait_holding_lock(&mut self, delay: Duration) -> Result<(), SessionEnd> {
+        let until = Instant::now() + delay;
+        loop {
+            let renew_at = self.renewal.next;
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep_until(until.into()) => return Ok(()),
+                _ = sleep_until(renew_at), if renew_at.is_some() => self.renew().await?,
+            }
+        }
+    }
+
+    /// Serves one request. `Err` means the session lock is lost.
+    async fn serve(&mut self, request: Request, current: Option<DeliveryToken>) -> Result<(), ()> {
+        let lost = match request {
+            Request::Settle(token, settlement, reply) => {
+                let result = if Some(token) == current {
+                    self.session.settle(token, settlement).await
+                } else {
+                    Err(ServiceBusError::new(
+                        ErrorKind::AlreadySettled,
+                        "that invocation has ended; its message was settled by the host",
+                    ))
+                };
+                answer(reply, result)
+            }
+            Request::GetState(reply) => answer(reply, self.session.get_state().await),
+            Request::SetState(state, reply) => answer(reply, self.session.set_state(state).await),
+            Request::RenewLock(reply) => {
+                let result = self.session.renew_lock().await;
+                if let Ok(until) = result {
+                    self.renewed(until);
+                }
+                answer(reply, result)
+            }
+        };
+        if lost {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Renews the lock now.
+    pub(super) async fn renew(&mut self) -> Result<(), SessionEnd> {
+        match self.session.renew_lock().await {
+            Ok(until) => {
+                self.renewed(until);
+                Ok(())
+            }
+            Err(e) => {
+                warn!(error = %e, "renewing the session lock failed");
+                self.renewal.next = None;
+                Err(end_for(&e))
+            }
+        }
+    }
+
+    fn renewed(&mut self, until: SystemTime) {
+        *self
+            .locked_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(until);
+        self.renewal.schedule(Some(until));
+    }
+}
+
+/// When to renew the session lock: halfway to its expiry, until the renewal budget
+/// (`max_auto_lock_renewal_duration` from acceptance) is spent.
+pub(super) struct Renewal {
+    stop_at: Instant,
+    pub(super) next: Option<Instant>,
+}
+
+impl Renewal {
+    pub(super) fn new(max: Duration, locked_until: Option<SystemTime>) -> Self {
+        let mut renewal = Renewal {
+            stop_at: Instant::now() + max,
+            next: None,
+        };
+        renewal.schedule(locked_until);
+        renewal
+    }
+
+    fn schedule(&mut self, locked_until: Option<SystemTime>) {
+        self.next = locked_until.and_then(|until| {
+            let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
+            let at = Instant::now() + remaining / 2;
+            (at < self.stop_at).then_some(at)
+        });
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+pub(crate) async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends the result to the requester; true when it says the session lock is lost.
+fn answer<T>(
+    reply: oneshot::Sender<Result<T, ServiceBusError>>,
+    result: Result<T, ServiceBusError>,
+) -> bool {
+    let lost = matches!(&result, Err(e) if e.kind == ErrorKind::SessionLockLost);
+    let _ = reply.send(result);
+    lost
+}
+
+/// How a failed session operation ends the session.
+pub(super) fn end_for(error: &ServiceBusError) -> SessionEnd {
+    if error.kind == ErrorKind::SessionLockLost {
+        SessionEnd::LockLost
+    } else {
+        SessionEnd::Failed(error.to_string())
+    }
+}

@@ -1,0 +1,52 @@
+//! Helpers shared by the recipe tests (`routing`, `hooks`, `session_ids`).
+#![allow(dead_code)] // each test binary uses its own share
+
+use std::sync::Arc;
+
+use berth::{CancellationToken, FunctionRegistration, HookRegistration};
+use berth_host::config::{AppSettings, HostConfig};
+use berth_host::registry::resolve;
+use berth_host::runtime::memory::MemoryBroker;
+use berth_host::runtime::session_pump::SessionSummary;
+use berth_host::runtime::{acceptor, EntityGroup, SessionSource};
+
+/// The functions of this test binary with these names.
+pub fn registered(names: &[&str]) -> Vec<&'static FunctionRegistration> {
+    berth::registrations()
+        .filter(|r| names.contains(&r.name))
+        .collect()
+}
+
+/// Every start-up error `resolve` reports, one per line; panics when it reports none.
+pub fn startup_errors(
+    functions: &[&'static FunctionRegistration],
+    hooks: &[&'static HookRegistration],
+    config: &HostConfig,
+    settings: &AppSettings,
+) -> String {
+    let errors = resolve(functions, hooks, config, settings).unwrap_err();
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the session trigger of `group` on `source` until `done` holds on `broker`, then
+/// shuts it down and returns the session summaries.
+pub async fn run_sessions_until<S: SessionSource>(
+    broker: &MemoryBroker,
+    group: EntityGroup,
+    source: Arc<S>,
+    done: impl FnMut(&MemoryBroker) -> bool,
+) -> Vec<SessionSummary> {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(acceptor::run_group(
+        Arc::new(group),
+        source,
+        shutdown.clone(),
+    ));
+    broker.wait_until(done).await;
+    shutdown.cancel();
+    task.await.expect("the trigger task panicked")
+}

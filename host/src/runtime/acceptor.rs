@@ -1,6 +1,6 @@
 //! Accepts sessions for one session trigger (an entity group), at most
 //! `max_concurrent_sessions` at a time, and gives each to its own pump: the next available
-//! session, or, when the group lists `session_ids`, only those ([`by_id`]).
+//! session, or, when the group lists `session_ids`, only those (`by_id`).
 
 mod by_id;
 

@@ -3,9 +3,9 @@
 //! is lost. Around it, the group's session hooks: `session_opened` after the accept, before
 //! the first message; `session_closing` before the release.
 //!
-//! [`invoke`] runs one message (routing, retry, state write-back, settlement); [`lock`]
+//! `invoke` runs one message (routing, retry, state write-back, settlement); `lock`
 //! serves the requests of whatever runs (handler or hook) and keeps the lock renewed;
-//! [`hooks`] calls the hooks.
+//! `hooks` calls the hooks.
 
 mod hooks;
 mod invoke;

@@ -412,3 +412,19 @@ fn message_id_is_added_or_replaced_keeping_the_other_properties() {
     );
     assert_eq!(message.application_properties.unwrap().len(), 1);
 }
+
+#[test]
+fn hostile_nesting_is_an_error_not_a_stack_overflow() {
+    let mut deep = vec![0x00u8; 1_000_000];
+    deep.push(0x40);
+    assert!(inspect(&deep).is_err());
+    let mut wrapped = Vec::new();
+    for _ in 0..100 {
+        wrapped.extend_from_slice(&[0x00, 0x53, 0x01]);
+    }
+    wrapped.push(0x40);
+    assert_eq!(
+        Reader::new(&wrapped).value(),
+        Err(CodecError::Shape("described values nested too deeply"))
+    );
+}

@@ -72,30 +72,42 @@ impl<'a> Reader<'a> {
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
     }
 
-    /// Skips one complete value (described values included) and returns its bytes.
+    /// Skips one complete value (described values included) and returns its bytes. Lists
+    /// and maps are skipped by their size, and described values are walked in a loop, so
+    /// hostile nesting cannot exhaust the stack.
     pub fn value(&mut self) -> Result<&'a [u8], CodecError> {
         let start = self.pos;
-        let code = self.take(1, start)?[0];
-        let skip = match code {
-            0x00 => {
-                self.value()?; // descriptor
-                self.value()?; // described value
-                0
-            }
-            0x40..=0x45 => 0,
-            0x50..=0x56 => 1,
-            0x60 | 0x61 => 2,
-            0x70..=0x74 => 4,
-            0x80..=0x84 => 8,
-            0x94 | 0x98 => 16,
-            0xa0 | 0xa1 | 0xa3 | 0xc0 | 0xc1 | 0xe0 => self.size(1, start)?,
-            0xb0 | 0xb1 | 0xb3 | 0xd0 | 0xd1 | 0xf0 => self.size(4, start)?,
-            _ => return Err(CodecError::BadConstructor { code, at: start }),
-        };
-        self.take(skip, start)?;
-        Ok(&self.buf[start..self.pos])
+        for _ in 0..MAX_DESCRIBED_DEPTH {
+            let at = self.pos;
+            let code = self.take(1, at)?[0];
+            let skip = match code {
+                0x00 => {
+                    // The descriptor is a ulong or a symbol, never itself described.
+                    if self.buf.get(self.pos) == Some(&0x00) {
+                        return Err(CodecError::Shape("a descriptor cannot be described"));
+                    }
+                    self.value()?;
+                    continue;
+                }
+                0x40..=0x45 => 0,
+                0x50..=0x56 => 1,
+                0x60 | 0x61 => 2,
+                0x70..=0x74 => 4,
+                0x80..=0x84 => 8,
+                0x94 | 0x98 => 16,
+                0xa0 | 0xa1 | 0xa3 | 0xc0 | 0xc1 | 0xe0 => self.size(1, at)?,
+                0xb0 | 0xb1 | 0xb3 | 0xd0 | 0xd1 | 0xf0 => self.size(4, at)?,
+                _ => return Err(CodecError::BadConstructor { code, at }),
+            };
+            self.take(skip, at)?;
+            return Ok(&self.buf[start..self.pos]);
+        }
+        Err(CodecError::Shape("described values nested too deeply"))
     }
 }
+
+/// How many described wrappers one value may have.
+const MAX_DESCRIBED_DEPTH: usize = 16;
 
 /// The items of an encoded list (`list0`, `list8`, `list32`), each as its raw bytes.
 pub fn list_items(list: &[u8]) -> Result<Items<'_>, CodecError> {

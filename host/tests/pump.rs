@@ -658,3 +658,37 @@ async fn an_oversized_typed_state_is_not_written_and_the_message_is_abandoned() 
     assert_eq!(broker.session_state(QUEUE, "c1"), None);
     assert!(broker.completed(QUEUE).is_empty());
 }
+
+#[tokio::test]
+async fn a_lock_that_runs_out_after_the_renewal_budget_cancels_the_handler() {
+    let broker = MemoryBroker::new();
+    broker.create_queue(QUEUE, 10, Duration::from_millis(300));
+    broker.send(QUEUE, message("s1", "long"));
+    let cancelled = Arc::new(tokio::sync::Notify::new());
+    let c = cancelled.clone();
+    let handler = move |cancel: CancellationToken| {
+        let c = c.clone();
+        async move {
+            cancel.cancelled().await;
+            c.notify_one();
+        }
+    };
+    let settings = TriggerSettings {
+        max_auto_lock_renewal_duration: Duration::from_millis(10),
+        ..fast_idle()
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(acceptor::run(
+        spec(BoxedHandler::new(handler), settings),
+        broker.session_source(QUEUE),
+        shutdown.clone(),
+    ));
+    cancelled.notified().await;
+    shutdown.cancel();
+    let summaries = task.await.unwrap();
+    assert_eq!(summaries[0].end, SessionEnd::LockLost);
+    assert!(
+        broker.completed(QUEUE).is_empty(),
+        "a message whose lock ran out must not be settled"
+    );
+}

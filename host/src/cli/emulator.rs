@@ -10,7 +10,7 @@ use berth_emulator::broker::Broker;
 use berth_emulator::entity::{EntitiesConfig, EntityConfig};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::config::LoggingConfig;
 use crate::{logging, shutdown};
@@ -136,9 +136,9 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
         {
             Ok(admin) => Some(admin),
             Err(e) => {
-                error!(error = %e, "the admin API could not start (--admin-port, or --no-admin)");
-                broker.shutdown().await;
-                return ExitCode::FAILURE;
+                // The broker is the main job; the admin API is a convenience.
+                warn!(error = %e, "the admin API is not served (choose another --admin-port, or --no-admin)");
+                None
             }
         }
     };

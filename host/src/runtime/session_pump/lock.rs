@@ -27,11 +27,20 @@ impl<S: SourceSession> Pump<S> {
         let mut lock_lost = false;
         loop {
             let renew_at = self.renewal.next;
+            let expires_at = if renew_at.is_none() && !lock_lost {
+                self.lock_expiry()
+            } else {
+                None
+            };
             let lost_now = tokio::select! {
                 biased;
                 output = &mut future => return (output, lock_lost),
                 Some(request) = self.requests.recv() => self.serve(request, current).await.is_err(),
                 _ = sleep_until(renew_at), if renew_at.is_some() => self.renew().await.is_err(),
+                _ = sleep_until(expires_at), if expires_at.is_some() => {
+                    warn!("the session lock expired: max_auto_lock_renewal_duration is spent and the handler is still running");
+                    true
+                }
             };
             if lost_now && !lock_lost {
                 lock_lost = true;
@@ -45,13 +54,32 @@ impl<S: SourceSession> Pump<S> {
         let until = Instant::now() + delay;
         loop {
             let renew_at = self.renewal.next;
+            let expires_at = if renew_at.is_none() {
+                self.lock_expiry()
+            } else {
+                None
+            };
             tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep_until(until.into()) => return Ok(()),
                 _ = sleep_until(renew_at), if renew_at.is_some() => self.renew().await?,
+                _ = sleep_until(expires_at), if expires_at.is_some() => {
+                    warn!("the session lock expired while waiting to retry: max_auto_lock_renewal_duration is spent");
+                    return Err(SessionEnd::LockLost);
+                }
             }
         }
+    }
+
+    /// When the session lock runs out, as last known.
+    fn lock_expiry(&self) -> Option<Instant> {
+        let until = (*self
+            .locked_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))?;
+        let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
+        Some(Instant::now() + remaining)
     }
 
     /// Serves one request. `Err` means the session lock is lost.

@@ -58,7 +58,7 @@ impl Authorizations {
         }
         let audience = request.property("name").unwrap_or_default().to_owned();
         if !self.enforced() {
-            self.audiences.push(audience);
+            self.authorise(audience);
             return accepted();
         }
         let token = match &request.body {
@@ -73,10 +73,17 @@ impl Authorizations {
         }
         match sas::verify(token, &audience, &self.rules, now) {
             Ok(_) => {
-                self.audiences.push(audience);
+                self.authorise(audience);
                 accepted()
             }
             Err(error) => refused(&error.to_string()),
+        }
+    }
+
+    /// Remembers an audience once (tokens are re-put every ~45 minutes per link).
+    fn authorise(&mut self, audience: String) {
+        if !self.audiences.contains(&audience) {
+            self.audiences.push(audience);
         }
     }
 

@@ -1,0 +1,174 @@
+//! What the examples' integration tests share: run an app binary as a child process, read
+//! its JSON log lines with bounded waits, stop it with SIGTERM and check it exits 0.
+//!
+//! These are test helpers: they panic (with what was seen so far) when something is not as
+//! expected.
+#![warn(missing_docs)]
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long a wait may go without a new log line before the test fails.
+const QUIET_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running app, started with `start --log-format json`, and the log lines it wrote.
+pub struct RunningApp {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl RunningApp {
+    /// Spawns `command` (an app binary with its arguments and environment) with its
+    /// standard output piped and read as JSON lines; stderr is inherited.
+    pub fn spawn(mut command: Command) -> RunningApp {
+        let mut child = command
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                    if tx.send(value).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        RunningApp {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads log lines until `done` holds on all seen so far; fails when the app goes
+    /// quiet for a minute instead of hanging.
+    pub fn wait_for(&mut self, mut done: impl FnMut(&[Value]) -> bool) {
+        while !done(&self.seen) {
+            match self.lines.recv_timeout(QUIET_LIMIT) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("the app stopped logging ({e}); saw:\n{:#?}", self.seen),
+            }
+        }
+    }
+
+    /// The log lines read so far.
+    pub fn seen(&self) -> &[Value] {
+        &self.seen
+    }
+
+    /// Sends SIGTERM, waits for `host stopped`, checks that no invocation was aborted and
+    /// that the app exits 0; returns every log line.
+    pub fn stop(mut self) -> Vec<Value> {
+        terminate(&self.child);
+        self.wait_for(|seen| count(seen, "host stopped") == 1);
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "exit status {exit}");
+        let stopped = self
+            .seen
+            .iter()
+            .find(|l| l["message"] == "host stopped")
+            .unwrap();
+        assert_eq!(stopped["aborted"], 0, "{stopped}");
+        std::mem::take(&mut self.seen)
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        // A failed test must not leave the app running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An embedded broker run on its own (`<app> emulator --port 0 …`), with the connection
+/// string it printed.
+pub struct Emulator {
+    child: Child,
+    /// The connection string of the broker.
+    pub connection_string: String,
+}
+
+impl Emulator {
+    /// Spawns `command` (`<app> emulator --port 0 …`) and reads the connection string from
+    /// the first line of its standard output.
+    pub fn spawn(mut command: Command) -> Emulator {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut connection_string = String::new();
+        stdout.read_line(&mut connection_string).unwrap();
+        let connection_string = connection_string.trim().to_owned();
+        assert!(
+            connection_string.starts_with("Endpoint=sb://"),
+            "the emulator printed {connection_string:?}"
+        );
+        Emulator {
+            child,
+            connection_string,
+        }
+    }
+
+    /// Sends SIGTERM and checks the broker exits 0.
+    pub fn stop(mut self) {
+        terminate(&self.child);
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "emulator exit status {exit}");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// How many log lines have this `message`.
+pub fn count(seen: &[Value], message: &str) -> usize {
+    seen.iter().filter(|l| l["message"] == message).count()
+}
+
+/// The log lines with this `message`.
+pub fn with_message<'a>(seen: &'a [Value], message: &'a str) -> impl Iterator<Item = &'a Value> {
+    seen.iter().filter(move |l| l["message"] == message)
+}
+
+/// An empty directory for one test, under the system's temp dir.
+pub fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}

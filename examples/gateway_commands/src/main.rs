@@ -1,0 +1,103 @@
+//! Commands for field gateways on one session queue, `gateway-commands`: the session id is
+//! the gateway id, so each gateway's commands are handled strictly in order. Each command
+//! type (the `MessageType` application property) is routed to its own function, and every
+//! function names `session_ids = ["%GatewayId%"]`: an instance accepts only its own
+//! gateway's session, the `GatewayId` app setting (e.g. from the environment). A command
+//! type no function handles is dead-lettered with reason `NoHandlerForMessageType`.
+
+use berth::prelude::*;
+
+/// The largest charge or discharge power a gateway's battery accepts, in kW.
+const MAX_SETPOINT_KW: f64 = 100.0;
+
+/// `PingGatewayRequest`: is the gateway reachable?
+#[derive(Debug, serde::Deserialize)]
+struct PingGatewayRequest {
+    command_id: String,
+}
+
+/// `SetBatterySetpointRequest`: charge (positive) or discharge (negative) at this power.
+#[derive(Debug, serde::Deserialize)]
+struct SetBatterySetpointRequest {
+    command_id: String,
+    setpoint_kw: f64,
+}
+
+/// `RefreshConfigurationRequest`: load this version of the gateway's configuration.
+#[derive(Debug, serde::Deserialize)]
+struct RefreshConfigurationRequest {
+    command_id: String,
+    config_version: u32,
+}
+
+#[service_bus_trigger(
+    queue = "gateway-commands",
+    sessions = true,
+    message_type = "PingGatewayRequest",
+    session_ids = ["%GatewayId%"]
+)]
+async fn ping_gateway(
+    SessionId(gateway): SessionId,
+    Json(ping): Json<PingGatewayRequest>,
+) -> Result<(), HandlerError> {
+    tracing::info!(gateway = %gateway, command_id = %ping.command_id, "gateway pinged");
+    Ok(())
+}
+
+#[service_bus_trigger(
+    queue = "gateway-commands",
+    sessions = true,
+    message_type = "SetBatterySetpointRequest",
+    session_ids = ["%GatewayId%"]
+)]
+async fn set_battery_setpoint(
+    SessionId(gateway): SessionId,
+    Json(request): Json<SetBatterySetpointRequest>,
+) -> Result<Settlement, HandlerError> {
+    if !request.setpoint_kw.is_finite() || request.setpoint_kw.abs() > MAX_SETPOINT_KW {
+        // Retrying cannot make it valid: set it aside for an operator.
+        tracing::warn!(
+            gateway = %gateway,
+            command_id = %request.command_id,
+            setpoint_kw = request.setpoint_kw,
+            "setpoint refused"
+        );
+        return Ok(Settlement::dead_letter(
+            "SetpointOutOfRange",
+            format!(
+                "command {}: setpoint {} kW is outside ±{MAX_SETPOINT_KW} kW",
+                request.command_id, request.setpoint_kw
+            ),
+        ));
+    }
+    tracing::info!(
+        gateway = %gateway,
+        command_id = %request.command_id,
+        setpoint_kw = request.setpoint_kw,
+        "battery setpoint set"
+    );
+    Ok(Settlement::Complete)
+}
+
+#[service_bus_trigger(
+    queue = "gateway-commands",
+    sessions = true,
+    message_type = "RefreshConfigurationRequest",
+    session_ids = ["%GatewayId%"]
+)]
+async fn refresh_configuration(
+    SessionId(gateway): SessionId,
+    Json(request): Json<RefreshConfigurationRequest>,
+) -> Result<(), HandlerError> {
+    tracing::info!(
+        gateway = %gateway,
+        command_id = %request.command_id,
+        config_version = request.config_version,
+        "configuration refreshed"
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    berth_host::main()
+}

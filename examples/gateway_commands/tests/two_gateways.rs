@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use examples_testkit::{count, temp_dir, with_message, write_file, Emulator, RunningApp};
+use examples_testkit::{count, run_ok, temp_dir, with_message, write_file, Emulator, RunningApp};
 use serde_json::Value;
 
 const APP: &str = env!("CARGO_BIN_EXE_gateway_commands");
@@ -26,17 +26,11 @@ fn instance(dir: &Path, connection_string: &str, gateway: &str) -> RunningApp {
 
 /// Runs `<app> <args> --connection-string <cs>` and returns its standard output.
 fn app_command(args: &[&str], connection_string: &str) -> Vec<u8> {
-    let out = Command::new(APP)
+    let mut command = Command::new(APP);
+    command
         .args(args)
-        .args(["--connection-string", connection_string])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+        .args(["--connection-string", connection_string]);
+    run_ok(command)
 }
 
 /// `(session_id, function, message_id, settlement)` of every invocation, in log order.
@@ -180,20 +174,13 @@ fn each_instance_handles_only_its_gateway_routed_by_message_type() {
 
 #[test]
 fn the_example_files_validate() {
-    let out = Command::new(APP)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "validate",
-            "--config",
-            "host.toml",
-            "--settings",
-            "local.settings.toml",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut validate = Command::new(APP);
+    validate.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "validate",
+        "--config",
+        "host.toml",
+        "--settings",
+        "local.settings.toml",
+    ]);
+    run_ok(validate);
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use examples_testkit::{count, temp_dir, with_message, write_file, RunningApp};
+use examples_testkit::{count, run_ok, temp_dir, with_message, write_file, RunningApp};
 use serde_json::{json, Value};
 
 const APP: &str = env!("CARGO_BIN_EXE_session_state");
@@ -123,23 +123,16 @@ fn totals_survive_retries_dead_letters_and_a_restart() {
         .unwrap()
         .to_owned();
     // The invalid order of day 1 is still in the dead-letter queue, with its reason.
-    let peek = Command::new(APP)
-        .args([
-            "peek",
-            "--queue",
-            "customer-orders",
-            "--dead-letter",
-            "--json",
-        ])
-        .args(["--connection-string", &connection_string])
-        .output()
-        .unwrap();
-    assert!(
-        peek.status.success(),
-        "{}",
-        String::from_utf8_lossy(&peek.stderr)
-    );
-    let dead: Value = serde_json::from_slice(&peek.stdout).unwrap();
+    let mut peek = Command::new(APP);
+    peek.args([
+        "peek",
+        "--queue",
+        "customer-orders",
+        "--dead-letter",
+        "--json",
+    ])
+    .args(["--connection-string", &connection_string]);
+    let dead: Value = serde_json::from_slice(&run_ok(peek)).unwrap();
     assert_eq!(dead.as_array().unwrap().len(), 1, "{dead:#}");
     assert_eq!(dead[0]["message_id"], "cust-1-o-3");
     assert_eq!(dead[0]["dead_letter_reason"], "InvalidOrder");
@@ -158,15 +151,10 @@ fn totals_survive_retries_dead_letters_and_a_restart() {
 #[test]
 fn the_example_host_files_validate() {
     for config in ["host.toml", "host-day-2.toml"] {
-        let out = Command::new(APP)
+        let mut validate = Command::new(APP);
+        validate
             .args(["validate", "--config"])
-            .arg(format!("{}/{config}", env!("CARGO_MANIFEST_DIR")))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{config}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(format!("{}/{config}", env!("CARGO_MANIFEST_DIR")));
+        run_ok(validate);
     }
 }

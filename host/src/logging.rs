@@ -1,8 +1,9 @@
 //! Log output: `tracing` with a span per session and per invocation, human-readable or
 //! JSON lines. `RUST_LOG` overrides `[logging] level`.
 //!
-//! The human-readable format puts what happened first and the context (function, session,
-//! message) after it, on one line:
+//! The human-readable format puts what happened first and then the context — the fields of
+//! the innermost span, which carries what matters (an invocation span has the function,
+//! session and message) — on one line:
 //!
 //! ```text
 //! 2026-11-23T16:55:33.106Z  INFO session message received step=payment.authorized sequence=1 · function=process_session_message session_id=cust-42 message_id=m-7 delivery_count=1 sequence_number=12
@@ -65,7 +66,7 @@ pub fn init_to(config: &LoggingConfig, format: Option<LogFormat>, output: Output
 }
 
 /// One line per event: time, level, the event's message and fields, then ` · ` and the
-/// fields of the spans it happened in, outermost first.
+/// fields of the innermost span it happened in.
 struct EventFirst {
     ansi: bool,
 }
@@ -94,21 +95,12 @@ where
             Level(*event.metadata().level(), self.ansi)
         )?;
         ctx.format_fields(writer.by_ref(), event)?;
-        let mut first = true;
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<N>>() else {
-                    continue;
-                };
-                if fields.is_empty() {
-                    continue;
+        if let Some(span) = ctx.lookup_current() {
+            let extensions = span.extensions();
+            if let Some(fields) = extensions.get::<FormattedFields<N>>() {
+                if !fields.is_empty() {
+                    write!(writer, " {dim}· {fields}{reset}")?;
                 }
-                if first {
-                    write!(writer, " {dim}·{reset}")?;
-                    first = false;
-                }
-                write!(writer, " {dim}{fields}{reset}")?;
             }
         }
         writeln!(writer)

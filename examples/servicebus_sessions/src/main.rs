@@ -21,15 +21,16 @@ async fn process_session_message(
     msg: Message,
     Json(order): Json<OrderStep>,
 ) -> Result<(), HandlerError> {
+    // The host's span already carries function, session_id, message_id and delivery_count.
     tracing::info!(
-        session_id = msg.session_id.as_deref().unwrap_or(""),
-        message_id = msg.message_id.as_deref().unwrap_or(""),
-        delivery_count = msg.delivery_count,
         customer_id = %order.customer_id,
         step = %order.step,
         sequence = order.sequence,
         "session message received"
     );
+    if msg.session_id.as_deref() != Some(order.customer_id.as_str()) {
+        tracing::warn!(customer_id = %order.customer_id, "an order step arrived in another customer's session");
+    }
     Ok(())
 }
 

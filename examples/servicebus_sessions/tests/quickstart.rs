@@ -71,7 +71,8 @@ fn the_sample_orders_are_processed_in_order_per_customer() {
         .filter(|l| l["message"] == "session message received")
     {
         let customer = line["customer_id"].as_str().unwrap().to_owned();
-        assert_eq!(line["delivery_count"], 1, "{line}");
+        assert_eq!(line["span"]["delivery_count"], 1, "{line}");
+        assert_eq!(line["span"]["session_id"], line["customer_id"], "{line}");
         steps
             .entry(customer)
             .or_default()

@@ -41,8 +41,6 @@ impl<S: SourceSession> Pump<S> {
             delivery_count = message.delivery_count,
             sequence_number = message.sequence_number,
             invocation_id = %dispatch::invocation_id(),
-            otel.kind = "consumer",
-            messaging.operation = "process",
         );
         self.invoke_in(&function, message, token)
             .instrument(span)

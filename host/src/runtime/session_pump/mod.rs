@@ -81,8 +81,7 @@ pub async fn run_group<S: SourceSession>(
         "session",
         function = %group.name,
         session_id = %session_id,
-        messaging.system = "servicebus",
-        messaging.destination.name = %group.entity.path(),
+        entity = %group.entity.path(),
     );
     let pump = Pump::new(group, session, session_id, shutdown);
     pump.run().instrument(span).await

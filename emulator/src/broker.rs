@@ -137,7 +137,7 @@ impl BrokerBuilder {
         node.max_message_size = self.max_message_size;
         let node = Arc::new(node);
         let connection = ConnectionConfig {
-            max_message_size: self.max_message_size,
+            max_message_size: node.transfer_limit(),
             ..ConnectionConfig::default()
         };
         let connection = Arc::new(connection);

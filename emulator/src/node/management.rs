@@ -2,9 +2,13 @@
 //! running the operation ([`super::management_ops`]) and replying with `statusCode` always,
 //! `errorCondition` on failure, and an amqp-value map body.
 
+use std::collections::HashMap;
+
+use bytes::Bytes;
 use fe2o3_amqp_types::primitives::{Timestamp, Value};
 
 use super::management_ops;
+use super::outgoing::ReceiverLink;
 use super::request::{Request, Status};
 use super::{request, Action, NodeHandler};
 use crate::amqp::{Context, LinkId};
@@ -47,6 +51,28 @@ impl Answer {
     }
 }
 
+/// Stored bodies of locked messages, for `properties-to-modify` in `update-disposition`:
+/// messages this connection received through `receive-by-sequence-number`, and those
+/// delivered on its receiver links.
+pub(super) struct Bodies<'a> {
+    held: &'a mut HashMap<LockToken, Bytes>,
+    receivers: &'a HashMap<LinkId, ReceiverLink>,
+}
+
+impl Bodies<'_> {
+    /// Keeps the body of a message locked through `$management`.
+    pub fn remember(&mut self, token: LockToken, body: Bytes) {
+        self.held.insert(token, body);
+    }
+
+    /// The body locked under `token` (forgetting a `$management` one: it is being settled).
+    pub fn take(&mut self, token: &LockToken) -> Option<Bytes> {
+        self.held
+            .remove(token)
+            .or_else(|| self.receivers.values().find_map(|r| r.body_of(token)))
+    }
+}
+
 impl NodeHandler {
     pub(super) fn management(
         &mut self,
@@ -56,7 +82,11 @@ impl NodeHandler {
         request: Request,
     ) {
         let operation = request.property("operation").unwrap_or_default().to_owned();
-        let answer = management_ops::execute(&self.config, path, &operation, &request);
+        let mut bodies = Bodies {
+            held: &mut self.held_bodies,
+            receivers: &self.receivers,
+        };
+        let answer = management_ops::execute(&self.config, path, &operation, &request, &mut bodies);
         tracing::debug!(%path, %operation, ok = answer.is_ok(), "management request");
         let request_id = request.message_id;
         match answer {

@@ -6,7 +6,7 @@ use fe2o3_amqp_types::primitives::{Array, Binary, Timestamp, Uuid, Value};
 
 use super::codec;
 use super::management::{
-    integer, integers, lock_tokens, required_string, string, timestamp, Answer,
+    integer, integers, lock_tokens, required_string, string, timestamp, Answer, Bodies,
 };
 use super::request::{map, Request};
 use super::{incoming, outgoing, time, NodeConfig};
@@ -22,6 +22,7 @@ pub(super) fn execute(
     path: &str,
     operation: &str,
     request: &Request,
+    bodies: &mut Bodies<'_>,
 ) -> Result<Answer, EntityError> {
     let ns = &config.namespace;
     let session = string(request, "session-id");
@@ -84,6 +85,11 @@ pub(super) fn execute(
             let messages = ns
                 .receiver(path)?
                 .receive_deferred(&seqs, mode, session.as_deref())?;
+            for m in &messages {
+                if let Some(token) = m.lock_token {
+                    bodies.remember(token, m.body.clone());
+                }
+            }
             let list = messages
                 .iter()
                 .map(|m| {
@@ -95,7 +101,7 @@ pub(super) fn execute(
                 .collect();
             Ok(Answer::ok(map([("messages", Value::List(list))])))
         }
-        "com.microsoft:update-disposition" => update_disposition(config, path, request),
+        "com.microsoft:update-disposition" => update_disposition(config, path, request, bodies),
         "com.microsoft:schedule-message" => schedule(config, path, request),
         "com.microsoft:cancel-scheduled-message" => {
             let commit = ns
@@ -131,18 +137,20 @@ fn update_disposition(
     config: &NodeConfig,
     path: &str,
     request: &Request,
+    bodies: &mut Bodies<'_>,
 ) -> Result<Answer, EntityError> {
     let entity = config.namespace.receiver(path)?;
     let text = |key| string(request, key).filter(|s| !s.is_empty());
     let status = required_string(request, "disposition-status")?;
-    let disposition = || match status.as_str() {
+    let changes = properties_to_modify(request);
+    let disposition = |body: Option<Bytes>| match status.as_str() {
         "completed" => Ok(Disposition::Complete),
-        "abandoned" => Ok(Disposition::Abandon { body: None }),
-        "defered" | "deferred" => Ok(Disposition::Defer { body: None }),
+        "abandoned" => Ok(Disposition::Abandon { body }),
+        "defered" | "deferred" => Ok(Disposition::Defer { body }),
         "suspended" => Ok(Disposition::DeadLetter {
             reason: text("deadletter-reason"),
             description: text("deadletter-description"),
-            body: None,
+            body,
         }),
         other => Err(EntityError::InvalidArgument(format!(
             "Unknown disposition-status '{other}'."
@@ -150,9 +158,25 @@ fn update_disposition(
     };
     let mut commit = Commit::ready();
     for token in lock_tokens(request, "lock-tokens")? {
-        commit = commit.and(entity.settle(&token, disposition()?)?);
+        let held = bodies.take(&token);
+        let body = held.and_then(|b| outgoing::modified_body(&b, &changes));
+        commit = commit.and(entity.settle(&token, disposition(body)?)?);
     }
     Ok(Answer::after(commit, map([])))
+}
+
+/// The `properties-to-modify` map as key/value pairs (string or symbol keys).
+fn properties_to_modify(request: &Request) -> Vec<(String, Value)> {
+    let Some(Value::Map(map)) = request.field("properties-to-modify") else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(k, v)| match k {
+            Value::String(k) => Some((k.clone(), v.clone())),
+            Value::Symbol(k) => Some((k.as_str().to_owned(), v.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn schedule(config: &NodeConfig, path: &str, request: &Request) -> Result<Answer, EntityError> {

@@ -149,6 +149,8 @@ pub struct NodeHandler {
     wiring: Option<Wiring>,
     /// Reused list of receiver links while polling them.
     scratch_links: Vec<LinkId>,
+    /// Bodies of messages locked through `$management` (see [`management::Bodies`]).
+    held_bodies: HashMap<crate::entity::LockToken, bytes::Bytes>,
 }
 
 impl NodeHandler {
@@ -164,6 +166,7 @@ impl NodeHandler {
             pending: Vec::new(),
             wiring: None,
             scratch_links: Vec::new(),
+            held_bodies: HashMap::new(),
         }
     }
 

@@ -71,6 +71,14 @@ impl ReceiverLink {
         }
     }
 
+    /// The stored message delivered here under `token`, if still unsettled.
+    pub fn body_of(&self, token: &LockToken) -> Option<Bytes> {
+        self.unsettled
+            .values()
+            .find(|(t, _)| t == token)
+            .map(|(_, body)| body.clone())
+    }
+
     fn settle(&self, token: &LockToken, disposition: Disposition) -> Result<Commit, EntityError> {
         match &self.source {
             Source::Entity(entity) => entity.settle(token, disposition),

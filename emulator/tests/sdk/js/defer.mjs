@@ -16,7 +16,13 @@ await main(async () => {
     expect("deferred body", deferred.body, "later");
     expect("deferred sequence number", seq(deferred), seq(message));
     expect("deferred state", deferred.state, "deferred");
-    await receiver.completeMessage(deferred);
+    // Abandoning a deferred message (settled through $management) with properties to modify
+    // keeps it deferred, counts the attempt and changes its application properties.
+    await receiver.abandonMessage(deferred, { tries: 2 });
+    const [again] = await receiver.receiveDeferredMessages([message.sequenceNumber]);
+    emit("modified_deferred", { tries: again.applicationProperties?.tries ?? null, delivery_count: again.deliveryCount });
+    expect("modified property", again.applicationProperties?.tries, 2);
+    await receiver.completeMessage(again);
     emit("completed");
     expect("queue is empty", (await receiver.peekMessages(10)).length, 0);
   } finally {

@@ -266,6 +266,17 @@ pub async fn full_batch(sdk: Sdk) {
     assert_eq!(events.one("received")["count"].as_i64(), Some(count));
 }
 
+/// Session listing, all and by state update time (Python only: JS 7.9 has no public API).
+#[allow(dead_code)]
+pub async fn list_sessions(sdk: Sdk) {
+    let events = on_queue(sdk, "list_sessions", "sessions").await;
+    assert_eq!(
+        events.one("listed")["sessions"],
+        json!(["a", "b", "c", "st"])
+    );
+    assert_eq!(events.one("listed_updated")["sessions"], json!(["st"]));
+}
+
 /// Receive-and-delete leaves nothing behind.
 pub async fn receive_and_delete(sdk: Sdk) {
     let events = on_queue(sdk, "receive_and_delete", "plain").await;

@@ -171,6 +171,17 @@ pub async fn session_lock_lost(sdk: Sdk) {
     );
 }
 
+/// Closing a session receiver releases the session without counting the delivery.
+pub async fn release_on_close(sdk: Sdk) {
+    let events = on_queue(sdk, "release_on_close", "sessions").await;
+    let counts: Vec<_> = events
+        .named("received")
+        .map(|e| e["delivery_count"].as_i64())
+        .collect();
+    assert_eq!(counts, vec![Some(0), Some(0)]);
+    events.one("closed");
+}
+
 /// Max delivery count → DLQ with MaxDeliveryCountExceeded.
 pub async fn max_delivery(sdk: Sdk) {
     let events = on_queue(sdk, "max_delivery", "fragile").await;

@@ -68,6 +68,17 @@ impl RunningApp {
         &self.seen
     }
 
+    /// Kills the app with SIGKILL (`kill -9`: no drain, no release) and keeps what it logged
+    /// before it died.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The reader thread ends at the pipe's end of file, closing the channel.
+        while let Ok(line) = self.lines.recv_timeout(QUIET_LIMIT) {
+            self.seen.push(line);
+        }
+    }
+
     /// Sends SIGTERM, waits for `host stopped`, checks that no invocation was aborted and
     /// that the app exits 0; returns every log line.
     pub fn stop(mut self) -> Vec<Value> {

@@ -107,8 +107,7 @@ impl Engine {
         let Some(session) = self.live_session(channel)? else {
             return Ok(());
         };
-        session.on_incoming_transfer_frame(window);
-        if session.needs_flow {
+        if session.on_incoming_transfer_frame(window) {
             self.mark_session_flow(channel);
         }
         let Some(id) = self.link_for_handle(channel, transfer.handle.0)? else {
@@ -130,6 +129,7 @@ impl Engine {
             link.partial = None;
             return Ok(());
         }
+        let limit = link.max_message_size.min(max_size);
         let mut partial = match link.partial.take() {
             Some(p) => p,
             None => {
@@ -141,7 +141,7 @@ impl Engine {
                 })?;
                 let tag = DeliveryTag::new(raw_tag)
                     .ok_or_else(|| ProtocolError::decode("delivery-tag longer than 32 bytes"))?;
-                if !transfer.more {
+                if !transfer.more && payload.len() as u64 <= limit {
                     let delivery = IncomingDelivery {
                         delivery_id,
                         tag,
@@ -161,7 +161,6 @@ impl Engine {
             }
         };
         partial.settled |= transfer.settled.unwrap_or(false);
-        let limit = link.max_message_size.min(max_size);
         if (partial.buf.len() + payload.len()) as u64 > limit {
             let text = format!("message exceeds the maximum size of {limit} bytes");
             let error = ErrorInfo::new("amqp:link:message-size-exceeded", text);
@@ -184,12 +183,8 @@ impl Engine {
         let Some(link) = self.link_mut(id) else {
             return Ok(());
         };
-        link.consume_incoming_credit();
-        let (channel, pending, needs_flow) = (
-            link.info.channel,
-            link.state == LinkState::Pending,
-            link.needs_flow,
-        );
+        let needs_flow = link.consume_incoming_credit();
+        let (channel, pending) = (link.info.channel, link.state == LinkState::Pending);
         if !delivery.settled {
             if let Some(session) = self.session_mut(channel) {
                 let entry = IncomingUnsettled {

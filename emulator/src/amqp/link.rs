@@ -237,13 +237,15 @@ impl Link {
     }
 
     /// Receiver role: one delivery arrived; re-arms the credit window if half is used.
-    pub(crate) fn consume_incoming_credit(&mut self) {
+    /// Returns `true` if the new credit must be announced with a flow.
+    pub(crate) fn consume_incoming_credit(&mut self) -> bool {
         self.delivery_count = self.delivery_count.wrapping_add(1);
         self.credit = self.credit.saturating_sub(1);
         if self.credit_window > 0 && self.credit <= self.credit_window / 2 {
             self.credit = self.credit_window;
-            self.needs_flow = true;
+            return true;
         }
+        false
     }
 }
 
@@ -297,10 +299,8 @@ mod tests {
         let mut l = link();
         l.credit_window = 4;
         l.credit = 4;
-        l.consume_incoming_credit();
-        assert!(!l.needs_flow);
-        l.consume_incoming_credit();
-        assert!(l.needs_flow);
+        assert!(!l.consume_incoming_credit());
+        assert!(l.consume_incoming_credit());
         assert_eq!(l.credit, 4);
         assert_eq!(l.delivery_count, 2);
     }

@@ -25,15 +25,17 @@ impl Engine {
         }
     }
 
+    /// Schedules a flow for the link with the next flush (once, however often called).
     pub(crate) fn mark_link_flow(&mut self, id: LinkId) {
-        if let Some(link) = self.link_mut(id) {
+        if let Some(link) = self.link_mut(id).filter(|l| !l.needs_flow) {
             link.needs_flow = true;
             self.dirty_links.push(id);
         }
     }
 
+    /// Schedules a session-level flow with the next flush.
     pub(crate) fn mark_session_flow(&mut self, channel: u16) {
-        if let Some(session) = self.session_mut(channel) {
+        if let Some(session) = self.session_mut(channel).filter(|s| !s.needs_flow) {
             session.needs_flow = true;
             self.dirty_sessions.push(channel);
         }

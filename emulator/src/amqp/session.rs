@@ -142,13 +142,15 @@ impl Session {
     }
 
     /// Counts one incoming transfer frame; re-opens our window when half is used.
-    pub(crate) fn on_incoming_transfer_frame(&mut self, window: u32) {
+    /// Returns `true` if the new window must be announced with a flow.
+    pub(crate) fn on_incoming_transfer_frame(&mut self, window: u32) -> bool {
         self.next_incoming_id = self.next_incoming_id.wrapping_add(1);
         self.incoming_window = self.incoming_window.saturating_sub(1);
         if self.incoming_window <= window / 2 {
             self.incoming_window = window;
-            self.needs_flow = true;
+            return true;
         }
+        false
     }
 
     /// Unsettled outgoing delivery ids in `first..=last` (serial-number ranges that wrap
@@ -214,11 +216,9 @@ mod tests {
             (5, 10, 100)
         );
         for _ in 0..3 {
-            s.on_incoming_transfer_frame(8);
+            assert!(!s.on_incoming_transfer_frame(8));
         }
-        assert!(!s.needs_flow);
-        s.on_incoming_transfer_frame(8);
-        assert!(s.needs_flow);
+        assert!(s.on_incoming_transfer_frame(8));
         assert_eq!((s.next_incoming_id, s.incoming_window), (9, 8));
         s.next_outgoing_id = 7;
         let mut f = s.flow();

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use amqp_support::{
     raw::{
-        attach, begin, condition_text, frame, link_flow, open, raw_frame, RawClient, AMQP_HEADER,
-        SASL_HEADER,
+        attach, begin, condition_text, frame, link_flow, open, raw_frame, transfer, RawClient,
+        AMQP_HEADER, SASL_HEADER,
     },
     tag_for, Seen, TestBroker,
 };
@@ -18,7 +18,7 @@ use bytes::Bytes;
 use fe2o3_amqp_types::{
     definitions::Role,
     messaging::{Accepted, DeliveryState},
-    performatives::{Disposition, Performative, Transfer},
+    performatives::{Disposition, Performative},
 };
 use serde_amqp::{described::Described, descriptor::Descriptor, primitives::OrderedMap, Value};
 
@@ -27,22 +27,6 @@ fn described(code: u64, items: Vec<Value>) -> Value {
         descriptor: Descriptor::Code(code),
         value: Value::List(items),
     }))
-}
-
-fn transfer(handle: u32, id: u32, tag: &[u8]) -> Transfer {
-    Transfer {
-        handle: handle.into(),
-        delivery_id: Some(id),
-        delivery_tag: Some(tag.to_vec().into()),
-        message_format: Some(0),
-        settled: Some(false),
-        more: false,
-        rcv_settle_mode: None,
-        state: None,
-        resume: false,
-        aborted: false,
-        batchable: false,
-    }
 }
 
 #[tokio::test]

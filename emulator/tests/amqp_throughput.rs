@@ -7,7 +7,7 @@ mod amqp_support;
 use std::time::Instant;
 
 use amqp_support::{
-    raw::{attach, begin, frame, link_flow, RawClient},
+    raw::{attach, begin, frame, link_flow, transfer, RawClient},
     TestBroker,
 };
 use berth_emulator::amqp::ConnectionConfig;
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use fe2o3_amqp::{connection::Connection, session::Session, Receiver, Sender};
 use fe2o3_amqp_types::{
     definitions::Role,
-    performatives::{Begin, Flow, Performative, Transfer},
+    performatives::{Begin, Flow, Performative},
 };
 
 const MESSAGES: usize = 50_000;
@@ -39,19 +39,7 @@ async fn engine_only_incoming_and_outgoing_rates() {
     payload.extend([7u8; 200]);
     let mut wire = Vec::new();
     for id in 0..MESSAGES as u32 {
-        let t = Transfer {
-            handle: 0.into(),
-            delivery_id: Some(id),
-            delivery_tag: Some(id.to_be_bytes().to_vec().into()),
-            message_format: Some(0),
-            settled: Some(false),
-            more: false,
-            rcv_settle_mode: None,
-            state: None,
-            resume: false,
-            aborted: false,
-            batchable: false,
-        };
+        let t = transfer(0, id, &id.to_be_bytes());
         wire.extend(frame(0, &t, &payload));
     }
     // Credit: the test handler keeps a window of 50; the raw client ignores it (the

@@ -5,7 +5,7 @@ use bytes::{Buf, BytesMut};
 use fe2o3_amqp_types::{
     definitions::{ReceiverSettleMode, Role, SenderSettleMode},
     messaging::{Source, Target},
-    performatives::{Attach, Begin, Flow, Open, Performative},
+    performatives::{Attach, Begin, Flow, Open, Performative, Transfer},
 };
 use serde::{Deserialize, Serialize};
 use serde_amqp::{de::Deserializer, read::IoReader};
@@ -103,6 +103,23 @@ pub fn attach(name: &str, handle: u32, role: Role, address: &str) -> Attach {
         offered_capabilities: None,
         desired_capabilities: None,
         properties: None,
+    }
+}
+
+/// An unsettled single-frame transfer.
+pub fn transfer(handle: u32, id: u32, tag: &[u8]) -> Transfer {
+    Transfer {
+        handle: handle.into(),
+        delivery_id: Some(id),
+        delivery_tag: Some(tag.to_vec().into()),
+        message_format: Some(0),
+        settled: Some(false),
+        more: false,
+        rcv_settle_mode: None,
+        state: None,
+        resume: false,
+        aborted: false,
+        batchable: false,
     }
 }
 

@@ -58,6 +58,10 @@
 //!   (client detach, session end, connection close), then
 //!   [`ConnectionHandler::on_close`] once.
 //!
+//! * **Payloads** are handed over undecoded. `serde_amqp` trusts size fields and can
+//!   panic or recurse without bound on malformed input, so run [`validate_encoded`] on
+//!   client bytes before decoding them with it (the engine does so for performatives).
+//!
 //! Protocol violations close the connection with `amqp:connection:framing-error`,
 //! `amqp:decode-error` or `amqp:not-allowed`; they never panic and never affect other
 //! connections.

@@ -161,6 +161,9 @@ async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceB
         .hostname(cs.host.as_str())
         .sasl_hostname(cs.host.as_str())
         .sasl_profile(SaslProfile::Anonymous)
+        // Every accepted session is an AMQP session on this connection: let the broker's
+        // channel-max decide (fe2o3-amqp would cap it at 256).
+        .channel_max(u16::MAX)
         .scheme("amqp");
     let opened = if cs.uses_tls() {
         let server_name = ServerName::try_from(cs.host.clone()).map_err(|e| {

@@ -251,18 +251,11 @@ impl Engine {
         Ok(())
     }
 
-    /// The session on `channel`, `Ok(None)` if it is ending (frames are ignored then).
-    pub(crate) fn live_session(
-        &mut self,
-        channel: u16,
-    ) -> Result<Option<&mut Session>, ProtocolError> {
-        match self.session_mut(channel) {
-            None => Err(ProtocolError::not_allowed(format!(
-                "frame on channel {channel}, which has no session"
-            ))),
-            Some(s) if s.end_sent => Ok(None),
-            Some(s) => Ok(Some(s)),
-        }
+    /// The session on `channel`; a frame on a channel without session is an error.
+    pub(crate) fn live_session(&mut self, channel: u16) -> Result<&mut Session, ProtocolError> {
+        self.session_mut(channel).ok_or_else(|| {
+            ProtocolError::not_allowed(format!("frame on channel {channel}, which has no session"))
+        })
     }
 
     pub(crate) fn link_for_handle(
@@ -270,9 +263,7 @@ impl Engine {
         channel: u16,
         handle: u32,
     ) -> Result<Option<LinkId>, ProtocolError> {
-        let Some(session) = self.live_session(channel)? else {
-            return Ok(None);
-        };
+        let session = self.live_session(channel)?;
         match session.handles.get(&handle) {
             Some(id) => Ok(Some(*id)),
             // Frames racing with a detach (e.g. a flow sent before the client saw our
@@ -290,7 +281,6 @@ impl Engine {
                 "end on channel {channel}, which has no session"
             )));
         };
-        let end_sent = session.end_sent;
         let links: Vec<LinkId> = session.handles.values().copied().collect();
         let error = end.error.map(ErrorInfo::from_wire);
         self.flush_dispositions();
@@ -302,9 +292,7 @@ impl Engine {
                 }
             }
         }
-        if !end_sent {
-            self.write(channel, &End { error: None });
-        }
+        self.write(channel, &End { error: None });
         self.sessions[usize::from(channel)] = None;
         Ok(())
     }

@@ -18,9 +18,7 @@ use super::{
 impl Engine {
     pub(crate) fn on_attach(&mut self, channel: u16, attach: Attach) -> Result<(), ProtocolError> {
         let handle = attach.handle.0;
-        let Some(session) = self.live_session(channel)? else {
-            return Ok(());
-        };
+        let session = self.live_session(channel)?;
         if handle > session.handle_max {
             return Err(ProtocolError::not_allowed(format!(
                 "handle {handle} exceeds handle-max {}",
@@ -43,9 +41,7 @@ impl Engine {
     }
 
     pub(crate) fn on_flow(&mut self, channel: u16, flow: Flow) -> Result<(), ProtocolError> {
-        let Some(session) = self.live_session(channel)? else {
-            return Ok(());
-        };
+        let session = self.live_session(channel)?;
         session.apply_flow(&flow);
         let Some(handle) = flow.handle else {
             if flow.echo {
@@ -104,9 +100,7 @@ impl Engine {
     ) -> Result<(), ProtocolError> {
         let window = self.config.session_window;
         let max_size = self.config.max_message_size;
-        let Some(session) = self.live_session(channel)? else {
-            return Ok(());
-        };
+        let session = self.live_session(channel)?;
         if session.on_incoming_transfer_frame(window) {
             self.mark_session_flow(channel);
         }
@@ -214,9 +208,7 @@ impl Engine {
         channel: u16,
         d: Disposition,
     ) -> Result<(), ProtocolError> {
-        let Some(session) = self.live_session(channel)? else {
-            return Ok(());
-        };
+        let session = self.live_session(channel)?;
         let last = d.last.unwrap_or(d.first);
         if d.role == Role::Sender {
             // The client settles deliveries it sent us (rcv-settle-mode second, or early).

@@ -93,7 +93,7 @@ impl Engine {
             })
             .collect();
         for (channel, disposition) in frames {
-            if self.session_mut(channel).is_some_and(|s| !s.end_sent) {
+            if self.session_mut(channel).is_some() {
                 self.write(channel, &disposition);
             }
         }
@@ -120,10 +120,7 @@ impl Engine {
             }
         }
         for channel in std::mem::take(&mut self.dirty_sessions) {
-            if let Some(session) = self
-                .session_mut(channel)
-                .filter(|s| s.needs_flow && !s.end_sent)
-            {
+            if let Some(session) = self.session_mut(channel).filter(|s| s.needs_flow) {
                 session.needs_flow = false;
                 let flow = session.flow();
                 self.write(channel, &flow);

@@ -67,8 +67,6 @@ pub(crate) struct Session {
     pub outbox: VecDeque<QueuedTransfer>,
     /// A session-level flow must go out with the next flush.
     pub needs_flow: bool,
-    /// We sent `end` and wait for the client's.
-    pub end_sent: bool,
 }
 
 /// The session on `channel` in a channel-indexed table.
@@ -97,7 +95,6 @@ impl Session {
             incoming_unsettled: HashMap::new(),
             outbox: VecDeque::new(),
             needs_flow: false,
-            end_sent: false,
         }
     }
 

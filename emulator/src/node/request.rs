@@ -22,6 +22,8 @@ pub struct Request {
 impl Request {
     /// Decodes an encoded request message.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
+        // serde_amqp can panic or recurse without bound on malformed bytes: check first.
+        crate::amqp::validate_encoded(payload).map_err(|e| format!("malformed request: {e}"))?;
         let message: Deserializable<Message<Body<Value>>> =
             serde_amqp::from_slice(payload).map_err(|e| format!("undecodable request: {e}"))?;
         let message = message.0;
@@ -147,6 +149,18 @@ mod tests {
     use fe2o3_amqp_types::primitives::Uuid;
 
     use super::*;
+
+    #[test]
+    fn malformed_request_bytes_are_an_error_not_a_panic() {
+        // A list8 whose size is 0 makes serde_amqp 0.18 underflow; deep nesting recurses.
+        for bad in [
+            &[0xc0u8, 0x00][..],
+            &[0x00, 0x53, 0x77, 0xc0, 0x00],
+            &[0xd0; 64],
+        ] {
+            assert!(Request::decode(bad).is_err());
+        }
+    }
 
     fn request(message_id: MessageId, body: Value) -> Vec<u8> {
         let message = Message::builder()

@@ -1,11 +1,11 @@
 //! The broker under test, as a child process: `host emulator`, with its CPU time and peak
-//! memory read from `/proc`.
+//! memory read from `/proc` ([`usage`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
+use crate::usage::{self, Usage};
 use crate::Options;
 
 /// A running `host emulator`.
@@ -13,13 +13,8 @@ pub(crate) struct BrokerProcess {
     child: Child,
     /// `host:port` of its AMQP listener.
     pub(crate) address: String,
-}
-
-/// CPU time and peak memory of the broker so far.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Usage {
-    pub(crate) cpu: Duration,
-    pub(crate) peak_rss_kib: u64,
+    /// The connection string it printed.
+    pub(crate) connection_string: String,
 }
 
 impl BrokerProcess {
@@ -60,37 +55,13 @@ impl BrokerProcess {
         std::thread::spawn(move || for _ in lines {});
         Ok(BrokerProcess {
             address: address_of(&connection_string)?,
+            connection_string,
             child,
         })
     }
 
     pub(crate) fn usage(&self) -> Result<Usage, String> {
-        let pid = self.child.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_err(|e| format!("cannot read the broker's CPU time: {e}"))?;
-        // Fields after the parenthesised command name; utime and stime are 14th and 15th.
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let clock_ticks = 100; // USER_HZ on Linux
-        let cpu_ticks = ticks(11) + ticks(12);
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .map_err(|e| format!("cannot read the broker's memory: {e}"))?;
-        let peak_rss_kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        Ok(Usage {
-            cpu: Duration::from_millis(cpu_ticks * 1000 / clock_ticks),
-            peak_rss_kib,
-        })
+        usage::of(self.child.id())
     }
 
     pub(crate) fn stop(mut self) {

@@ -7,11 +7,21 @@
 //! target/release/berth-bench --sessions 1000 --per-session 100
 //! target/release/berth-bench --messages 100000
 //! target/release/berth-bench --sessions 1000 --per-session 100 --data-dir /tmp/bench-data
+//! target/release/berth-bench --sessions 1000 --per-session 100 --consumers host,python,js
 //! ```
+//!
+//! With `--consumers`, the same session workload is consumed, on the same broker, by the
+//! host's own pumps (in this process) and by the official SDKs' session receivers
+//! ([`consumers`]).
 
 mod broker_process;
+mod consumers;
+mod host_consumer;
 mod load;
+mod percentiles;
 mod report;
+mod sdk_consumer;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +69,31 @@ pub(crate) struct Options {
     /// Body size in bytes.
     #[arg(long, default_value_t = 128)]
     body_size: usize,
+    /// Consume the session workload with these, one after another on the same broker
+    /// (host: the host's pumps in this process; python, js: the official SDKs).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    consumers: Vec<consumers::Consumer>,
+    /// Sessions processed at once by each consumer.
+    #[arg(long, default_value_t = 32)]
+    concurrency: u32,
+    /// A consumer leaves a session after this long without a message (ms).
+    #[arg(long, default_value_t = 200)]
+    idle_ms: u64,
+    /// The host's `prefetch_count`.
+    #[arg(long, default_value_t = 0)]
+    host_prefetch: u32,
+    /// Sessions the host holds open at once to measure memory per session (0: skip).
+    #[arg(long, default_value_t = 1000)]
+    memory_sessions: u32,
+    /// Send rate for the host's end-to-end latency (msg/s; 0: skip).
+    #[arg(long, default_value_t = 2000)]
+    latency_rate: u32,
+    /// Sessions the latency messages go round-robin to (all open at once).
+    #[arg(long, default_value_t = 100)]
+    latency_sessions: u32,
+    /// How long the latency phase sends.
+    #[arg(long, default_value_t = 10)]
+    latency_seconds: u32,
 }
 
 impl Options {
@@ -101,6 +136,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> Result<(), String> {
+    if !options.consumers.is_empty() {
+        return consumers::run(&options).await;
+    }
     let broker = match &options.connection_string {
         Some(_) => None,
         None => Some(broker_process::BrokerProcess::start(&options)?),

@@ -24,8 +24,10 @@ async def consume(client):
     global completed
     while completed < total:
         try:
+            # Waiting for a session may take up to 10 s (as the JS consumer's accept); the
+            # idle time applies to the receives.
             receiver = client.get_queue_receiver(
-                queue, session_id=NEXT_AVAILABLE_SESSION, max_wait_time=idle
+                queue, session_id=NEXT_AVAILABLE_SESSION, max_wait_time=10
             )
             async with receiver:
                 while True:

@@ -83,3 +83,53 @@ async fn settling_after_the_lock_ran_out_reports_the_lost_lock() {
     );
     broker.shutdown().await;
 }
+
+const SHORT_SESSION_LOCKS: &str = r#"
+[[queues]]
+name = "short-sessions"
+requires_session = true
+lock_duration = "2s"
+max_delivery_count = 5
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settling_after_the_session_lock_ran_out_reports_the_lost_lock() {
+    use berth_host::runtime::{SessionSource, SourceSession};
+
+    let broker = start(SHORT_SESSION_LOCKS).await;
+    let client = client(&broker).await;
+    client
+        .sender("short-sessions")
+        .send(&msg("s", 0))
+        .await
+        .unwrap();
+    let source = source(&client, "short-sessions");
+    let mut session = source.accept_next().await.unwrap().unwrap();
+    let received = session.receive(WAIT).await.unwrap().unwrap();
+    // Nobody renews: wait for the broker's clock to pass the lock's expiry (the expiry itself
+    // is the event).
+    let until = session.locked_until().unwrap();
+    let left = until
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(500)).await;
+    let err = session
+        .settle(received.token, Settlement::Complete)
+        .await
+        .expect_err("the lock is gone: completing must fail, not vanish");
+    assert_eq!(err.kind, berth::ErrorKind::SessionLockLost, "{err}");
+    session.release().await;
+    // The message was not completed: it is there for the next receiver.
+    let mut again = source.accept_next().await.unwrap().unwrap();
+    let redelivered = again.receive(WAIT).await.unwrap().unwrap();
+    assert_eq!(redelivered.message.body_str(), Some("s-0"));
+    assert_eq!(redelivered.message.delivery_count, 2, "the expiry counted");
+    again
+        .settle(redelivered.token, Settlement::Complete)
+        .await
+        .unwrap();
+    again.release().await;
+    assert_eq!(counts(&broker, "short-sessions").active, 0);
+    client.close().await;
+    broker.shutdown().await;
+}

@@ -92,4 +92,4 @@ pub use handler::{ActionError, ConnectionHandler, ConnectionWaker, Context, Peer
 pub use link::{AttachReply, LinkFlow, LinkId, LinkInfo, LinkRole};
 pub use listener::Listener;
 pub use outcome::{ErrorInfo, Modified, Outcome};
-pub use wellformed::validate_encoded;
+pub use wellformed::{fixed_width, validate_encoded};

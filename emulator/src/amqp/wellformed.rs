@@ -41,8 +41,9 @@ fn within(b: &[u8], end: usize) -> Result<usize, String> {
     }
 }
 
-/// Width of a fixed-width value after its format code; `None` for other codes.
-fn fixed_width(code: u8) -> Option<usize> {
+/// Width of a fixed-width value after its format code (AMQP 1.0 §1.6); `None` for other
+/// codes.
+pub fn fixed_width(code: u8) -> Option<usize> {
     Some(match code {
         0x40..=0x45 => 0,
         0x50..=0x56 => 1,

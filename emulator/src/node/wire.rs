@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::amqp::fixed_width;
+
 /// An encoded message or value could not be walked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecError {
@@ -89,15 +91,9 @@ impl<'a> Reader<'a> {
                     self.value()?;
                     continue;
                 }
-                0x40..=0x45 => 0,
-                0x50..=0x56 => 1,
-                0x60 | 0x61 => 2,
-                0x70..=0x74 => 4,
-                0x80..=0x84 => 8,
-                0x94 | 0x98 => 16,
                 0xa0 | 0xa1 | 0xa3 | 0xc0 | 0xc1 | 0xe0 => self.size(1, at)?,
                 0xb0 | 0xb1 | 0xb3 | 0xd0 | 0xd1 | 0xf0 => self.size(4, at)?,
-                _ => return Err(CodecError::BadConstructor { code, at }),
+                _ => fixed_width(code).ok_or(CodecError::BadConstructor { code, at })?,
             };
             self.take(skip, at)?;
             return Ok(&self.buf[start..self.pos]);

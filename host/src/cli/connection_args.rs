@@ -1,13 +1,11 @@
 //! How the commands that talk to a namespace (`send`, `peek`) find its connection string: an
 //! app setting (from `local.settings.toml` or the environment), or one given directly.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use crate::config::AppSettings;
 use crate::servicebus::ConnectionString;
 
+use super::load::app_settings;
 use super::ConfigArgs;
 
 /// The connection options of `host send` and `host peek`.
@@ -30,7 +28,7 @@ impl ConnectionArgs {
         let text = match &self.connection_string {
             Some(text) => text.clone(),
             None => {
-                let settings = load_settings(&self.files)?;
+                let settings = app_settings(&self.files).map_err(|e| e.to_string())?;
                 settings
                     .get(&self.connection)
                     .map(str::to_owned)
@@ -46,14 +44,4 @@ impl ConnectionArgs {
         };
         ConnectionString::parse(&text).map_err(|e| e.to_string())
     }
-}
-
-fn load_settings(files: &ConfigArgs) -> Result<AppSettings, String> {
-    let (path, explicit) = match &files.settings {
-        Some(path) => (path.clone(), true),
-        None => (PathBuf::from(crate::config::DEFAULT_APP_SETTINGS), false),
-    };
-    AppSettings::load(&path, explicit)
-        .map(|s| s.with_env(std::env::vars()))
-        .map_err(|e| e.to_string())
 }

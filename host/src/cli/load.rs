@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, AppSettings, HostConfig};
+use crate::config::{self, AppSettings, ConfigError, HostConfig};
 use crate::registry::{self, ResolvedFunction};
 
 use super::ConfigArgs;
@@ -21,11 +21,9 @@ pub struct Loaded {
 /// Loads the files named by `args` (or the defaults in the current directory) and resolves
 /// every registered function. `Err` holds every problem, formatted for a terminal.
 pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
-    let (config_path, explicit_config) = path_or(&args.config, "host.toml");
-    let (settings_path, explicit_settings) = path_or(&args.settings, "local.settings.toml");
+    let (config_path, explicit_config) = path_or(&args.config, config::DEFAULT_HOST_CONFIG);
     let config = config::load_host_config(&config_path, explicit_config);
-    let settings =
-        AppSettings::load(&settings_path, explicit_settings).map(|s| s.with_env(std::env::vars()));
+    let settings = app_settings(args);
     let (config, settings) = match (config, settings) {
         (Ok(c), Ok(s)) => (c, s),
         (c, s) => {
@@ -49,6 +47,12 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
         }),
         Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),
     }
+}
+
+/// The app settings named by `args` (or the default file), with the environment applied.
+pub(crate) fn app_settings(args: &ConfigArgs) -> Result<AppSettings, ConfigError> {
+    let (path, explicit) = path_or(&args.settings, config::DEFAULT_APP_SETTINGS);
+    AppSettings::load(&path, explicit).map(|s| s.with_env(std::env::vars()))
 }
 
 fn path_or(given: &Option<PathBuf>, default: &str) -> (PathBuf, bool) {

@@ -47,6 +47,7 @@ impl Broker {
             rules: Vec::new(),
             max_message_size: 256 * 1024,
             tls: None,
+            dev_jwt: false,
         }
     }
 }
@@ -60,6 +61,7 @@ pub struct BrokerBuilder {
     rules: Vec<SasRule>,
     max_message_size: u64,
     tls: Option<crate::tls::TlsListen>,
+    dev_jwt: bool,
 }
 
 impl BrokerBuilder {
@@ -101,6 +103,16 @@ impl BrokerBuilder {
         self
     }
 
+    /// Accept development JWTs on `$cbs` (default off): a JWT-shaped token is accepted when
+    /// its `aud` is Service Bus and its `exp` lies ahead, **without checking its signature**,
+    /// so that identity-based connections (token credentials) work against the emulator; a
+    /// malformed, expired or foreign-audience JWT is refused (401). See
+    /// [`crate::node::dev_jwt`]. For development and tests only.
+    pub fn dev_jwt(mut self, on: bool) -> Self {
+        self.dev_jwt = on;
+        self
+    }
+
     /// Largest message accepted, announced as `max-message-size` (default 256 KiB, like the
     /// official emulator and the Standard tier).
     pub fn max_message_size(mut self, bytes: u64) -> Self {
@@ -135,6 +147,7 @@ impl BrokerBuilder {
             });
         let mut node = NodeConfig::new(namespace.clone(), self.rules);
         node.max_message_size = self.max_message_size;
+        node.dev_jwt = self.dev_jwt;
         let node = Arc::new(node);
         let connection = ConnectionConfig {
             max_message_size: node.transfer_limit(),

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 pub mod admin;
 pub mod amqp;
+mod base64;
 pub mod broker;
 pub mod entity;
 pub mod node;

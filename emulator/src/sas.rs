@@ -195,7 +195,7 @@ pub fn sign(key: &str, raw_resource: &str, raw_expiry: &str) -> String {
     mac.update(raw_resource.as_bytes());
     mac.update(b"\n");
     mac.update(raw_expiry.as_bytes());
-    base64_encode(&mac.finalize().into_bytes())
+    crate::base64::encode_standard(&mac.finalize().into_bytes())
 }
 
 /// Whether a token for `resource` may be used for `audience`: both reduced to their
@@ -247,28 +247,6 @@ fn percent_decode(text: &str, field: &str) -> Result<String, SasError> {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as every SDK encodes the signature.
-fn base64_encode(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (k, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if k <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

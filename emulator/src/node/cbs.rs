@@ -4,10 +4,16 @@
 //! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
 //! links then need a covering audience. Without rules the broker runs in development mode like
 //! the official emulator: any token (SAS or `jwt`) is accepted and every link is allowed.
+//!
+//! With development JWTs on ([`Authorizations::with_dev_jwt`]), a token shaped like a JWT
+//! (Entra ID, put by identity-based connections) is checked by [`super::dev_jwt::check`]
+//! (audience and expiry, **no signature**) with or without rules, and authorises the
+//! audience it is put for.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::dev_jwt;
 use super::request::{Request, Status};
 use crate::sas::{self, SasRule};
 
@@ -24,6 +30,7 @@ pub struct PutTokenOutcome {
 #[derive(Debug, Clone)]
 pub struct Authorizations {
     rules: Arc<[SasRule]>,
+    dev_jwt: bool,
     audiences: Vec<String>,
 }
 
@@ -32,8 +39,15 @@ impl Authorizations {
     pub fn new(rules: Arc<[SasRule]>) -> Self {
         Self {
             rules,
+            dev_jwt: false,
             audiences: Vec::new(),
         }
+    }
+
+    /// Checks JWT-shaped tokens as development JWTs (see the module docs) when `on`.
+    pub fn with_dev_jwt(mut self, on: bool) -> Self {
+        self.dev_jwt = on;
+        self
     }
 
     /// Whether tokens are checked at all.
@@ -57,19 +71,35 @@ impl Authorizations {
             }
         }
         let audience = request.property("name").unwrap_or_default().to_owned();
+        let token = match &request.body {
+            fe2o3_amqp_types::primitives::Value::String(token) => Some(token.as_str()),
+            _ => None,
+        };
+        if let Some(token) = token.filter(|t| self.dev_jwt && dev_jwt::looks_like_jwt(t)) {
+            return match dev_jwt::check(token, now) {
+                Ok(jwt) => {
+                    tracing::debug!(audience, subject = ?jwt.subject, expires_at = jwt.expires_at, "development jwt accepted (signature not verified)");
+                    self.authorise(audience);
+                    accepted()
+                }
+                Err(error) => refused(&error.to_string()),
+            };
+        }
         if !self.enforced() {
             self.authorise(audience);
             return accepted();
         }
-        let token = match &request.body {
-            fe2o3_amqp_types::primitives::Value::String(token) => token.as_str(),
-            _ => return refused("InvalidToken: the put-token body must be the token string."),
+        let Some(token) = token else {
+            return refused("InvalidToken: the put-token body must be the token string.");
         };
         // The `type` is not trusted: Python's pyamqp transport sends SAS tokens as `jwt`.
         if !token.trim_start().starts_with("SharedAccessSignature") {
-            return refused(
-                "InvalidToken: this broker verifies SAS tokens only (SharedAccessSignature sr=…).",
-            );
+            let text = if self.dev_jwt {
+                "InvalidToken: neither a SAS token (SharedAccessSignature sr=…) nor a JWT."
+            } else {
+                "InvalidToken: this broker verifies SAS tokens only (SharedAccessSignature sr=…); development JWTs are off."
+            };
+            return refused(text);
         }
         match sas::verify(token, &audience, &self.rules, now) {
             Ok(_) => {
@@ -218,6 +248,41 @@ mod tests {
             accepted()
         );
         assert!(dev.allows("anything"));
+    }
+
+    #[test]
+    fn dev_jwts_authorise_their_audience_and_bad_ones_get_401() {
+        let claims = |aud: &str, exp: u64| serde_json::json!({"aud": aud, "exp": exp});
+        let good = dev_jwt::unsigned(&claims("https://servicebus.azure.net", 1_900_000_060));
+        let mut auth = enforced().with_dev_jwt(true);
+        assert_eq!(
+            auth.put_token(&put("sb://h/q", "jwt", &good), now()),
+            accepted()
+        );
+        assert!(auth.allows("q") && !auth.allows("other"));
+        let sas = token("sb%3A%2F%2Fh%2Fother", "key");
+        assert_eq!(
+            auth.put_token(&put("sb://h/other", "jwt", &sas), now()),
+            accepted()
+        );
+
+        let expired = dev_jwt::unsigned(&claims("https://servicebus.azure.net", 1_899_999_999));
+        let wrong_aud = dev_jwt::unsigned(&claims("https://vault.azure.net", 1_900_000_060));
+        for (token, text) in [
+            (expired, "ExpiredToken"),
+            (wrong_aud, "InvalidAudience"),
+            ("a.b.c".to_owned(), "malformed"),
+        ] {
+            let mut dev = Authorizations::new(Arc::from(Vec::new())).with_dev_jwt(true);
+            let outcome = dev.put_token(&put("sb://h/q", "jwt", &token), now());
+            assert_eq!(outcome.status.code, 401);
+            assert!(outcome.close);
+            assert!(
+                outcome.status.description.contains(text),
+                "{:?}",
+                outcome.status
+            );
+        }
     }
 
     #[test]

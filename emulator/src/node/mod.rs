@@ -19,6 +19,7 @@ pub mod address;
 mod attach;
 pub mod cbs;
 pub mod codec;
+pub mod dev_jwt;
 mod durable;
 mod errors;
 mod incoming;
@@ -60,6 +61,9 @@ pub struct NodeConfig {
     pub namespace: Namespace,
     /// SAS rules tokens must verify against; empty = development mode (no checks).
     pub rules: Arc<[SasRule]>,
+    /// Check JWT-shaped `$cbs` tokens as development JWTs ([`dev_jwt`]: audience and expiry,
+    /// no signature) and accept the valid ones, with or without rules.
+    pub dev_jwt: bool,
     /// Largest message, or batch of messages, a client may send (announced to senders as
     /// `com.microsoft:max-message-batch-size`). Attach replies announce, and transfers are
     /// held to, this plus [`ENVELOPE_ALLOWANCE`]: SDKs fill batches up to the limit and then
@@ -85,6 +89,7 @@ impl NodeConfig {
         Self {
             namespace,
             rules: rules.into(),
+            dev_jwt: false,
             max_message_size: 256 * 1024,
             next_session_timeout: Duration::from_secs(65),
         }
@@ -95,6 +100,7 @@ impl std::fmt::Debug for NodeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeConfig")
             .field("rules", &self.rules)
+            .field("dev_jwt", &self.dev_jwt)
             .field("max_message_size", &self.max_message_size)
             .field("next_session_timeout", &self.next_session_timeout)
             .finish_non_exhaustive()
@@ -157,7 +163,7 @@ impl NodeHandler {
     /// A handler for a new connection.
     pub fn new(config: Arc<NodeConfig>) -> Self {
         Self {
-            auth: Authorizations::new(config.rules.clone()),
+            auth: Authorizations::new(config.rules.clone()).with_dev_jwt(config.dev_jwt),
             config,
             replies: Replies::default(),
             requests: HashMap::new(),

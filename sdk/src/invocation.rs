@@ -8,6 +8,7 @@ use crate::actions::MessageActions;
 use crate::message::Message;
 use crate::session::SessionContext;
 use crate::state::StateSlot;
+use crate::trace::TraceContext;
 
 /// One invocation of a function: the message and what the host lends the handler. Hosts
 /// build it; extractors read it.
@@ -19,6 +20,7 @@ pub struct Invocation {
     actions: MessageActions,
     cancellation: CancellationToken,
     state: Option<Arc<StateSlot>>,
+    trace: Option<TraceContext>,
 }
 
 impl Invocation {
@@ -38,6 +40,7 @@ impl Invocation {
             actions,
             cancellation,
             state: None,
+            trace: None,
         }
     }
 
@@ -45,6 +48,17 @@ impl Invocation {
     pub fn with_state_slot(mut self, slot: Arc<StateSlot>) -> Self {
         self.state = Some(slot);
         self
+    }
+
+    /// Sets the trace context the invocation runs in (hosts derive it from the message).
+    pub fn with_trace(mut self, trace: TraceContext) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The trace context, when the host set one.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
     }
 
     /// The session state slot, when the host lent one.

@@ -12,7 +12,7 @@
 //! A handler takes any number of extractors ([`Message`], [`Json`], [`Body`], `String`,
 //! [`SessionId`], [`DeliveryCount`], [`ApplicationProperties`], [`SessionContext`],
 //! [`SessionState`],
-//! [`MessageActions`], [`CancellationToken`]) and returns `()`, a [`Settlement`] or a
+//! [`MessageActions`], [`CancellationToken`], [`TraceContext`]) and returns `()`, a [`Settlement`] or a
 //! `Result` of those. `Ok` completes the message, `Err` abandons it, a panic is caught and
 //! abandons it, and an argument that cannot be extracted dead-letters it.
 //!
@@ -41,6 +41,7 @@ mod registration;
 mod session;
 mod settlement;
 mod state;
+pub mod trace;
 
 pub use actions::MessageActions;
 pub use berth_macros::{service_bus_trigger, session_closing, session_opened};
@@ -59,13 +60,14 @@ pub use session::SessionContext;
 pub use settlement::Settlement;
 pub use state::{SessionState, StateSlot, MAX_SESSION_STATE_BYTES};
 pub use tokio_util::sync::CancellationToken;
+pub use trace::TraceContext;
 
 /// Everything a function author needs, in one import.
 pub mod prelude {
     pub use crate::{
         service_bus_trigger, session_closing, session_opened, ApplicationProperties, Body,
         CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions,
-        SessionContext, SessionId, SessionState, Settlement,
+        SessionContext, SessionId, SessionState, Settlement, TraceContext,
     };
 }
 

@@ -53,3 +53,37 @@ fn functions_json_lists_nothing_for_the_bare_host() {
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list, serde_json::json!([]));
 }
+
+#[test]
+fn validate_names_a_bad_environment_variable_and_fails() {
+    let out = host()
+        .arg("validate")
+        .env("BERTH__service_bus__max_concurent_sessions", "16")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "environment variable BERTH__service_bus__max_concurent_sessions: unknown field"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean `max_concurrent_sessions`?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_accepts_host_settings_from_the_environment() {
+    let out = host()
+        .arg("validate")
+        .env("BERTH__SERVICE_BUS__MAX_CONCURRENT_SESSIONS", "16")
+        .env("BERTH__logging__format", "json")
+        .env("BERTH__shutdown_timeout", "10s")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+}

@@ -22,7 +22,7 @@ pub struct Loaded {
 /// every registered function. `Err` holds every problem, formatted for a terminal.
 pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
     let (config_path, explicit_config) = path_or(&args.config, config::DEFAULT_HOST_CONFIG);
-    let config = config::load_host_config(&config_path, explicit_config);
+    let config = config::load_host_config_with_env(&config_path, explicit_config, host_env());
     let settings = app_settings(args);
     let (config, settings) = match (config, settings) {
         (Ok(c), Ok(s)) => (c, s),
@@ -47,6 +47,16 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
         }),
         Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),
     }
+}
+
+/// The `BERTH__…` variables of the process environment. A value that is not valid UTF-8 is
+/// passed on with replacement characters, so it is reported rather than skipped.
+fn host_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(name, value)| {
+        let name = name.into_string().ok()?;
+        name.starts_with(config::ENV_PREFIX)
+            .then(|| (name, value.to_string_lossy().into_owned()))
+    })
 }
 
 /// The app settings named by `args` (or the default file), with the environment applied.

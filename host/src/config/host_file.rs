@@ -300,11 +300,23 @@ fn session_ids(
 /// `explicit`ly, and means "all defaults" otherwise. A relative `[emulator] data_dir` is
 /// taken from the file's directory.
 pub fn load_host_config(path: &Path, explicit: bool) -> Result<HostConfig, ConfigError> {
+    load_host_config_with_env(path, explicit, std::iter::empty())
+}
+
+/// [`load_host_config`], with the `BERTH__…` variables among `vars` applied on top of the
+/// file (see [`parse_host_config_with_env`](super::parse_host_config_with_env)); `host`
+/// passes the process environment.
+pub fn load_host_config_with_env(
+    path: &Path,
+    explicit: bool,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<HostConfig, ConfigError> {
     let name = path.display().to_string();
-    let Some(text) = super::read_config_file(path, explicit)? else {
-        return Ok(HostConfig::default());
-    };
-    let mut config = parse_host_config(&text, &name)?;
+    let text = super::read_config_file(path, explicit)?;
+    let mut config = super::parse_host_config_with_env(text.as_deref(), &name, vars)?;
+    if text.is_none() {
+        return Ok(config);
+    }
     if let Some(base) = path.parent() {
         for seed in &mut config.emulator.seed {
             if seed.file.is_relative() {

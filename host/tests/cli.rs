@@ -87,3 +87,15 @@ fn validate_accepts_host_settings_from_the_environment() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
 }
+
+#[test]
+fn deploy_keda_without_enabled_functions_says_there_is_nothing_to_scale() {
+    let out = host()
+        .args(["deploy", "keda", "--deployment", "orders-app"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("no enabled function"), "{stderr}");
+}

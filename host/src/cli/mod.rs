@@ -1,8 +1,10 @@
 //! The `host` command line: `start`, `functions`, `validate`.
 
 mod connection_args;
+mod deploy;
 mod emulator;
 mod functions;
+mod keda;
 mod load;
 mod peek;
 mod send;
@@ -14,7 +16,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use deploy::{DeployArgs, DeployTarget, KedaArgs};
 pub use functions::{describe, describe_json};
+pub use keda::{keda_manifest, KedaOptions};
 pub use load::{load, Loaded};
 
 /// The Berth function host.
@@ -48,6 +52,8 @@ pub enum Command {
     Send(send::SendArgs),
     /// Show messages of a queue, subscription or dead-letter queue without locking them.
     Peek(peek::PeekArgs),
+    /// Print deployment manifests generated from the app's bindings (`host deploy keda`).
+    Deploy(DeployArgs),
 }
 
 /// Where the configuration files are.
@@ -106,5 +112,6 @@ pub fn run() -> ExitCode {
         Command::Emulator(args) => emulator::run(args),
         Command::Send(args) => send::run(args),
         Command::Peek(args) => peek::run(args),
+        Command::Deploy(args) => deploy::run(args),
     }
 }

@@ -67,6 +67,38 @@ pub(crate) fn deserialize_non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<S
     NonEmpty::deserialize(d).map(|v| v.0)
 }
 
+const ADDRESS_HINT: &str = "write an IP address and a port in quotes, e.g. `\"0.0.0.0:8080\"` \
+(all interfaces) or `\"127.0.0.1:8080\"`; host names are not resolved";
+
+/// `deserialize_with` for an optional socket address such as `"0.0.0.0:8080"`.
+pub(crate) fn deserialize_optional_socket_address<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    struct Address;
+    impl de::Visitor<'_> for Address {
+        type Value = std::net::SocketAddr;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a socket address such as \"0.0.0.0:8080\"")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            text.trim().parse().map_err(|_| {
+                E::custom(format!(
+                    "`{text}` is not an IP address with a port\nhint: {ADDRESS_HINT}"
+                ))
+            })
+        }
+
+        fn visit_i64<E: de::Error>(self, port: i64) -> Result<Self::Value, E> {
+            Err(E::custom(format!(
+                "expected an address with a port, found the number {port}\nhint: {ADDRESS_HINT}"
+            )))
+        }
+    }
+    d.deserialize_any(Address).map(Some)
+}
+
 /// The levels a bare log directive may name.
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 

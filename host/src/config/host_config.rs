@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::ConfigError;
-use super::field_types::{deserialize_log_filter, deserialize_non_empty};
+use super::field_types::{
+    deserialize_log_filter, deserialize_non_empty, deserialize_optional_socket_address,
+};
 use super::service_bus::{FunctionOverrides, ServiceBusSettings};
 use super::suggest::closest;
 
@@ -24,6 +26,8 @@ pub struct HostConfig {
     pub functions: BTreeMap<String, FunctionOverrides>,
     /// The embedded broker.
     pub emulator: EmulatorConfig,
+    /// The ops HTTP listener (health, readiness, metrics).
+    pub ops: OpsConfig,
     /// The file this was read from; `None` when no file was found and defaults apply.
     pub source: Option<PathBuf>,
 }
@@ -36,6 +40,7 @@ impl Default for HostConfig {
             service_bus: ServiceBusSettings::default(),
             functions: BTreeMap::new(),
             emulator: EmulatorConfig::default(),
+            ops: OpsConfig::default(),
             source: None,
         }
     }
@@ -156,6 +161,16 @@ impl Default for EmulatorConfig {
             seed: Vec::new(),
         }
     }
+}
+
+/// The `[ops]` table: the HTTP listener serving `/healthz`, `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpsConfig {
+    /// The socket address to listen on, e.g. `"0.0.0.0:8080"` (port 0 picks a free one).
+    /// Default: none (no listener).
+    #[serde(deserialize_with = "deserialize_optional_socket_address")]
+    pub address: Option<std::net::SocketAddr>,
 }
 
 #[cfg(test)]

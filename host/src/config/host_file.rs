@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::duration::{ConfigDuration, PositiveDuration};
 use super::error::{ConfigError, Source};
 use super::field_types::{AtLeastOne, NonEmpty};
-use super::host_config::{EmulatorConfig, HostConfig, LoggingConfig};
+use super::host_config::{EmulatorConfig, HostConfig, LoggingConfig, OpsConfig};
 use super::retry::{Poison, RetryConfig};
 use super::service_bus::{FunctionOverrides, ServiceBusSettings};
 use super::suggest::{RejectedKey, TableKeys};
@@ -33,6 +33,9 @@ struct HostFile {
     /// `[emulator]`.
     #[serde(default)]
     emulator: EmulatorConfig,
+    /// `[ops]`.
+    #[serde(default)]
+    ops: OpsConfig,
 }
 
 /// A `[functions.<name>]` table, as written. See [`FunctionOverrides`] for the meaning of
@@ -89,6 +92,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "service_bus",
             "functions",
             "emulator",
+            "ops",
         ],
         rejected: &[
             RejectedKey {
@@ -177,6 +181,12 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
         rejected: &[],
         fallback_hint: None,
     },
+    TableKeys {
+        name: "[ops]",
+        keys: &["address"],
+        rejected: &[],
+        fallback_hint: None,
+    },
 ];
 
 /// Parses the text of a `host.toml`; `file_name` names it in errors.
@@ -200,6 +210,7 @@ pub fn parse_host_config(text: &str, file_name: &str) -> Result<HostConfig, Conf
         service_bus: file.service_bus,
         functions,
         emulator: file.emulator,
+        ops: file.ops,
         source: None,
     })
 }

@@ -5,13 +5,14 @@ use super::*;
 use crate::config::LogFormat;
 
 /// The header that opens each table of `HOST_TABLES`, in the same order.
-const HEADERS: [&str; 6] = [
+const HEADERS: [&str; 7] = [
     "",
     "[logging]\n",
     "[service_bus]\n",
     "[functions.f]\n",
     "[service_bus.retry]\nmax_attempts = 2\n",
     "[emulator]\n",
+    "[ops]\n",
 ];
 
 #[test]
@@ -22,6 +23,7 @@ fn table_catalogue_matches_the_structs() {
         let err = parse_host_config(&text, "host.toml").unwrap_err();
         let quoted: Vec<String> = table.keys.iter().map(|k| format!("`{k}`")).collect();
         let expected = match quoted.as_slice() {
+            [a] => a.clone(),
             [a, b] => format!("{a} or {b}"),
             _ => format!("one of {}", quoted.join(", ")),
         };
@@ -198,4 +200,26 @@ fn loading_records_the_source_and_resolves_data_dir() {
         "{err}"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn ops_address_is_a_socket_address_and_off_by_default() {
+    assert_eq!(
+        parse_host_config("", "host.toml").unwrap().ops.address,
+        None
+    );
+    let config = parse_host_config("[ops]\naddress = \"0.0.0.0:8080\"\n", "host.toml").unwrap();
+    assert_eq!(config.ops.address, Some("0.0.0.0:8080".parse().unwrap()));
+    let err = parse_host_config("[ops]\naddress = \"localhost:8080\"\n", "host.toml").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("host.toml:2:11: `localhost:8080` is not an IP address with a port"),
+        "{err}"
+    );
+    assert!(
+        err.hint().is_some_and(|h| h.contains("0.0.0.0:8080")),
+        "{err}"
+    );
+    let err = parse_host_config("[ops]\naddress = 8080\n", "host.toml").unwrap_err();
+    assert!(err.to_string().contains("found the number 8080"), "{err}");
 }

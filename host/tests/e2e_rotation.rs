@@ -1,9 +1,11 @@
 //! Rotation: many sessions with one message each, the shape that stalls a host whose
 //! sessions sit idle for a long time after their last message (Azure Functions: 8 sessions ×
-//! 60 s). A pump releases its session `session_idle_timeout` (default 5 s) after the end of
-//! its last invocation, and the AMQP receive never waits past that, so each of the
-//! `max_concurrent_sessions` slots turns over every ~5 s and the drain is bounded by
-//! sessions ÷ slots × 5 s. The time is printed (run with `--nocapture`), not asserted.
+//! 60 s → 8 messages a minute). A quiet session parks — gives its slot back while it keeps
+//! waiting for more messages until `session_idle_timeout` — and is released as soon as the
+//! acceptor has taken a newer one, so the drain is bounded by how fast sessions can be
+//! accepted and handled, not by sessions ÷ slots × idle timeout (≈ 21 minutes here). The
+//! time is printed (run with `--nocapture`), not asserted; the wait gives up after a bound
+//! far below what idle-bound rotation would need.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -46,9 +48,10 @@ async fn drain(sessions: u32, settings: TriggerSettings) -> Duration {
     };
     let slots = settings.max_concurrent_sessions as usize;
     let idle = settings.session_idle_timeout;
-    // Generous: twice the bound the design gives, plus a minute.
+    // Idle-bound rotation would need sessions ÷ slots × idle; a quarter of that, at most
+    // five minutes, is far more than parking needs even on a loaded machine.
     let limit =
-        idle * (2 * sessions / settings.max_concurrent_sessions + 2) + Duration::from_secs(60);
+        (idle * (sessions / settings.max_concurrent_sessions) / 4).min(Duration::from_secs(300));
     let started = Instant::now();
     let trigger = Trigger::start(&client, spec(QUEUE, settings, handler));
     journal
@@ -71,15 +74,16 @@ async fn drain(sessions: u32, settings: TriggerSettings) -> Duration {
             .all(|s| matches!(s.end, SessionEnd::Idle | SessionEnd::Shutdown)),
         "{summaries:?}"
     );
-    // Every session but those still open at shutdown went idle and was released.
+    // Every session but those still held at shutdown (in a slot or parked) went idle and
+    // was released.
     assert!(
-        idle_ends >= sessions as usize - slots,
+        idle_ends >= sessions as usize - (2 * slots + 1),
         "{idle_ends} released idle"
     );
     let c = counts(&broker, QUEUE);
     assert_eq!((c.active, c.locked, c.dead_lettered), (0, 0, 0));
     eprintln!(
-        "{sessions} sessions × 1 message, {slots} at once, session_idle_timeout {idle:?}: drained in {elapsed:.1?} (bound {:.0?})",
+        "{sessions} sessions × 1 message, {slots} at once, session_idle_timeout {idle:?}: drained in {elapsed:.1?} (idle-bound rotation: {:.0?})",
         idle * sessions / slots as u32
     );
     client.close().await;
@@ -87,26 +91,17 @@ async fn drain(sessions: u32, settings: TriggerSettings) -> Duration {
     elapsed
 }
 
-/// 2,000 single-message sessions with the defaults (8 sessions at once, 5 s idle): about
-/// 2,000 ÷ 8 × 5 s ≈ 21 minutes, so it only runs when asked for.
+/// 2,000 single-message sessions with the defaults (8 sessions at once, 5 s idle).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "about 21 minutes (2,000 sessions ÷ 8 slots × 5 s idle); run with --ignored"]
 async fn two_thousand_single_message_sessions_drain_with_the_defaults() {
-    drain(2_000, TriggerSettings::default()).await;
-}
-
-/// The same 2,000 sessions with the default idle timeout and 100 sessions at once (a setting
-/// for many short sessions): about 2,000 ÷ 100 × 5 s ≈ 100 s.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_single_message_sessions_drain_with_the_default_idle_timeout() {
-    let settings = TriggerSettings {
-        max_concurrent_sessions: 100,
-        ..TriggerSettings::default()
-    };
+    let settings = TriggerSettings::default();
     assert_eq!(
-        settings.session_idle_timeout,
-        Duration::from_secs(5),
-        "the default"
+        (
+            settings.max_concurrent_sessions,
+            settings.session_idle_timeout
+        ),
+        (8, Duration::from_secs(5)),
+        "the defaults"
     );
     drain(2_000, settings).await;
 }

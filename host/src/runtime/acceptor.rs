@@ -3,11 +3,11 @@
 //! session, or, when the group lists `session_ids`, only those (`by_id`).
 
 mod by_id;
+mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
@@ -16,6 +16,8 @@ use super::function::FunctionSpec;
 use super::router::EntityGroup;
 use super::session_pump::{self, SessionEnd, SessionSummary};
 use super::source::SessionSource;
+pub(crate) use slots::Slot;
+use slots::Slots;
 
 /// Runs a session trigger of one function until `shutdown` fires (or the source closes),
 /// then waits for every session pump to finish its in-flight invocation and release its
@@ -55,7 +57,7 @@ async fn accept_loop<S: SessionSource>(
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> Vec<SessionSummary> {
-    let slots = Slots::new(&group);
+    let slots = Slots::new(group.settings.max_concurrent_sessions);
     let mut pumps = JoinSet::new();
     let mut summaries = Vec::new();
     let mut backoff = Backoff::default();
@@ -68,21 +70,33 @@ async fn accept_loop<S: SessionSource>(
         let Some(permit) = slots.acquire(&shutdown).await else {
             break;
         };
-        let accepted = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            accepted = source.accept_next() => accepted,
+        let mut permit = Some(permit);
+        let accept = source.accept_next();
+        tokio::pin!(accept);
+        let accepted = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break None,
+                // A parked session has a message and no slot is free: it gets this one; the
+                // session being accepted waits for a slot of its own.
+                _ = slots.wanted(), if permit.is_some() => permit = None,
+                accepted = &mut accept => break Some(accepted),
+            }
+        };
+        let Some(accepted) = accepted else {
+            break;
         };
         match accepted {
             Ok(Some(session)) => {
                 backoff.reset();
-                let group = group.clone();
-                let shutdown = shutdown.clone();
-                pumps.spawn(async move {
-                    let summary = session_pump::run_group(group, session, shutdown).await;
-                    drop(permit);
-                    summary
-                });
+                let slot = Slot::new(slots.clone(), permit);
+                pumps.spawn(session_pump::run_parkable(
+                    group.clone(),
+                    session,
+                    shutdown.clone(),
+                    slot,
+                ));
+                slots.evict_over_limit();
             }
             Ok(None) => {
                 info!("the session source closed");
@@ -122,25 +136,6 @@ async fn accept_loop<S: SessionSource>(
         collect(finished, &mut summaries);
     }
     summaries
-}
-
-/// The bound on the sessions a trigger processes at once (`max_concurrent_sessions`).
-struct Slots(Arc<Semaphore>);
-
-impl Slots {
-    fn new(group: &EntityGroup) -> Self {
-        let max = group.settings.max_concurrent_sessions.max(1);
-        Slots(Arc::new(Semaphore::new(max as usize)))
-    }
-
-    /// Waits for a free slot, held until the permit is dropped; `None` on shutdown.
-    async fn acquire(&self, shutdown: &CancellationToken) -> Option<OwnedSemaphorePermit> {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => None,
-            permit = self.0.clone().acquire_owned() => permit.ok(),
-        }
-    }
 }
 
 /// Keeps a finished pump's summary; returns how its session ended.

@@ -113,7 +113,7 @@ pub(super) async fn accept_loop<S: SessionSource>(
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> Vec<SessionSummary> {
-    let slots = Slots::new(&group);
+    let slots = Slots::new(group.settings.max_concurrent_sessions);
     let mut rotation = Rotation::new(&group.session_ids);
     let mut pumps = JoinSet::new();
     let mut summaries = Vec::new();

@@ -5,11 +5,12 @@
 //!
 //! `invoke` runs one message (routing, retry, state write-back, settlement); `lock`
 //! serves the requests of whatever runs (handler or hook) and keeps the lock renewed;
-//! `hooks` calls the hooks.
+//! `hooks` calls the hooks; `park` gives the slot back while the session is quiet.
 
 mod hooks;
 mod invoke;
 mod lock;
+mod park;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
+use super::acceptor::Slot;
 use super::function::FunctionSpec;
 use super::requests::{PumpHandle, Request};
 use super::router::EntityGroup;
@@ -32,7 +34,8 @@ pub(crate) use lock::sleep_until;
 /// Why a session pump stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// No message arrived within `session_idle_timeout`; the session was released.
+    /// No message arrived within `session_idle_timeout` (or, parked, the session made room
+    /// for a newly accepted one); the session was released.
     Idle,
     /// The host is shutting down; the session was released.
     Shutdown,
@@ -76,6 +79,26 @@ pub async fn run_group<S: SourceSession>(
     session: S,
     shutdown: CancellationToken,
 ) -> SessionSummary {
+    run_with_slot(group, session, shutdown, None).await
+}
+
+/// Runs one accepted session holding one of the acceptor's slots, which it gives back while
+/// the session is quiet (see `acceptor::slots`).
+pub(crate) async fn run_parkable<S: SourceSession>(
+    group: Arc<EntityGroup>,
+    session: S,
+    shutdown: CancellationToken,
+    slot: Slot,
+) -> SessionSummary {
+    run_with_slot(group, session, shutdown, Some(slot)).await
+}
+
+async fn run_with_slot<S: SourceSession>(
+    group: Arc<EntityGroup>,
+    session: S,
+    shutdown: CancellationToken,
+    slot: Option<Slot>,
+) -> SessionSummary {
     let session_id: Arc<str> = Arc::from(session.session_id());
     let span = info_span!(
         "session",
@@ -83,7 +106,8 @@ pub async fn run_group<S: SourceSession>(
         session_id = %session_id,
         entity = %group.entity.path(),
     );
-    let pump = Pump::new(group, session, session_id, shutdown);
+    let mut pump = Pump::new(group, session, session_id, shutdown);
+    pump.slot = slot;
     pump.run().instrument(span).await
 }
 
@@ -103,6 +127,8 @@ struct Pump<S> {
     /// The typed session state as last loaded or written (`None`: no function takes
     /// `SessionState`).
     state: Option<Option<Bytes>>,
+    /// The acceptor's slot, when the session was accepted by one that parks.
+    slot: Option<Slot>,
 }
 
 // `Received` is moved once per message; boxing it would allocate per message.
@@ -138,16 +164,23 @@ impl<S: SourceSession> Pump<S> {
             invocations: 0,
             unrouted: 0,
             state: None,
+            slot: None,
         }
     }
 
     async fn run(mut self) -> SessionSummary {
         info!("session accepted");
-        let end = match self.open().await {
-            Ok(()) => self.process().await,
-            Err(end) => end,
-        };
-        self.close(end).await
+        // Accepted while every slot was taken: wait for one before anything runs.
+        match self.unpark().await {
+            Ok(()) => {
+                let end = match self.open().await {
+                    Ok(()) => self.process().await,
+                    Err(end) => end,
+                };
+                self.close(end).await
+            }
+            Err(end) => self.release_unopened(end).await,
+        }
     }
 
     /// Calls the `session_opened` hook, then loads the typed state when a function takes it
@@ -218,15 +251,27 @@ impl<S: SourceSession> Pump<S> {
     }
 
     /// Waits for the session's next message, renewing the lock meanwhile; the idle time is
-    /// counted from the end of the last invocation.
+    /// counted from the end of the last invocation. A session with a slot parks once no
+    /// message has come for [`park::PARK_AFTER`], and takes a slot again before it returns a
+    /// message.
     async fn next_message(&mut self) -> Next {
-        let idle_deadline = Instant::now() + self.group.settings.session_idle_timeout;
+        let now = Instant::now();
+        let idle_deadline = now + self.group.settings.session_idle_timeout;
+        let mut park_at = self.slot.as_ref().map(|_| now + park::PARK_AFTER);
+        let mut evicted = None;
         loop {
             let now = Instant::now();
             if now >= idle_deadline {
                 return Next::End(SessionEnd::Idle);
             }
+            if park_at.is_some_and(|at| at <= now) {
+                park_at = None;
+                evicted = self.park();
+            }
             let mut wait = idle_deadline - now;
+            if let Some(at) = park_at {
+                wait = wait.min(at - now);
+            }
             if let Some(at) = self.renewal.next {
                 if at <= now {
                     if let Err(end) = self.renew().await {
@@ -239,8 +284,17 @@ impl<S: SourceSession> Pump<S> {
             tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => return Next::End(SessionEnd::Shutdown),
+                _ = park::evicted(&evicted) => {
+                    info!("a parked session made room for a newly accepted one");
+                    return Next::End(SessionEnd::Idle);
+                }
                 received = self.session.receive(wait) => match received {
-                    Ok(Some(received)) => return Next::Message(received),
+                    Ok(Some(received)) => {
+                        return match self.unpark().await {
+                            Ok(()) => Next::Message(received),
+                            Err(end) => Next::End(end),
+                        };
+                    }
                     Ok(None) => continue,
                     Err(e) => return Next::End(end_for(&e)),
                 },

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod message_file;
+pub mod ops;
 pub mod registry;
 pub mod runtime;
 pub mod servicebus;

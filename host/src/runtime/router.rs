@@ -15,6 +15,7 @@ use std::sync::Arc;
 use berth::{BoxedHook, Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
+use crate::ops::{GroupMetrics, Metrics};
 
 /// The dead-letter reason of a message whose type no function handles.
 pub const NO_HANDLER_REASON: &str = "NoHandlerForMessageType";
@@ -42,6 +43,8 @@ pub struct EntityGroup {
     pub routes: Routes,
     /// The session lifecycle hooks.
     pub hooks: SessionHooks,
+    /// The metric handles its pumps count with (detached until [`Self::with_metrics`]).
+    pub metrics: GroupMetrics,
 }
 
 /// Which function takes which message.
@@ -102,6 +105,7 @@ impl EntityGroup {
             session_ids: Vec::new(),
             routes: Routes::One(function),
             hooks: SessionHooks::default(),
+            metrics: GroupMetrics::default(),
         }
     }
 
@@ -156,6 +160,7 @@ impl EntityGroup {
                 routes,
             }),
             hooks: SessionHooks::default(),
+            metrics: GroupMetrics::default(),
         })
     }
 
@@ -168,6 +173,14 @@ impl EntityGroup {
     /// Call these hooks around each session.
     pub fn with_hooks(mut self, hooks: SessionHooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Count with handles from `metrics` (resolved now, once, for the group and each of its
+    /// functions).
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics =
+            GroupMetrics::resolve(metrics, &self.name, self.functions().map(|f| &f.name));
         self
     }
 

@@ -8,6 +8,7 @@
 //! `com.microsoft:session-cannot-be-locked` (the named session is held elsewhere): normal
 //! outcomes, retried quietly.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use berth::{ErrorKind, ServiceBusError};
@@ -23,6 +24,7 @@ use super::errors::{self, SESSION_CANNOT_BE_LOCKED, TIMEOUT};
 use super::peek_lock::PeekLockReceiver;
 use super::session_receiver::AmqpSession;
 use super::ticks;
+use crate::ops::ReceiverProbe;
 use crate::runtime::SessionSource;
 
 /// The filter key that selects a session.
@@ -38,6 +40,7 @@ pub struct AmqpSessionSource {
     entity: String,
     prefetch: u32,
     accept_timeout: Duration,
+    probe: Arc<ReceiverProbe>,
 }
 
 /// What one attach attempt gave.
@@ -49,11 +52,13 @@ enum Attempt {
 impl AmqpSessionSource {
     /// A source for `entity` (`queue` or `topic/Subscriptions/sub`).
     pub fn new(client: ServiceBusClient, entity: String, prefetch: u32) -> Self {
+        let probe = Arc::new(ReceiverProbe::new(client.probe().clone()));
         AmqpSessionSource {
             client,
             entity,
             prefetch,
             accept_timeout: Duration::from_secs(60),
+            probe,
         }
     }
 
@@ -67,6 +72,21 @@ impl AmqpSessionSource {
     /// The entity path.
     pub fn entity(&self) -> &str {
         &self.entity
+    }
+
+    /// What this source reports for `/readyz`: live while accepting works (an accept
+    /// pending at the broker counts), failed after an accept failed.
+    pub fn probe(&self) -> &Arc<ReceiverProbe> {
+        &self.probe
+    }
+
+    /// Reports how an accept went.
+    fn report<T>(&self, result: Result<T, ServiceBusError>) -> Result<T, ServiceBusError> {
+        match &result {
+            Ok(_) => self.probe.live(),
+            Err(e) => self.probe.failed(e),
+        }
+        result
     }
 
     async fn begin(
@@ -187,8 +207,8 @@ impl SessionSource for AmqpSessionSource {
             if self.client.is_closed() {
                 return Ok(None);
             }
-            let (connection, session) = self.begin().await?;
-            match self.attempt(connection, session, None).await? {
+            let (connection, session) = self.report(self.begin().await)?;
+            match self.report(self.attempt(connection, session, None).await)? {
                 Attempt::Accepted(s) => return Ok(Some(*s)),
                 Attempt::NoSession(reason) => {
                     debug!(entity = %self.entity, %reason, "no session available yet; waiting again")
@@ -204,8 +224,8 @@ impl SessionSource for AmqpSessionSource {
         if self.client.is_closed() {
             return Ok(None);
         }
-        let (connection, session) = self.begin().await?;
-        match self.attempt(connection, session, Some(session_id)).await? {
+        let (connection, session) = self.report(self.begin().await)?;
+        match self.report(self.attempt(connection, session, Some(session_id)).await)? {
             Attempt::Accepted(s) => Ok(Some(*s)),
             Attempt::NoSession(reason) => Err(ServiceBusError::new(
                 ErrorKind::SessionCannotBeLocked,

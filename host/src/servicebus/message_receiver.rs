@@ -10,7 +10,7 @@
 //! as `MessageLockLost` instead of vanishing with an unanswered disposition).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use berth::{ErrorKind, ServiceBusError, Settlement};
@@ -22,6 +22,7 @@ use tracing::{debug, warn};
 use super::client::ServiceBusClient;
 use super::management::Management;
 use super::peek_lock::PeekLockReceiver;
+use crate::ops::ReceiverProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::{DeliveryToken, MessageSource, Received, TriggerSettings};
 
@@ -42,13 +43,16 @@ struct Config {
     entity: String,
     window: u32,
     renew_for: Duration,
+    probe: Arc<ReceiverProbe>,
 }
 
 impl AmqpMessageSource {
     /// A source for `entity`, sized by the trigger's settings.
     pub fn new(client: ServiceBusClient, entity: String, settings: &TriggerSettings) -> Self {
+        let probe = Arc::new(ReceiverProbe::new(client.probe().clone()));
         AmqpMessageSource {
             config: Config {
+                probe,
                 client,
                 entity,
                 window: settings
@@ -59,6 +63,12 @@ impl AmqpMessageSource {
             },
             started: OnceLock::new(),
         }
+    }
+
+    /// What this source reports for `/readyz` (live while its link is attached) and the
+    /// messages it holds that no worker has taken yet.
+    pub fn probe(&self) -> &Arc<ReceiverProbe> {
+        &self.config.probe
     }
 
     fn channels(&self) -> &Channels {
@@ -82,7 +92,11 @@ impl AmqpMessageSource {
 impl MessageSource for AmqpMessageSource {
     async fn receive(&self) -> Result<Option<Received>, ServiceBusError> {
         let mut messages = self.channels().1.lock().await;
-        Ok(messages.recv().await)
+        let received = messages.recv().await;
+        if let (Some(_), Some(metrics)) = (&received, self.config.probe.metrics()) {
+            metrics.prefetched().dec();
+        }
+        Ok(received)
     }
 
     async fn settle(
@@ -157,7 +171,14 @@ impl Pump {
                 received = link.receiver.next(), if target > 0 => match received {
                     Ok(received) => {
                         self.hold(&received);
+                        let metrics = self.config.probe.metrics();
+                        if let Some(m) = metrics {
+                            m.prefetched().inc();
+                        }
                         if out.send(received).await.is_err() {
+                            if let Some(m) = metrics {
+                                m.prefetched().dec();
+                            }
                             return;
                         }
                     }
@@ -172,8 +193,10 @@ impl Pump {
             Ok(link) => {
                 self.backoff.reset();
                 self.link = Some(link);
+                self.config.probe.live();
             }
             Err(e) => {
+                self.config.probe.failed(&e);
                 let delay = self.backoff.next_delay();
                 warn!(entity = %self.config.entity, error = %e, retry_in_ms = delay.as_millis() as u64, "attaching the receiver failed");
                 tokio::time::sleep(delay).await;
@@ -206,6 +229,9 @@ impl Pump {
 
     fn lost(&mut self, error: ServiceBusError) {
         warn!(entity = %self.config.entity, error = %error, "the receive link was lost; re-attaching");
+        self.config
+            .probe
+            .failed(&format_args!("the receive link was lost: {error}"));
         self.link = None;
     }
 
@@ -284,6 +310,9 @@ impl Pump {
             .await
         {
             Ok(expirations) => {
+                if let Some(metrics) = self.config.probe.metrics() {
+                    metrics.lock_renewed(expirations.len() as u64);
+                }
                 for ((token, _), until) in due.iter().zip(expirations) {
                     if let (Some(held), Ok(left)) = (
                         self.held.get_mut(token),

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::{Pump, SessionEnd};
+use crate::ops::metrics::{FunctionMetrics, SettlementKind};
 use crate::runtime::requests::Request;
 use crate::runtime::source::{DeliveryToken, SourceSession};
 
@@ -21,7 +22,7 @@ impl<S: SourceSession> Pump<S> {
     pub(super) async fn drive<F: Future + Unpin>(
         &mut self,
         mut future: F,
-        current: Option<DeliveryToken>,
+        current: Option<(DeliveryToken, &FunctionMetrics)>,
         cancellation: &CancellationToken,
     ) -> (F::Output, bool) {
         let mut lock_lost = false;
@@ -83,16 +84,26 @@ impl<S: SourceSession> Pump<S> {
     }
 
     /// Serves one request. `Err` means the session lock is lost.
-    async fn serve(&mut self, request: Request, current: Option<DeliveryToken>) -> Result<(), ()> {
+    async fn serve(
+        &mut self,
+        request: Request,
+        current: Option<(DeliveryToken, &FunctionMetrics)>,
+    ) -> Result<(), ()> {
         let lost = match request {
             Request::Settle(token, settlement, reply) => {
-                let result = if Some(token) == current {
-                    self.session.settle(token, settlement).await
-                } else {
-                    Err(ServiceBusError::new(
+                let result = match current.filter(|(t, _)| *t == token) {
+                    Some((_, metrics)) => {
+                        let kind = SettlementKind::from(&settlement);
+                        let settled = self.session.settle(token, settlement).await;
+                        if settled.is_ok() {
+                            metrics.settled(kind);
+                        }
+                        settled
+                    }
+                    None => Err(ServiceBusError::new(
                         ErrorKind::AlreadySettled,
                         "that invocation has ended; its message was settled by the host",
-                    ))
+                    )),
                 };
                 answer(reply, result)
             }
@@ -129,6 +140,7 @@ impl<S: SourceSession> Pump<S> {
     }
 
     fn renewed(&mut self, until: SystemTime) {
+        self.group.metrics.trigger.lock_renewed(1);
         *self
             .locked_until
             .lock()

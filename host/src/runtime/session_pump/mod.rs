@@ -170,8 +170,10 @@ impl<S: SourceSession> Pump<S> {
 
     async fn run(mut self) -> SessionSummary {
         info!("session accepted");
+        let metrics = self.group.metrics.trigger.clone();
+        metrics.session_accepted();
         // Accepted while every slot was taken: wait for one before anything runs.
-        match self.unpark().await {
+        let summary = match self.unpark().await {
             Ok(()) => {
                 let end = match self.open().await {
                     Ok(()) => self.process().await,
@@ -180,7 +182,9 @@ impl<S: SourceSession> Pump<S> {
                 self.close(end).await
             }
             Err(end) => self.release_unopened(end).await,
-        }
+        };
+        metrics.session_ended(summary.end == SessionEnd::LockLost);
+        summary
     }
 
     /// Calls the `session_opened` hook, then loads the typed state when a function takes it

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use berth::ops::{MessageOps, SessionOps};
+use berth::trace::TraceScope;
 use berth::{
     CancellationToken, Invocation, Message, MessageActions, Outcome, Rejection, SessionContext,
-    StateSlot,
+    StateSlot, TraceContext,
 };
 
 use super::catch_panic::CatchPanic;
@@ -24,18 +25,20 @@ pub enum InvocationResult {
     Panicked(String),
 }
 
-/// A started invocation: the handler future (if the arguments could be extracted), and
-/// the actions it may settle through.
+/// A started invocation: the handler future (if the arguments could be extracted; it sees
+/// the trace context as `TraceContext::current()` while polled), and the actions it may
+/// settle through.
 pub(crate) struct Started {
-    pub(crate) future: Result<CatchPanic<Outcome>, Rejection>,
+    pub(crate) future: Result<TraceScope<CatchPanic<Outcome>>, Rejection>,
     pub(crate) actions: MessageActions,
     pub(crate) started_at: Instant,
 }
 
-/// Builds the invocation and starts the handler.
+/// Builds the invocation and starts the handler, under `trace`.
 pub(crate) fn start(
     function: &FunctionSpec,
     message: Message,
+    trace: TraceContext,
     session: Option<(Arc<str>, Arc<dyn SessionOps>)>,
     message_ops: Arc<dyn MessageOps>,
     cancellation: CancellationToken,
@@ -49,12 +52,16 @@ pub(crate) fn start(
         session,
         actions.clone(),
         cancellation,
-    );
+    )
+    .with_trace(trace.clone());
     if let Some(slot) = state {
         invocation = invocation.with_state_slot(slot);
     }
     Started {
-        future: function.handler.call(&invocation).map(CatchPanic::new),
+        future: function
+            .handler
+            .call(&invocation)
+            .map(|future| trace.scope(CatchPanic::new(future))),
         actions,
         started_at: Instant::now(),
     }

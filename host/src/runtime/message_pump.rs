@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use berth::ops::{BoxFuture, MessageOps};
-use berth::{ServiceBusError, Settlement};
+use berth::{ServiceBusError, Settlement, TraceContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::acceptor::Backoff;
+use crate::logging::invocation_span;
 use super::dispatch::{self, InvocationResult};
 use super::function::FunctionSpec;
 use super::router::EntityGroup;
@@ -110,22 +111,28 @@ async fn invoke<S: MessageSource>(
     shutdown: &CancellationToken,
 ) {
     let Received { message, token } = received;
-    let span = info_span!(
-        "invocation",
-        function = %function.name,
-        message_id = message.message_id.as_deref().unwrap_or(""),
-        delivery_count = message.delivery_count,
-        sequence_number = message.sequence_number,
-        invocation_id = %dispatch::invocation_id(),
-        otel.kind = "consumer",
-        messaging.operation = "process",
+    let mut trace = TraceContext::for_properties(&message.application_properties);
+    let span = invocation_span(
+        function,
+        message.session_id.as_deref(),
+        &message,
+        &mut trace,
+        &dispatch::invocation_id(),
     );
     async move {
         let ops = Arc::new(DirectSettle {
             source: source.clone(),
             token,
         });
-        let started = dispatch::start(function, message, None, ops, shutdown.child_token(), None);
+        let started = dispatch::start(
+            function,
+            message,
+            trace,
+            None,
+            ops,
+            shutdown.child_token(),
+            None,
+        );
         let result = match started.future {
             Err(rejection) => InvocationResult::Rejected(rejection),
             Ok(future) => match future.await {
@@ -152,6 +159,7 @@ async fn invoke<S: MessageSource>(
             outcome = settle::outcome_name(&result),
             settlement = name,
             duration_ms = started.started_at.elapsed().as_millis() as u64,
+            messaging.servicebus.disposition_status = name,
             "invocation completed"
         );
     }

@@ -1,11 +1,18 @@
 //! Sending to a queue or topic: one sender link (on its own AMQP session), attached on first
 //! use and again after it is lost. Each message waits for the broker's `accepted`; a batch is
 //! pipelined (all transfers first, then all outcomes), one link round trip for the lot.
+//!
+//! Sent from inside an invocation, a message that carries no trace context of its own gets
+//! the invocation's as `traceparent` (and `Diagnostic-Id`, which the Azure SDKs read, and
+//! `tracestate`), so the function it triggers continues the trace.
 
-use berth::{ErrorKind, Message, ServiceBusError};
+use berth::trace::{DIAGNOSTIC_ID, TRACEPARENT, TRACESTATE};
+use berth::{ErrorKind, Message, ServiceBusError, TraceContext};
 use fe2o3_amqp::link::Sender as AmqpSender;
 use fe2o3_amqp::session::SessionHandle;
 use fe2o3_amqp_types::definitions::SenderSettleMode;
+use fe2o3_amqp_types::messaging::{ApplicationProperties, Data, Message as AmqpMessage};
+use fe2o3_amqp_types::primitives::SimpleValue;
 use tokio::sync::Mutex;
 
 use super::client::ServiceBusClient;
@@ -95,8 +102,13 @@ async fn send_all(
     messages: &[Message],
 ) -> (bool, Result<(), ServiceBusError>) {
     let mut pending = Vec::with_capacity(messages.len());
+    let trace = TraceContext::current().map(|t| (t.traceparent(), t.trace_state));
     for message in messages {
-        match sender.send_batchable(convert::to_amqp(message)).await {
+        let mut amqp = convert::to_amqp(message);
+        if let Some((traceparent, trace_state)) = &trace {
+            stamp_trace(&mut amqp, message, traceparent, trace_state.as_deref());
+        }
+        match sender.send_batchable(amqp).await {
             Ok(fut) => pending.push(fut),
             Err(e) => return (!pending.is_empty(), Err(errors::from_send(&e))),
         }
@@ -107,4 +119,27 @@ async fn send_all(
         }
     }
     (true, Ok(()))
+}
+
+/// Adds the sending invocation's trace context, unless the message has one already.
+fn stamp_trace(
+    amqp: &mut AmqpMessage<Data>,
+    message: &Message,
+    traceparent: &str,
+    trace_state: Option<&str>,
+) {
+    let own = &message.application_properties;
+    if own.contains_key(TRACEPARENT) || own.contains_key(DIAGNOSTIC_ID) {
+        return;
+    }
+    let properties = &mut amqp
+        .application_properties
+        .get_or_insert_with(|| ApplicationProperties(Default::default()))
+        .0;
+    let text = |s: &str| SimpleValue::String(s.to_owned());
+    properties.insert(TRACEPARENT.to_owned(), text(traceparent));
+    properties.insert(DIAGNOSTIC_ID.to_owned(), text(traceparent));
+    if let (Some(state), false) = (trace_state, own.contains_key(TRACESTATE)) {
+        properties.insert(TRACESTATE.to_owned(), text(state));
+    }
 }

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{Message, Outcome, Rejection, Settlement, StateSlot, MAX_SESSION_STATE_BYTES};
-use tracing::{error, info, info_span, warn, Instrument};
+use berth::{
+    Message, Outcome, Rejection, Settlement, StateSlot, TraceContext, MAX_SESSION_STATE_BYTES,
+};
+use tracing::{error, info, warn, Instrument};
 
 use super::lock::end_for;
 use super::{Pump, SessionEnd};
+use crate::logging::invocation_span;
 use crate::runtime::dispatch::{self, InvocationResult};
 use crate::runtime::function::{FunctionSpec, PoisonPolicy};
 use crate::runtime::settle::{self, Decision};
@@ -33,16 +36,15 @@ impl<S: SourceSession> Pump<S> {
         };
         let Received { message, token } = received;
         self.invocations += 1;
-        let span = info_span!(
-            "invocation",
-            function = %function.name,
-            session_id = %self.session_id,
-            message_id = message.message_id.as_deref().unwrap_or(""),
-            delivery_count = message.delivery_count,
-            sequence_number = message.sequence_number,
-            invocation_id = %dispatch::invocation_id(),
+        let mut trace = TraceContext::for_properties(&message.application_properties);
+        let span = invocation_span(
+            &function,
+            Some(&self.session_id),
+            &message,
+            &mut trace,
+            &dispatch::invocation_id(),
         );
-        self.invoke_in(&function, message, token)
+        self.invoke_in(&function, message, trace, token)
             .instrument(span)
             .await
     }
@@ -75,6 +77,7 @@ impl<S: SourceSession> Pump<S> {
         &mut self,
         function: &FunctionSpec,
         message: Message,
+        trace: TraceContext,
         token: DeliveryToken,
     ) -> Option<SessionEnd> {
         let settings = &function.settings;
@@ -90,7 +93,7 @@ impl<S: SourceSession> Pump<S> {
                 (_, Some(m)) => m,
                 (_, None) => return Some(SessionEnd::Failed("no message to retry".into())),
             };
-            let tried = self.attempt(function, current, token).await;
+            let tried = self.attempt(function, current, trace.clone(), token).await;
             log_result(&tried.result);
             if tried.lock_lost {
                 error!(
@@ -165,6 +168,7 @@ impl<S: SourceSession> Pump<S> {
             settlement = settlement_name,
             attempts = attempt,
             duration_ms = last.elapsed.as_millis() as u64,
+            messaging.servicebus.disposition_status = settlement_name,
             "invocation completed"
         );
         match settled {
@@ -227,6 +231,7 @@ impl<S: SourceSession> Pump<S> {
         &mut self,
         function: &FunctionSpec,
         message: Message,
+        trace: TraceContext,
         token: DeliveryToken,
     ) -> Attempt {
         let cancellation = self.shutdown.child_token();
@@ -238,6 +243,7 @@ impl<S: SourceSession> Pump<S> {
         let started = dispatch::start(
             function,
             message,
+            trace,
             Some((self.session_id.clone(), ops)),
             self.handle.message_ops(token),
             cancellation.clone(),

@@ -25,7 +25,7 @@ use super::peek_lock::PeekLockReceiver;
 use super::session_receiver::AmqpSession;
 use super::ticks;
 use crate::ops::ReceiverProbe;
-use crate::runtime::SessionSource;
+use crate::runtime::{SessionSource, SourceSession};
 
 /// The filter key that selects a session.
 const SESSION_FILTER: &str = "com.microsoft:session-filter";
@@ -35,6 +35,7 @@ const LOCKED_UNTIL: &str = "com.microsoft:locked-until-utc";
 const DETACH_WAIT: Duration = Duration::from_secs(10);
 
 /// Accepts sessions of one session-enabled queue or subscription.
+#[derive(Clone)]
 pub struct AmqpSessionSource {
     client: ServiceBusClient,
     entity: String,
@@ -174,6 +175,39 @@ impl AmqpSessionSource {
     }
 }
 
+impl AmqpSessionSource {
+    /// One accept attempt on a task of its own, so that the caller may drop the future at
+    /// any point (shutdown, a slot handed elsewhere): fe2o3-amqp closes the whole connection
+    /// when a frame arrives for an AMQP session it has dropped, so an attach must never be
+    /// abandoned half-way. A session accepted after the caller went away is released.
+    async fn detached_attempt(
+        &self,
+        session_id: Option<String>,
+    ) -> Result<Attempt, ServiceBusError> {
+        let source = self.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let attempt = async {
+                let (connection, session) = source.report(source.begin().await)?;
+                source.report(
+                    source
+                        .attempt(connection, session, session_id.as_deref())
+                        .await,
+                )
+            };
+            if let Err(Ok(Attempt::Accepted(orphan))) = tx.send(attempt.await) {
+                orphan.release().await;
+            }
+        });
+        rx.await.unwrap_or_else(|_| {
+            Err(ServiceBusError::new(
+                ErrorKind::Other,
+                "the session accept task stopped",
+            ))
+        })
+    }
+}
+
 /// "No session now" for the conditions that mean it, else the error.
 fn no_session_or(error: ServiceBusError) -> Result<Attempt, ServiceBusError> {
     if errors::has_condition(&error, TIMEOUT)
@@ -207,8 +241,7 @@ impl SessionSource for AmqpSessionSource {
             if self.client.is_closed() {
                 return Ok(None);
             }
-            let (connection, session) = self.report(self.begin().await)?;
-            match self.report(self.attempt(connection, session, None).await)? {
+            match self.detached_attempt(None).await? {
                 Attempt::Accepted(s) => return Ok(Some(*s)),
                 Attempt::NoSession(reason) => {
                     debug!(entity = %self.entity, %reason, "no session available yet; waiting again")
@@ -224,8 +257,7 @@ impl SessionSource for AmqpSessionSource {
         if self.client.is_closed() {
             return Ok(None);
         }
-        let (connection, session) = self.report(self.begin().await)?;
-        match self.report(self.attempt(connection, session, Some(session_id)).await)? {
+        match self.detached_attempt(Some(session_id.to_owned())).await? {
             Attempt::Accepted(s) => Ok(Some(*s)),
             Attempt::NoSession(reason) => Err(ServiceBusError::new(
                 ErrorKind::SessionCannotBeLocked,

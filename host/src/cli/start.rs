@@ -68,7 +68,10 @@ pub(crate) fn run(args: StartArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(&loaded.config, enabled))
+    let code = runtime.block_on(serve(&loaded.config, enabled));
+    drop(runtime);
+    logging::shutdown();
+    code
 }
 
 async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCode {

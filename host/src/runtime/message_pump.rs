@@ -4,19 +4,20 @@
 use std::sync::Arc;
 
 use berth::ops::{BoxFuture, MessageOps};
-use berth::{ServiceBusError, Settlement, TraceContext};
+use berth::{ErrorKind, ServiceBusError, Settlement, TraceContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::acceptor::Backoff;
-use crate::logging::invocation_span;
 use super::dispatch::{self, InvocationResult};
 use super::function::FunctionSpec;
 use super::router::EntityGroup;
 use super::session_pump::log_result;
 use super::settle::{self, Decision};
 use super::source::{DeliveryToken, MessageSource, Received};
+use crate::logging::invocation_span;
+use crate::ops::metrics::{FunctionMetrics, GroupMetrics, SettlementKind};
 
 /// Runs a non-session trigger of one function until `shutdown` fires or the source closes;
 /// in-flight invocations finish and settle first. Returns the number of invocations.
@@ -73,7 +74,7 @@ async fn worker<S: MessageSource>(
                 match group.route(&received.message) {
                     Ok(function) => {
                         invocations += 1;
-                        invoke(function, &source, received, &shutdown).await;
+                        invoke(function, &group.metrics, &source, received, &shutdown).await;
                     }
                     Err(rejection) => {
                         warn!(
@@ -106,6 +107,7 @@ async fn worker<S: MessageSource>(
 
 async fn invoke<S: MessageSource>(
     function: &FunctionSpec,
+    group_metrics: &GroupMetrics,
     source: &Arc<S>,
     received: Received,
     shutdown: &CancellationToken,
@@ -119,10 +121,12 @@ async fn invoke<S: MessageSource>(
         &mut trace,
         &dispatch::invocation_id(),
     );
+    let metrics = group_metrics.function(&function.name);
     async move {
         let ops = Arc::new(DirectSettle {
             source: source.clone(),
             token,
+            metrics: metrics.clone(),
         });
         let started = dispatch::start(
             function,
@@ -140,6 +144,7 @@ async fn invoke<S: MessageSource>(
                 Err(panic) => InvocationResult::Panicked(panic),
             },
         };
+        metrics.invoked(&result, started.started_at.elapsed());
         log_result(&result);
         let decision = settle::decide(
             &result,
@@ -148,11 +153,19 @@ async fn invoke<S: MessageSource>(
         );
         let (name, settled) = match decision {
             Decision::Settle(settlement) => {
-                (settlement.name(), source.settle(token, settlement).await)
+                let (name, kind) = (settlement.name(), SettlementKind::from(&settlement));
+                let settled = source.settle(token, settlement).await;
+                if settled.is_ok() {
+                    metrics.settled(kind);
+                }
+                (name, settled)
             }
             Decision::SettledByHandler => ("by_handler", Ok(())),
         };
         if let Err(e) = &settled {
+            if e.kind == ErrorKind::MessageLockLost {
+                group_metrics.trigger.lock_lost();
+            }
             warn!(error = %e, "settling the message failed; the broker will redeliver it");
         }
         info!(
@@ -170,10 +183,18 @@ async fn invoke<S: MessageSource>(
 struct DirectSettle<S> {
     source: Arc<S>,
     token: DeliveryToken,
+    metrics: FunctionMetrics,
 }
 
 impl<S: MessageSource> MessageOps for DirectSettle<S> {
     fn settle(&self, settlement: Settlement) -> BoxFuture<'_, Result<(), ServiceBusError>> {
-        Box::pin(self.source.settle(self.token, settlement))
+        let kind = SettlementKind::from(&settlement);
+        Box::pin(async move {
+            let settled = self.source.settle(self.token, settlement).await;
+            if settled.is_ok() {
+                self.metrics.settled(kind);
+            }
+            settled
+        })
     }
 }

@@ -12,6 +12,7 @@ use tracing::{error, info, warn, Instrument};
 use super::lock::end_for;
 use super::{Pump, SessionEnd};
 use crate::logging::invocation_span;
+use crate::ops::metrics::{FunctionMetrics, SettlementKind};
 use crate::runtime::dispatch::{self, InvocationResult};
 use crate::runtime::function::{FunctionSpec, PoisonPolicy};
 use crate::runtime::settle::{self, Decision};
@@ -64,8 +65,12 @@ impl<S: SourceSession> Pump<S> {
             "no function takes this message; dead-lettering it"
         );
         let settlement = Settlement::dead_letter(rejection.reason, rejection.description);
+        let kind = SettlementKind::from(&settlement);
         match self.session.settle(received.token, settlement).await {
-            Ok(()) => None,
+            Ok(()) => {
+                self.group.metrics.trigger.unrouted_settled(kind);
+                None
+            }
             Err(e) => {
                 error!(error = %e, "dead-lettering the message failed; stopping the session so its order is kept");
                 Some(end_for(&e))
@@ -82,6 +87,7 @@ impl<S: SourceSession> Pump<S> {
     ) -> Option<SessionEnd> {
         let settings = &function.settings;
         let retry = settings.retry;
+        let metrics = self.group.metrics.function(&function.name).clone();
         let mut attempt = 1u32;
         let mut message = Some(message);
         let last = loop {
@@ -93,7 +99,10 @@ impl<S: SourceSession> Pump<S> {
                 (_, Some(m)) => m,
                 (_, None) => return Some(SessionEnd::Failed("no message to retry".into())),
             };
-            let tried = self.attempt(function, current, trace.clone(), token).await;
+            let tried = self
+                .attempt(function, current, trace.clone(), token, &metrics)
+                .await;
+            metrics.invoked(&tried.result, tried.elapsed);
             log_result(&tried.result);
             if tried.lock_lost {
                 error!(
@@ -160,7 +169,14 @@ impl<S: SourceSession> Pump<S> {
             warn!("auto_complete is off and the handler did not settle the message; abandoning it");
         }
         let settled = match decision {
-            Decision::Settle(settlement) => self.session.settle(token, settlement).await,
+            Decision::Settle(settlement) => {
+                let kind = SettlementKind::from(&settlement);
+                let settled = self.session.settle(token, settlement).await;
+                if settled.is_ok() {
+                    metrics.settled(kind);
+                }
+                settled
+            }
             Decision::SettledByHandler => Ok(()),
         };
         info!(
@@ -233,6 +249,7 @@ impl<S: SourceSession> Pump<S> {
         message: Message,
         trace: TraceContext,
         token: DeliveryToken,
+        metrics: &FunctionMetrics,
     ) -> Attempt {
         let cancellation = self.shutdown.child_token();
         let state = self
@@ -252,7 +269,9 @@ impl<S: SourceSession> Pump<S> {
         let (result, lock_lost) = match started.future {
             Err(rejection) => (InvocationResult::Rejected(rejection), false),
             Ok(future) => {
-                let (output, lock_lost) = self.drive(future, Some(token), &cancellation).await;
+                let (output, lock_lost) = self
+                    .drive(future, Some((token, metrics)), &cancellation)
+                    .await;
                 let result = match output {
                     Ok(outcome) => InvocationResult::Returned(outcome),
                     Err(panic) => InvocationResult::Panicked(panic),

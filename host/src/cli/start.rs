@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::{EntitiesConfig, EntityConfig, TopicConfig};
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::{HostConfig, LogFormat};
+use crate::ops::Ops;
 use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
 use crate::servicebus::{ConnectionString, ServiceBusClient};
@@ -81,6 +83,14 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
     let stop = CancellationToken::new();
     shutdown::watch_signals(stop.clone());
+    let ops = Ops::new();
+    let ops_server = match ops.serve(config.ops.address, &stop).await {
+        Ok(server) => server,
+        Err(e) => {
+            error!(error = %e, "the ops listener could not start");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let embedded = if functions.iter().any(|f| f.connection_string.is_none()) {
         match start_embedded(config, &functions).await {
@@ -126,6 +136,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
             Some(client) => client.clone(),
             None => match connect(function, &text).await {
                 Ok(client) => {
+                    ops.instrument_client(&client, &function.spec.connection);
                     clients.insert(text.clone(), client.clone());
                     client
                 }
@@ -138,12 +149,13 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
             sessions = group.sessions,
             "function started"
         );
-        let group = std::sync::Arc::new(group);
         if group.sessions {
             let source = client.session_source(&function.spec);
+            let group = Arc::new(ops.instrument(group, source.probe()));
             triggers.spawn(acceptor::run_group(group, source, stop.clone()));
         } else {
             let source = client.message_source(&function.spec);
+            let group = Arc::new(ops.instrument(group, source.probe()));
             triggers.spawn(message_pump::run_group(group, source, stop.clone()));
         }
     }
@@ -162,6 +174,9 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
     if let Some(broker) = embedded {
         broker.shutdown().await;
+    }
+    if let Some(server) = ops_server {
+        server.shutdown().await;
     }
     info!(
         drained = report.drained,

@@ -17,6 +17,7 @@ use super::connection::{Connection, Endpoint};
 use super::connection_string::ConnectionString;
 use super::message_receiver::AmqpMessageSource;
 use super::sender::Sender;
+use crate::ops::ConnectionProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::FunctionSpec;
 
@@ -30,6 +31,7 @@ struct Inner {
     endpoint: Arc<Endpoint>,
     current: tokio::sync::Mutex<Option<Arc<Connection>>>,
     closed: CancellationToken,
+    probe: Arc<ConnectionProbe>,
 }
 
 impl ServiceBusClient {
@@ -40,6 +42,7 @@ impl ServiceBusClient {
                 endpoint: Arc::new(Endpoint::new(connection_string)),
                 current: tokio::sync::Mutex::new(None),
                 closed: CancellationToken::new(),
+                probe: Arc::default(),
             }),
         }
     }
@@ -50,6 +53,7 @@ impl ServiceBusClient {
         let client = ServiceBusClient::new(connection_string);
         let connection = Connection::open(client.inner.endpoint.clone()).await?;
         info!(endpoint = %client.inner.endpoint.address(), "connected to Service Bus");
+        client.watch(&connection);
         *client.inner.current.lock().await = Some(connection);
         Ok(client)
     }
@@ -84,9 +88,26 @@ impl ServiceBusClient {
         Sender::new(self.clone(), entity.to_owned())
     }
 
+    /// What the client reports about its connection (for `/readyz` and the reconnect
+    /// count).
+    pub fn probe(&self) -> &Arc<ConnectionProbe> {
+        &self.inner.probe
+    }
+
+    /// Reports `connection` as open now, and as lost as soon as it is.
+    fn watch(&self, connection: &Arc<Connection>) {
+        let number = self.inner.probe.connected();
+        let (connection, probe) = (connection.clone(), self.inner.probe.clone());
+        tokio::spawn(async move {
+            connection.lost().await;
+            probe.lost(Some(number));
+        });
+    }
+
     /// Closes the connection; later calls fail with a connection error.
     pub async fn close(&self) {
         self.inner.closed.cancel();
+        self.inner.probe.closed();
         if let Some(connection) = self.inner.current.lock().await.take() {
             connection.close().await;
         }
@@ -110,6 +131,7 @@ impl ServiceBusClient {
                 return Ok(connection.clone());
             }
             warn!(endpoint = %self.inner.endpoint.address(), "the connection to Service Bus was lost; reconnecting");
+            self.inner.probe.lost(None);
             *current = None;
         }
         let mut backoff = Backoff::default();
@@ -122,10 +144,12 @@ impl ServiceBusClient {
             match Connection::open(self.inner.endpoint.clone()).await {
                 Ok(connection) => {
                     info!(endpoint = %self.inner.endpoint.address(), attempt, "connected to Service Bus");
+                    self.watch(&connection);
                     *current = Some(connection.clone());
                     return Ok(connection);
                 }
                 Err(e) => {
+                    self.inner.probe.reconnecting(attempt, &e);
                     let delay = backoff.next_delay();
                     warn!(
                         endpoint = %self.inner.endpoint.address(),

@@ -104,6 +104,11 @@ impl Connection {
         self.cbs.link().is_closed()
     }
 
+    /// Waits until the connection is gone (its `$cbs` link pair stopped).
+    pub async fn lost(&self) {
+        self.cbs.link().closed().await
+    }
+
     /// Begins a new AMQP session.
     pub async fn begin_session(&self) -> Result<SessionHandle<()>, ServiceBusError> {
         let mut handle = self.handle.lock().await;

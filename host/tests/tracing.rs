@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use berth::{BoxedHandler, HandlerError, Message, TraceContext};
 use berth_host::logging::JsonLayer;
-use berth_host::runtime::TriggerSettings;
+use berth_host::runtime::{Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::ServiceBusClient;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -282,4 +282,37 @@ async fn invocation_lines_carry_the_opentelemetry_messaging_names() {
     let handled = one(&lines, "handler ran");
     assert_eq!(handled["invocation_id"], invocation_id);
     assert_eq!(handled["messaging.destination.name"], "named");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_invocation_names_its_topic_and_subscription() {
+    lines();
+    let entities = "[[topics]]\nname = \"events\"\n[[topics.subscriptions]]\nname = \"audit\"\nrequires_session = true\n";
+    let broker = start(entities).await;
+    let client = client(&broker).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let function = Arc::new(FunctionSpec {
+        name: "audit_events".into(),
+        entity: Entity::Subscription {
+            topic: "events".into(),
+            subscription: "audit".into(),
+        },
+        connection: "ServiceBusConnection".into(),
+        sessions: true,
+        settings: TriggerSettings::default(),
+        handler: traced_handler(tx, None),
+    });
+    let trigger = Trigger::start(&client, function);
+    let message = Message::with_body("e").session("s").id("topic-1");
+    client.sender("events").send(&message).await.unwrap();
+    next(&mut rx).await;
+    trigger.stop().await;
+
+    let lines = lines_of("topic-1");
+    let done = one(&lines, "invocation completed");
+    assert_eq!(done["messaging.destination.name"], "events", "{done}");
+    assert_eq!(
+        done["messaging.destination.subscription.name"], "audit",
+        "{done}"
+    );
 }

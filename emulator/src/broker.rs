@@ -188,6 +188,9 @@ impl BrokerBuilder {
     }
 }
 
+/// How long [`RunningBroker::shutdown`] waits for the connections to end.
+pub const CONNECTION_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A started broker.
 pub struct RunningBroker {
     listener: Listener,
@@ -233,12 +236,26 @@ impl RunningBroker {
         &self.namespace
     }
 
-    /// Stops accepting, closes every connection (their session locks are released) and waits
-    /// until everything logged is on disk.
+    /// Stops accepting, closes every connection and waits until each has ended (their
+    /// session locks released, their last settlements applied; at most
+    /// [`CONNECTION_CLOSE_WAIT`]), then until everything logged is on disk. Once this
+    /// returns, nothing more is written: another broker may open the same data directory.
     pub async fn shutdown(self) {
         self.listener.shutdown();
         if let Some(tls) = &self.tls_listener {
             tls.shutdown();
+        }
+        let closed = async {
+            self.listener.closed().await;
+            if let Some(tls) = &self.tls_listener {
+                tls.closed().await;
+            }
+        };
+        if tokio::time::timeout(CONNECTION_CLOSE_WAIT, closed).await.is_err() {
+            tracing::warn!(
+                wait_ms = CONNECTION_CLOSE_WAIT.as_millis() as u64,
+                "connections still open at shutdown; flushing without them"
+            );
         }
         if let Err(error) = self.namespace.flush().await {
             tracing::warn!(%error, "the log could not be flushed at shutdown");

@@ -474,3 +474,28 @@ async fn durable_broker_keeps_messages_across_a_restart() {
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn shutdown_returns_once_the_connections_have_released_their_sessions() {
+    let broker = start().await;
+    let mut c = client(&broker).await;
+    send(&mut c, 0, "sessions", &message(Some("g"))).await;
+    c.write(&frame(
+        0,
+        &session_attach(1, Value::String("g".into()), None),
+        &[],
+    ))
+    .await;
+    attach_reply(&mut c).await;
+    let namespace = broker.namespace().clone();
+    let sessions = namespace.receiver("sessions").unwrap();
+    assert!(
+        sessions.accept_session("g").is_err(),
+        "held by the connection"
+    );
+    broker.shutdown().await;
+    // No waiting: when shutdown returns, the connection has ended and its session lock is
+    // gone, so nothing it held can change the entities (or their log) any more.
+    let lock = sessions.accept_session("g").expect("the session was released");
+    drop(lock);
+}

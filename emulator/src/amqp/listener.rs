@@ -7,6 +7,7 @@ use tokio::{
     task::JoinHandle,
 };
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::{
     config::ConnectionConfig, connection::serve_connection_until, handler::ConnectionHandler,
@@ -14,12 +15,13 @@ use super::{
 
 /// Accepts TCP connections (with `TCP_NODELAY`) and serves each with a fresh handler
 /// from the factory. Dropping the listener stops accepting; [`Listener::shutdown`] also
-/// closes the open connections.
+/// closes the open connections, and [`Listener::closed`] waits until they are.
 #[derive(Debug)]
 pub struct Listener {
     local_addr: SocketAddr,
     shutdown: CancellationToken,
     accept_task: JoinHandle<()>,
+    connections: TaskTracker,
 }
 
 impl Listener {
@@ -70,6 +72,8 @@ impl Listener {
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
+        let connections = TaskTracker::new();
+        let tracker = connections.clone();
         let accept_task = tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -94,11 +98,11 @@ impl Listener {
                 let child = token.child_token();
                 match &tls {
                     None => {
-                        tokio::spawn(serve_connection_until(socket, config, handler, child));
+                        tracker.spawn(serve_connection_until(socket, config, handler, child));
                     }
                     Some(tls) => {
                         let handshake = tls.accept(socket);
-                        tokio::spawn(async move {
+                        tracker.spawn(async move {
                             match handshake.await {
                                 Ok(stream) => {
                                     serve_connection_until(stream, config, handler, child).await
@@ -116,6 +120,7 @@ impl Listener {
             local_addr,
             shutdown,
             accept_task,
+            connections,
         })
     }
 
@@ -127,6 +132,13 @@ impl Listener {
     /// Stops accepting and closes every connection with `amqp:connection:forced`.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
+    }
+
+    /// After [`Listener::shutdown`]: waits until every connection task has ended (each
+    /// has run its handler's close, which releases what the connection held).
+    pub async fn closed(&self) {
+        self.connections.close();
+        self.connections.wait().await;
     }
 }
 

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use berth::prelude::*;
-use berth_host::config::{parse_host_config, AppSettings, HostConfig};
+use berth_host::config::{parse_host_config, AppSettings, ConnectionSetting, HostConfig};
 use berth_host::registry::resolve;
 use berth_host::runtime::Entity;
 
@@ -60,7 +60,12 @@ fn binding_expressions_resolve_from_app_settings_and_the_environment() {
             subscription: "audit".into()
         }
     );
-    assert_eq!(audit.connection_string.as_deref(), Some("Endpoint=sb://x/"));
+    assert_eq!(
+        audit.connection,
+        Some(ConnectionSetting::ConnectionString(
+            "Endpoint=sb://x/".into()
+        ))
+    );
     let orders = &functions[1];
     assert_eq!(
         orders.spec.entity,
@@ -68,7 +73,7 @@ fn binding_expressions_resolve_from_app_settings_and_the_environment() {
     );
     assert!(orders.spec.sessions);
     assert_eq!(
-        orders.connection_string, None,
+        orders.connection, None,
         "no connection set: the embedded broker"
     );
 }

@@ -1,9 +1,11 @@
-//! How the commands that talk to a namespace (`send`, `peek`) find its connection string: an
-//! app setting (from `local.settings.toml` or the environment), or one given directly.
+//! How the commands that talk to a namespace (`send`, `peek`) find it: an app setting (from
+//! `local.settings.toml` or the environment) holding a connection string, or identity-based
+//! `<setting>__fullyQualifiedNamespace` settings, or a connection string given directly.
 
 use clap::Args;
 
-use crate::servicebus::ConnectionString;
+use crate::config::{connection_not_set, resolve_connection, ConnectionSetting};
+use crate::servicebus::{ConnectionString, ConnectionTarget};
 
 use super::load::app_settings;
 use super::ConfigArgs;
@@ -14,7 +16,8 @@ pub struct ConnectionArgs {
     /// Where the app settings are (for `--connection`).
     #[command(flatten)]
     pub files: ConfigArgs,
-    /// The app setting holding the connection string.
+    /// The connection's app setting: it holds a connection string, or
+    /// `<name>__fullyQualifiedNamespace` makes the connection identity-based.
     #[arg(long, default_value = "ServiceBusConnection")]
     pub connection: String,
     /// A connection string, instead of an app setting.
@@ -23,25 +26,28 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// The connection string to use; the error says where it was looked for.
-    pub(crate) fn resolve(&self) -> Result<ConnectionString, String> {
+    /// Where and how to connect; the error says where it was looked for.
+    pub(crate) fn resolve(&self) -> Result<ConnectionTarget, String> {
         let text = match &self.connection_string {
             Some(text) => text.clone(),
             None => {
                 let settings = app_settings(&self.files).map_err(|e| e.to_string())?;
-                settings
-                    .get(&self.connection)
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        format!(
-                            "the app setting `{}` is not set ({}); pass --connection-string, or \
-                             start `host emulator` and use the connection string it prints",
-                            self.connection,
+                match resolve_connection(&settings, &self.connection)? {
+                    Some(ConnectionSetting::ConnectionString(text)) => text,
+                    Some(ConnectionSetting::Identity(identity)) => return Ok(identity.into()),
+                    None => {
+                        return Err(format!(
+                            "{} ({}); pass --connection-string, or start `host emulator` and \
+                             use the connection string it prints",
+                            connection_not_set(&self.connection),
                             settings.looked_in()
-                        )
-                    })?
+                        ))
+                    }
+                }
             }
         };
-        ConnectionString::parse(&text).map_err(|e| e.to_string())
+        ConnectionString::parse(&text)
+            .map(ConnectionTarget::from)
+            .map_err(|e| e.to_string())
     }
 }

@@ -78,7 +78,11 @@ pub(crate) fn run(args: EmulatorArgs) -> ExitCode {
 }
 
 async fn serve(args: EmulatorArgs) -> ExitCode {
-    let mut builder = Broker::builder().address(SocketAddr::new(args.host, args.port));
+    // Development JWTs: a host with an identity-based connection (a token credential
+    // against a local fake token endpoint) can use this broker too.
+    let mut builder = Broker::builder()
+        .address(SocketAddr::new(args.host, args.port))
+        .dev_jwt(true);
     let mut entities = EntitiesConfig::default();
     if let Some(path) = &args.config {
         let parsed = std::fs::read_to_string(path)

@@ -96,7 +96,7 @@ pub fn describe(f: &ResolvedFunction, message_type_property: &str) -> String {
 }
 
 fn connection_state(f: &ResolvedFunction) -> &'static str {
-    if f.connection_string.is_some() {
+    if f.connection.is_some() {
         "set"
     } else {
         "not set: the embedded broker serves it"
@@ -122,7 +122,7 @@ pub fn describe_json(f: &ResolvedFunction) -> serde_json::Value {
         "entity_path": f.spec.entity.path(),
         "sessions": f.spec.sessions,
         "connection": f.spec.connection,
-        "connection_set": f.connection_string.is_some(),
+        "connection_set": f.connection.is_some(),
         "auto_complete": s.auto_complete,
         "prefetch_count": s.prefetch_count,
         "max_concurrent_sessions": s.max_concurrent_sessions,

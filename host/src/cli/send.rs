@@ -10,7 +10,7 @@ use berth::{Message, PropertyValue};
 use clap::Args;
 
 use crate::message_file;
-use crate::servicebus::{ConnectionString, ServiceBusClient};
+use crate::servicebus::{ConnectionTarget, ServiceBusClient};
 
 use super::connection_args::ConnectionArgs;
 
@@ -80,7 +80,7 @@ fn fail(message: String) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn build(args: &SendArgs) -> Result<(ConnectionString, String, Vec<Message>), String> {
+fn build(args: &SendArgs) -> Result<(ConnectionTarget, String, Vec<Message>), String> {
     let connection_string = args.connection.resolve()?;
     let entity = args
         .queue
@@ -145,7 +145,7 @@ fn typed(value: &str) -> PropertyValue {
 
 /// Sends in batches, with a progress line on a terminal for large sends.
 pub(crate) async fn send(
-    connection_string: ConnectionString,
+    connection_string: ConnectionTarget,
     entity: &str,
     messages: Vec<Message>,
 ) -> Result<(), String> {

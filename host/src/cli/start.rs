@@ -12,11 +12,11 @@ use berth_emulator::entity::{EntitiesConfig, EntityConfig, TopicConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::config::{HostConfig, LogFormat};
+use crate::config::{ConnectionSetting, HostConfig, LogFormat};
 use crate::ops::Ops;
 use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
-use crate::servicebus::{ConnectionString, ServiceBusClient};
+use crate::servicebus::{ConnectionString, ConnectionTarget, ServiceBusClient};
 use crate::{logging, message_file, shutdown};
 
 use super::emulator::queue;
@@ -92,7 +92,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         }
     };
 
-    let embedded = if functions.iter().any(|f| f.connection_string.is_none()) {
+    let embedded = if functions.iter().any(|f| f.connection.is_none()) {
         match start_embedded(config, &functions).await {
             Ok(broker) => Some(broker),
             Err(e) => {
@@ -124,20 +124,25 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         else {
             continue;
         };
-        let text = match (&function.connection_string, &embedded) {
-            (Some(text), _) => text.clone(),
-            (None, Some(broker)) => broker.connection_string(),
+        // Clients are shared by connection string, or by connection name when identity-based.
+        let (key, setting) = match (&function.connection, &embedded) {
+            (Some(ConnectionSetting::ConnectionString(text)), _) => (text.clone(), None),
+            (Some(ConnectionSetting::Identity(identity)), _) => (
+                format!("identity:{}", function.spec.connection),
+                Some(identity),
+            ),
+            (None, Some(broker)) => (broker.connection_string(), None),
             (None, None) => {
                 error!(function = %function.spec.name, "no connection and no embedded broker");
                 return ExitCode::FAILURE;
             }
         };
-        let client = match clients.get(&text) {
+        let client = match clients.get(&key) {
             Some(client) => client.clone(),
-            None => match connect(function, &text).await {
+            None => match connect(function, &key, setting).await {
                 Ok(client) => {
                     ops.instrument_client(&client, &function.spec.connection);
-                    clients.insert(text.clone(), client.clone());
+                    clients.insert(key.clone(), client.clone());
                     client
                 }
                 Err(()) => return ExitCode::FAILURE,
@@ -181,15 +186,26 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     info!(
         drained = report.drained,
         aborted = report.aborted,
+        failed = report.failed,
         "host stopped"
     );
-    ExitCode::SUCCESS
+    if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-async fn connect(function: &ResolvedFunction, text: &str) -> Result<ServiceBusClient, ()> {
-    let connection_string = match ConnectionString::parse(text) {
-        Ok(cs) => cs,
-        Err(e) => {
+/// A client for a connection string (`text`) or an identity-based connection.
+async fn connect(
+    function: &ResolvedFunction,
+    text: &str,
+    identity: Option<&crate::servicebus::IdentityConnection>,
+) -> Result<ServiceBusClient, ()> {
+    let target: ConnectionTarget = match (identity, ConnectionString::parse(text)) {
+        (Some(identity), _) => identity.clone().into(),
+        (None, Ok(cs)) => cs.into(),
+        (None, Err(e)) => {
             error!(
                 function = %function.spec.name,
                 setting = %function.spec.connection,
@@ -199,8 +215,12 @@ async fn connect(function: &ResolvedFunction, text: &str) -> Result<ServiceBusCl
             return Err(());
         }
     };
-    match ServiceBusClient::connect(connection_string).await {
-        Ok(client) => Ok(client),
+    let auth = target.auth_name();
+    match ServiceBusClient::connect(target).await {
+        Ok(client) => {
+            info!(setting = %function.spec.connection, auth, "Service Bus connection opened");
+            Ok(client)
+        }
         Err(e) => {
             error!(
                 function = %function.spec.name,
@@ -269,15 +289,17 @@ async fn start_embedded(
         .host
         .parse()
         .map_err(|e| format!("[emulator] host `{}`: {e}", emulator.host))?;
+    // Development JWTs: identity-based connections (token credentials) work against it.
     let mut builder = Broker::builder()
         .address(SocketAddr::new(ip, emulator.port))
+        .dev_jwt(true)
         .entities(entities_for(functions));
     builder = match &emulator.data_dir {
         Some(dir) => builder.data_dir(dir),
         None => builder.in_memory(),
     };
     let broker = builder.start().await.map_err(|e| e.to_string())?;
-    for f in functions.iter().filter(|f| f.connection_string.is_none()) {
+    for f in functions.iter().filter(|f| f.connection.is_none()) {
         let path = f.spec.entity.path();
         let entity = broker
             .namespace()
@@ -308,7 +330,7 @@ async fn start_embedded(
 fn entities_for(functions: &[ResolvedFunction]) -> EntitiesConfig {
     let mut config = EntitiesConfig::default();
     let mut topics: BTreeMap<String, Vec<EntityConfig>> = BTreeMap::new();
-    for f in functions.iter().filter(|f| f.connection_string.is_none()) {
+    for f in functions.iter().filter(|f| f.connection.is_none()) {
         match &f.spec.entity {
             Entity::Queue(name) => config.queues.push(queue(name, f.spec.sessions)),
             Entity::Subscription {

@@ -8,6 +8,7 @@
 
 mod app_settings;
 mod binding;
+mod connection_setting;
 mod duration;
 mod env_overrides;
 mod env_tree;
@@ -23,6 +24,7 @@ use std::path::Path;
 
 pub use app_settings::{AppSettings, SettingSource};
 pub use binding::{resolve, BindingError, BindingErrorKind};
+pub use connection_setting::{connection_not_set, resolve_connection, ConnectionSetting};
 pub use duration::{parse_duration, ConfigDuration, DurationError};
 pub use env_overrides::{parse_host_config_with_env, ENV_PREFIX};
 pub use error::{ConfigError, Location};

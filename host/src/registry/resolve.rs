@@ -19,9 +19,10 @@ pub struct ResolvedFunction {
     pub spec: FunctionSpec,
     /// Whether `host.toml` disables it.
     pub disabled: bool,
-    /// The connection string, when the connection's app setting is set; `None` means the
+    /// What the connection's app settings say (a connection string, or an identity-based
+    /// connection); `None`, when neither form is set, means the
     /// embedded broker serves this function.
-    pub connection_string: Option<String>,
+    pub connection: Option<binding::ConnectionSetting>,
     /// Where the function is declared.
     pub location: SourceLocation,
     /// The Rust path of the handler.
@@ -164,6 +165,17 @@ fn resolve_one(
         settings,
         &mut errors,
     );
+    let connection_setting = match binding::resolve_connection(settings, &connection) {
+        Ok(setting) => setting,
+        Err(e) => {
+            errors.push(
+                StartupError::new(format!("function `{name}`: {e}"))
+                    .at(registration.location)
+                    .hint("see \"Identity-based connections\" in the README"),
+            );
+            None
+        }
+    };
     let Some(entity) = entity else {
         return Err(errors);
     };
@@ -175,7 +187,6 @@ fn resolve_one(
         .and_then(|o| o.auto_complete)
         .or(attributes.auto_complete)
         .unwrap_or(config.service_bus.auto_complete_messages);
-    let connection_string = settings.get(&connection).map(str::to_owned);
     Ok(ResolvedFunction {
         spec: FunctionSpec {
             name: Arc::from(name),
@@ -204,7 +215,7 @@ fn resolve_one(
             handler,
         },
         disabled: overrides.is_some_and(|o| o.disabled),
-        connection_string,
+        connection: connection_setting,
         location: registration.location,
         rust_path: registration.rust_path,
         message_type,

@@ -4,7 +4,10 @@
 //! Tokens are per connection: a new connection starts with none and each link's first use
 //! authorises its audience again. Signed tokens live one hour and are re-put after 45 minutes;
 //! a `SharedAccessSignature` from the connection string cannot be renewed, so it is put once
-//! and a warning is logged when it is about to expire.
+//! and a warning is logged when it is about to expire. Entra ID tokens (identity-based
+//! connections) are put as `jwt` and re-put at their refresh point (5 minutes before expiry).
+//! A failed refresh is retried with a doubling pause (1 s to 30 s); the token on the broker
+//! stays valid meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -16,22 +19,22 @@ use fe2o3_amqp_types::primitives::{SimpleValue, Value};
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 
-use super::connection_string::Credential;
 use super::request_link::{Request, RequestLink};
-use super::sas::{self, TOKEN_LIFETIME};
 use super::ticks;
+use super::token_source::TokenSource;
 
-/// How long before expiry a signed token is replaced.
-const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(15 * 60);
+/// How long before expiry a token that cannot be renewed is warned about.
+const WARN_BEFORE_EXPIRY: Duration = Duration::from_secs(15 * 60);
 /// How long to wait for a `put-token` response.
 const PUT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How soon to retry a failed refresh.
-const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The first and the longest pause before retrying a failed refresh.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// The `$cbs` link pair of one connection and the audiences authorised on it.
 pub(crate) struct Cbs {
     link: RequestLink,
-    credential: Credential,
+    tokens: TokenSource,
     /// Audience → when to put a fresh token (`None`: never, the token cannot be renewed).
     authorized: Mutex<HashMap<String, Option<SystemTime>>>,
     changed: Notify,
@@ -41,13 +44,13 @@ impl Cbs {
     /// Attaches the `$cbs` link pair on `session` and starts the refresher.
     pub async fn open(
         session: SessionHandle<()>,
-        credential: Credential,
+        tokens: TokenSource,
         name: &str,
     ) -> Result<Arc<Cbs>, ServiceBusError> {
         let link = RequestLink::open(session, "$cbs", name).await?;
         let cbs = Arc::new(Cbs {
             link,
-            credential,
+            tokens,
             authorized: Mutex::new(HashMap::new()),
             changed: Notify::new(),
         });
@@ -70,23 +73,11 @@ impl Cbs {
 
     async fn put(&self, audience: &str) -> Result<(), ServiceBusError> {
         let now = SystemTime::now();
-        let token = sas::token_for(&self.credential, audience, now);
-        if token.expires_at <= now {
-            return Err(ServiceBusError::new(
-                ErrorKind::Other,
-                format!(
-                    "the SharedAccessSignature in the connection string expired at {:?}; put a fresh one in the connection string",
-                    token.expires_at
-                ),
-            ));
-        }
+        let token = self.tokens.token(audience, now).await?;
         let request = Request {
             operation: "put-token",
             properties: vec![
-                (
-                    "type",
-                    SimpleValue::String("servicebus.windows.net:sastoken".into()),
-                ),
+                ("type", SimpleValue::String(token.kind.into())),
                 ("name", SimpleValue::String(audience.to_owned())),
                 (
                     "expiration",
@@ -109,13 +100,10 @@ impl Cbs {
                 ),
             ));
         }
-        let refresh_at = match self.credential {
-            Credential::Key { .. } => Some(now + TOKEN_LIFETIME - REFRESH_BEFORE_EXPIRY),
-            Credential::Signature { .. } => None,
-        };
+        let refresh_at = token.refresh_at;
         if refresh_at.is_none() {
             let left = token.expires_at.duration_since(now).unwrap_or_default();
-            if left < REFRESH_BEFORE_EXPIRY {
+            if left < WARN_BEFORE_EXPIRY {
                 warn!(
                     audience,
                     expires_in_s = left.as_secs(),
@@ -125,7 +113,7 @@ impl Cbs {
         }
         self.lock().insert(audience.to_owned(), refresh_at);
         self.changed.notify_one();
-        debug!(audience, "token put");
+        debug!(audience, kind = token.kind, "token put");
         Ok(())
     }
 
@@ -155,6 +143,7 @@ impl Cbs {
 
 /// Re-puts tokens as they fall due, until the `$cbs` link closes (the connection is gone).
 async fn refresh(cbs: Weak<Cbs>) {
+    let mut failures = 0u32;
     loop {
         let Some(strong) = cbs.upgrade() else { return };
         if strong.link.is_closed() {
@@ -162,11 +151,18 @@ async fn refresh(cbs: Weak<Cbs>) {
         }
         let (due, _) = strong.due(SystemTime::now());
         for audience in due {
-            if let Err(e) = strong.put(&audience).await {
-                warn!(audience, error = %e, "refreshing a token failed; retrying");
-                strong
-                    .lock()
-                    .insert(audience, Some(SystemTime::now() + RETRY_AFTER));
+            match strong.put(&audience).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    let pause = RETRY_FIRST
+                        .saturating_mul(1 << failures.min(5))
+                        .min(RETRY_MAX);
+                    failures = failures.saturating_add(1);
+                    warn!(audience, error = %e, retry_in_ms = pause.as_millis() as u64, "refreshing a token failed; retrying");
+                    strong
+                        .lock()
+                        .insert(audience, Some(SystemTime::now() + pause));
+                }
             }
         }
         let now = SystemTime::now();

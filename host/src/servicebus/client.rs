@@ -14,9 +14,9 @@ use tracing::{info, warn};
 
 use super::acceptor::AmqpSessionSource;
 use super::connection::{Connection, Endpoint};
-use super::connection_string::ConnectionString;
 use super::message_receiver::AmqpMessageSource;
 use super::sender::Sender;
+use super::target::ConnectionTarget;
 use crate::ops::ConnectionProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::FunctionSpec;
@@ -35,11 +35,12 @@ struct Inner {
 }
 
 impl ServiceBusClient {
-    /// A client for `connection_string`; nothing is dialled until first use.
-    pub fn new(connection_string: ConnectionString) -> Self {
+    /// A client for a connection string or an identity-based connection
+    /// ([`ConnectionTarget`]); nothing is dialled until first use.
+    pub fn new(target: impl Into<ConnectionTarget>) -> Self {
         ServiceBusClient {
             inner: Arc::new(Inner {
-                endpoint: Arc::new(Endpoint::new(connection_string)),
+                endpoint: Arc::new(Endpoint::new(target.into())),
                 current: tokio::sync::Mutex::new(None),
                 closed: CancellationToken::new(),
                 probe: Arc::default(),
@@ -47,10 +48,11 @@ impl ServiceBusClient {
         }
     }
 
-    /// A client whose first connection is opened now, so that a wrong host, port or
-    /// credential fails at start-up instead of in a retry loop.
-    pub async fn connect(connection_string: ConnectionString) -> Result<Self, ServiceBusError> {
-        let client = ServiceBusClient::new(connection_string);
+    /// A client whose first connection is opened now, so that a wrong host or port fails at
+    /// start-up instead of in a retry loop. (Tokens are put when links first need them; a
+    /// token credential that fails then is retried by the triggers with backoff.)
+    pub async fn connect(target: impl Into<ConnectionTarget>) -> Result<Self, ServiceBusError> {
+        let client = ServiceBusClient::new(target);
         let connection = Connection::open(client.inner.endpoint.clone()).await?;
         info!(endpoint = %client.inner.endpoint.address(), "connected to Service Bus");
         client.watch(&connection);
@@ -58,9 +60,9 @@ impl ServiceBusClient {
         Ok(client)
     }
 
-    /// The parsed connection string.
-    pub fn connection_string(&self) -> &ConnectionString {
-        &self.inner.endpoint.connection_string
+    /// Where and how the client connects.
+    pub fn target(&self) -> &ConnectionTarget {
+        &self.inner.endpoint.target
     }
 
     /// A session source for a session trigger (`spec.sessions`), using its entity and

@@ -20,31 +20,42 @@ use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertSt
 use tokio_rustls::TlsConnector;
 
 use super::cbs::Cbs;
-use super::connection_string::ConnectionString;
+use super::credential::TokenProvider;
 use super::errors;
 use super::management::Management;
 use super::request_link::RequestLink;
+use super::target::ConnectionTarget;
+use super::token_source::TokenSource;
 
 /// How long dialling, TLS, SASL and Open may take together.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every connection of one client shares: the connection string and a name source.
+/// What every connection of one client shares: the target, its token source and a name
+/// source.
 pub(crate) struct Endpoint {
-    /// The parsed connection string.
-    pub connection_string: ConnectionString,
+    /// Where and how to connect.
+    pub target: ConnectionTarget,
+    tokens: TokenSource,
     container_id: String,
     names: AtomicU64,
 }
 
 impl Endpoint {
-    /// An endpoint for `connection_string`.
-    pub fn new(connection_string: ConnectionString) -> Self {
+    /// An endpoint for `target`.
+    pub fn new(target: ConnectionTarget) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
+        let tokens = match &target {
+            ConnectionTarget::ConnectionString(cs) => TokenSource::Sas(cs.credential.clone()),
+            ConnectionTarget::Identity(identity) => {
+                TokenSource::Identity(Arc::new(TokenProvider::new(identity.credential.clone())))
+            }
+        };
         Endpoint {
-            connection_string,
+            target,
+            tokens,
             container_id: format!("berth-{}-{nanos:x}", std::process::id()),
             names: AtomicU64::new(0),
         }
@@ -58,8 +69,7 @@ impl Endpoint {
 
     /// `host:port`, for logs.
     pub fn address(&self) -> String {
-        let cs = &self.connection_string;
-        format!("{}:{}", cs.host, cs.port())
+        format!("{}:{}", self.target.host(), self.target.port())
     }
 }
 
@@ -85,12 +95,7 @@ impl Connection {
         let session = Session::begin(&mut handle)
             .await
             .map_err(|e| errors::from_begin(&e))?;
-        let cbs = Cbs::open(
-            session,
-            endpoint.connection_string.credential.clone(),
-            &endpoint.link_name("cbs"),
-        )
-        .await?;
+        let cbs = Cbs::open(session, endpoint.tokens.clone(), &endpoint.link_name("cbs")).await?;
         Ok(Arc::new(Connection {
             handle: tokio::sync::Mutex::new(handle),
             cbs,
@@ -119,7 +124,7 @@ impl Connection {
 
     /// Puts a token for `path` (an entity or `<entity>/$management`) unless already done.
     pub async fn authorize(&self, path: &str) -> Result<(), ServiceBusError> {
-        let audience = self.endpoint.connection_string.audience(path);
+        let audience = self.endpoint.target.audience(path);
         self.cbs.authorize(&audience).await
     }
 
@@ -155,23 +160,24 @@ impl Connection {
 }
 
 async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceBusError> {
-    let cs = &endpoint.connection_string;
-    let tcp = TcpStream::connect((cs.host.as_str(), cs.port()))
+    let target = &endpoint.target;
+    let host = target.host();
+    let tcp = TcpStream::connect((host, target.port()))
         .await
         .map_err(|e| connection_error(endpoint, "TCP connect", &e))?;
     tcp.set_nodelay(true)
         .map_err(|e| connection_error(endpoint, "setting TCP_NODELAY", &e))?;
     let builder = AmqpConnection::builder()
         .container_id(endpoint.container_id.as_str())
-        .hostname(cs.host.as_str())
-        .sasl_hostname(cs.host.as_str())
+        .hostname(host)
+        .sasl_hostname(host)
         .sasl_profile(SaslProfile::Anonymous)
         // Every accepted session is an AMQP session on this connection: let the broker's
         // channel-max decide (fe2o3-amqp would cap it at 256).
         .channel_max(u16::MAX)
         .scheme("amqp");
-    let opened = if cs.uses_tls() {
-        let server_name = ServerName::try_from(cs.host.clone()).map_err(|e| {
+    let opened = if target.uses_tls() {
+        let server_name = ServerName::try_from(host.to_owned()).map_err(|e| {
             ServiceBusError::new(ErrorKind::Connection, format!("bad TLS server name: {e}"))
         })?;
         let tls = TlsConnector::from(tls_config()?)
@@ -200,8 +206,9 @@ fn connection_error(endpoint: &Endpoint, step: &str, e: &std::io::Error) -> Serv
     )
 }
 
-/// The TLS client configuration: ring crypto, the Mozilla roots from `webpki-roots`.
-fn tls_config() -> Result<Arc<ClientConfig>, ServiceBusError> {
+/// The TLS client configuration: ring crypto, the Mozilla roots from `webpki-roots` (also
+/// used by the token credentials' HTTPS requests).
+pub(crate) fn tls_config() -> Result<Arc<ClientConfig>, ServiceBusError> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {

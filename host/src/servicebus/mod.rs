@@ -1,7 +1,9 @@
 //! The Service Bus client: AMQP 1.0 over fe2o3-amqp, speaking the Service Bus dialect.
 //!
-//! Read in the order a message travels: [`connection_string`] → `connection` (TCP, TLS,
-//! SASL, `$cbs` with `sas` tokens) → [`ServiceBusClient`] (one shared connection, reconnects)
+//! Read in the order a message travels: [`connection_string`] or an identity-based
+//! [`IdentityConnection`] with a [`credential`] ([`ConnectionTarget`]) → `connection` (TCP,
+//! TLS, SASL, `$cbs` with `sas` or `jwt` tokens from `token_source`) → [`ServiceBusClient`]
+//! (one shared connection, reconnects)
 //! → `acceptor` ([`AmqpSessionSource`]: accept a session) → `session_receiver`
 //! ([`AmqpSession`]: receive, settle, state, lock renewal) → `convert` (AMQP message →
 //! [`berth::Message`]) → `settle` (settlement → AMQP outcome). Non-session triggers use
@@ -25,6 +27,7 @@ mod client;
 mod connection;
 pub mod connection_string;
 mod convert;
+pub mod credential;
 mod errors;
 mod lock_token;
 mod management;
@@ -37,7 +40,9 @@ mod sas;
 mod sender;
 mod session_receiver;
 mod settle;
+mod target;
 mod ticks;
+mod token_source;
 
 pub use acceptor::AmqpSessionSource;
 pub use client::ServiceBusClient;
@@ -46,3 +51,4 @@ pub use message_receiver::AmqpMessageSource;
 pub use peek::{MessageState, PeekedMessage};
 pub use sender::Sender;
 pub use session_receiver::AmqpSession;
+pub use target::{ConnectionTarget, IdentityConnection};

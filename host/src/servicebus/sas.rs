@@ -68,9 +68,10 @@ fn unix_seconds(at: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Percent-encodes like Python's `urllib.parse.quote_plus`: letters, digits and `_.-~` stay,
-/// space becomes `+`, every other byte `%XX`.
-fn encode(text: &str) -> String {
+/// Percent-encodes like Python's `urllib.parse.quote_plus` (which is also
+/// `application/x-www-form-urlencoded`): letters, digits and `_.-~` stay, space becomes `+`,
+/// every other byte `%XX`.
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3 / 2);
     for b in text.bytes() {
         match b {

@@ -51,7 +51,7 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
 
 /// The `BERTH__…` variables of the process environment. A value that is not valid UTF-8 is
 /// passed on with replacement characters, so it is reported rather than skipped.
-fn host_env() -> impl Iterator<Item = (String, String)> {
+pub(crate) fn host_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().filter_map(|(name, value)| {
         let name = name.into_string().ok()?;
         name.starts_with(config::ENV_PREFIX)

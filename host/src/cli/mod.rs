@@ -4,6 +4,7 @@ mod connection_args;
 mod deploy;
 mod emulator;
 mod functions;
+mod health;
 mod keda;
 mod load;
 mod peek;
@@ -18,6 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use deploy::{DeployArgs, DeployTarget, KedaArgs};
 pub use functions::{describe, describe_json};
+pub use health::{probe, HealthArgs};
 pub use keda::{keda_manifest, KedaOptions};
 pub use load::{load, Loaded};
 
@@ -54,6 +56,9 @@ pub enum Command {
     Peek(peek::PeekArgs),
     /// Print deployment manifests generated from the app's bindings (`host deploy keda`).
     Deploy(DeployArgs),
+    /// GET the ops listener's /healthz (for a container HEALTHCHECK): exit 0 on 200,
+    /// 1 otherwise with the reason.
+    Health(HealthArgs),
 }
 
 /// Where the configuration files are.
@@ -113,5 +118,6 @@ pub fn run() -> ExitCode {
         Command::Send(args) => send::run(args),
         Command::Peek(args) => peek::run(args),
         Command::Deploy(args) => deploy::run(args),
+        Command::Health(args) => health::run(args),
     }
 }

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     NotFound,
     /// The broker did not answer in time.
     Timeout,
+    /// The entity does not fit the trigger: a session receiver on an entity that does not
+    /// require sessions, or a plain receiver on one that does. Retrying cannot help.
+    EntityMismatch,
     /// The connection to the broker failed.
     Connection,
     /// Anything else the broker refused.

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::function::FunctionSpec;
+use super::mismatch;
 use super::router::EntityGroup;
 use super::session_pump::{self, SessionEnd, SessionSummary};
 use super::source::SessionSource;
@@ -102,6 +103,7 @@ async fn accept_loop<S: SessionSource>(
                 info!("the session source closed");
                 break;
             }
+            Err(e) if mismatch::is_fatal(&group, &e) => break,
             Err(e) => {
                 let delay = backoff.next_delay();
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "accepting a session failed");

@@ -17,6 +17,9 @@ pub struct DrainReport {
     /// in-flight messages are left to the broker (the locks expire and they are
     /// redelivered).
     pub aborted: usize,
+    /// Triggers that stopped before shutdown was asked for — one that cannot work (its
+    /// entity does not fit it) — which stopped the host. The process should exit non-zero.
+    pub failed: usize,
 }
 
 /// The triggers of one host, running on the current runtime.
@@ -53,7 +56,9 @@ impl TriggerSet {
     }
 
     /// Waits for `shutdown`, then gives the triggers `timeout` to finish their in-flight
-    /// invocations and release their sessions; whatever is left is aborted.
+    /// invocations and release their sessions; whatever is left is aborted. A trigger that
+    /// stops by itself first has failed for good: it fires `shutdown`, so the whole host
+    /// drains and stops.
     pub async fn run_until(
         mut self,
         shutdown: CancellationToken,
@@ -61,12 +66,19 @@ impl TriggerSet {
     ) -> DrainReport {
         let total = self.tasks.len();
         let mut drained = 0;
+        let mut failed = 0;
         loop {
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 finished = self.tasks.join_next() => match finished {
-                    Some(_) => drained += 1,
-                    None => return DrainReport { drained, aborted: 0 },
+                    Some(_) => {
+                        drained += 1;
+                        failed += 1;
+                        warn!("a trigger stopped by itself; stopping the host");
+                        shutdown.cancel();
+                    }
+                    None => return DrainReport { drained, aborted: 0, failed },
                 },
             }
         }
@@ -87,7 +99,11 @@ impl TriggerSet {
                         "shutdown_timeout ran out; aborting the rest (their messages are redelivered when the locks expire)"
                     );
                     self.tasks.shutdown().await;
-                    return DrainReport { drained, aborted };
+                    return DrainReport {
+                        drained,
+                        aborted,
+                        failed,
+                    };
                 }
             }
         }
@@ -95,6 +111,7 @@ impl TriggerSet {
         DrainReport {
             drained,
             aborted: 0,
+            failed,
         }
     }
 }

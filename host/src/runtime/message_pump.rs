@@ -12,6 +12,7 @@ use tracing::{info, info_span, warn, Instrument};
 use super::acceptor::Backoff;
 use super::dispatch::{self, InvocationResult};
 use super::function::FunctionSpec;
+use super::mismatch;
 use super::router::EntityGroup;
 use super::session_pump::log_result;
 use super::settle::{self, Decision};
@@ -92,6 +93,7 @@ async fn worker<S: MessageSource>(
                 }
             }
             Ok(None) => break,
+            Err(e) if mismatch::is_fatal(&group, &e) => break,
             Err(e) => {
                 let delay = backoff.next_delay();
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "receiving failed");

@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod function;
 pub mod host;
 pub mod memory;
+mod mismatch;
 pub mod message_pump;
 mod requests;
 pub mod router;

@@ -52,7 +52,19 @@ pub(crate) fn from_amqp_error(error: &definitions::Error) -> ServiceBusError {
         Some(description) => format!("{condition}: {description}"),
         None => condition.clone(),
     };
-    ServiceBusError::new(kind_for_condition(&condition), text)
+    let kind = match kind_for_condition(&condition) {
+        ErrorKind::Other if condition == "amqp:not-allowed" && is_about_sessions(&text) => {
+            ErrorKind::EntityMismatch
+        }
+        kind => kind,
+    };
+    ServiceBusError::new(kind, text)
+}
+
+/// Whether a refusal's text is Service Bus' "sessionful receiver on an entity without
+/// sessions" (or the reverse): both mention whether the entity requires sessions.
+fn is_about_sessions(text: &str) -> bool {
+    text.contains("requires sessions") || text.contains("require sessions")
 }
 
 /// Whether `error` came from the broker with `condition` (see [`from_amqp_error`]).
@@ -194,6 +206,28 @@ mod tests {
         assert_eq!(
             from_link_state(&LinkStateError::RemoteClosed).kind,
             ErrorKind::Connection
+        );
+    }
+
+    #[test]
+    fn a_receiver_refused_for_its_session_kind_is_an_entity_mismatch() {
+        let refusal = |text: &str| {
+            from_amqp_error(&definitions::Error::new(
+                AmqpError::NotAllowed,
+                Some(text.to_owned()),
+                None,
+            ))
+        };
+        let texts = [
+            "It is not possible for an entity that requires sessions to create a non-sessionful message receiver.",
+            "A sessionful message receiver cannot be created on an entity that does not require sessions.",
+        ];
+        for text in texts {
+            assert_eq!(refusal(text).kind, ErrorKind::EntityMismatch, "{text}");
+        }
+        assert_eq!(
+            refusal("Cannot create a message sender for a subscription").kind,
+            ErrorKind::Other
         );
     }
 }

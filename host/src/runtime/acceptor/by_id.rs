@@ -14,7 +14,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::{collect, Backoff, Slots};
+use super::{collect, mismatch, Backoff, Slots};
 use crate::runtime::router::EntityGroup;
 use crate::runtime::session_pump::{self, sleep_until, SessionEnd, SessionSummary};
 use crate::runtime::source::SessionSource;
@@ -168,6 +168,7 @@ pub(super) async fn accept_loop<S: SessionSource>(
                 let retry_in_ms = rotation.defer(index);
                 debug!(%session_id, retry_in_ms, "the session is locked by another receiver; trying it again later");
             }
+            Err(e) if mismatch::is_fatal(&group, &e) => break,
             Err(e) => {
                 let retry_in_ms = rotation.defer(index);
                 warn!(%session_id, error = %e, retry_in_ms, "accepting the session failed");

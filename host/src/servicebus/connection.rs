@@ -159,6 +159,9 @@ impl Connection {
     }
 }
 
+/// The AMQP idle timeout the host announces (ms).
+const IDLE_TIMEOUT_MS: u32 = 60_000;
+
 async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceBusError> {
     let target = &endpoint.target;
     let host = target.host();
@@ -175,6 +178,10 @@ async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceB
         // Every accepted session is an AMQP session on this connection: let the broker's
         // channel-max decide (fe2o3-amqp would cap it at 256).
         .channel_max(u16::MAX)
+        // The broker must send something (a heartbeat at least) every 30 s; a connection
+        // that went silent (a NAT or load balancer dropped it) is then found and replaced
+        // within a minute instead of on its next use.
+        .idle_time_out(IDLE_TIMEOUT_MS)
         .scheme("amqp");
     let opened = if target.uses_tls() {
         let server_name = ServerName::try_from(host.to_owned()).map_err(|e| {

@@ -99,3 +99,20 @@ fn deploy_keda_without_enabled_functions_says_there_is_nothing_to_scale() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("no enabled function"), "{stderr}");
 }
+
+#[test]
+fn environment_variables_that_are_not_utf8_are_ignored_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    let out = host()
+        .arg("validate")
+        .env("BERTH_TEST_NOT_UTF8", not_utf8)
+        .env(not_utf8, "x")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

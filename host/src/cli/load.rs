@@ -62,7 +62,11 @@ pub(crate) fn host_env() -> impl Iterator<Item = (String, String)> {
 /// The app settings named by `args` (or the default file), with the environment applied.
 pub(crate) fn app_settings(args: &ConfigArgs) -> Result<AppSettings, ConfigError> {
     let (path, explicit) = path_or(&args.settings, config::DEFAULT_APP_SETTINGS);
-    AppSettings::load(&path, explicit).map(|s| s.with_env(std::env::vars()))
+    // Variables whose name or value is not UTF-8 cannot be app settings: skipped (the
+    // `std::env::vars` iterator would panic on them).
+    let env = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    AppSettings::load(&path, explicit).map(|s| s.with_env(env))
 }
 
 fn path_or(given: &Option<PathBuf>, default: &str) -> (PathBuf, bool) {

@@ -19,15 +19,16 @@ pub struct ServiceBusSettings {
     /// credit beyond the one being handled). 0 = fetch one at a time. Default 0.
     pub prefetch_count: u32,
     /// How many sessions a session-enabled function processes at once (each session is
-    /// processed strictly in order). At least 1. Default 8.
+    /// processed strictly in order). At least 1. Default 8. A quiet session gives its slot
+    /// back while it waits for more messages, so up to twice as many may be held.
     #[serde(deserialize_with = "deserialize_at_least_one")]
     pub max_concurrent_sessions: u32,
     /// How many messages a function without sessions processes at once. At least 1.
     /// Default 16.
     #[serde(deserialize_with = "deserialize_at_least_one")]
     pub max_concurrent_calls: u32,
-    /// A session is released after this long without a message, freeing the slot for
-    /// another session. Greater than zero. Default 5s.
+    /// A session is released after this long without a message — or sooner, once a newer
+    /// session has been accepted in the slot it gave back. Greater than zero. Default 5s.
     #[serde(deserialize_with = "duration::deserialize_positive")]
     pub session_idle_timeout: Duration,
     /// How long the host keeps renewing a message or session lock while a handler runs.

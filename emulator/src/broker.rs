@@ -251,7 +251,10 @@ impl RunningBroker {
                 tls.closed().await;
             }
         };
-        if tokio::time::timeout(CONNECTION_CLOSE_WAIT, closed).await.is_err() {
+        if tokio::time::timeout(CONNECTION_CLOSE_WAIT, closed)
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 wait_ms = CONNECTION_CLOSE_WAIT.as_millis() as u64,
                 "connections still open at shutdown; flushing without them"

@@ -496,6 +496,8 @@ async fn shutdown_returns_once_the_connections_have_released_their_sessions() {
     broker.shutdown().await;
     // No waiting: when shutdown returns, the connection has ended and its session lock is
     // gone, so nothing it held can change the entities (or their log) any more.
-    let lock = sessions.accept_session("g").expect("the session was released");
+    let lock = sessions
+        .accept_session("g")
+        .expect("the session was released");
     drop(lock);
 }

@@ -10,8 +10,7 @@ use examples_testkit::{count, temp_dir};
 use orders::*;
 
 /// Hosts that keep their sessions: minutes of idle time, room for every customer.
-const HOLD: &str =
-    "[service_bus]\nsession_idle_timeout = \"10m\"\nmax_concurrent_sessions = 16\n";
+const HOLD: &str = "[service_bus]\nsession_idle_timeout = \"10m\"\nmax_concurrent_sessions = 16\n";
 
 /// Steps per customer: enough that the first host is far from done when it is stopped.
 const MANY: u32 = 300;
@@ -43,7 +42,11 @@ fn a_terminated_host_releases_its_sessions_and_a_waiting_host_takes_them_at_once
         let last = one.len() as u32;
         // The first host drained: what it started it finished and settled, so the second
         // host starts right after it, and nothing is seen twice.
-        assert_eq!(one, (1..=last).collect::<Vec<_>>(), "{customer}, first host");
+        assert_eq!(
+            one,
+            (1..=last).collect::<Vec<_>>(),
+            "{customer}, first host"
+        );
         assert_eq!(
             two,
             (last + 1..=MANY).collect::<Vec<_>>(),

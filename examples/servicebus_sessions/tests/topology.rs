@@ -66,7 +66,10 @@ fn a_session_trigger_on_an_entity_without_sessions_stops_the_host_with_the_fix()
     let fix = stop["fix"].as_str().unwrap();
     assert!(fix.contains("RequiresSession = true"), "{fix}");
     assert!(fix.contains("sessions = false"), "{fix}");
-    let stopped = lines.iter().find(|l| l["message"] == "host stopped").unwrap();
+    let stopped = lines
+        .iter()
+        .find(|l| l["message"] == "host stopped")
+        .unwrap();
     assert_eq!(stopped["failed"], 1, "{stopped}");
     broker.stop();
     let _ = std::fs::remove_dir_all(&dir);

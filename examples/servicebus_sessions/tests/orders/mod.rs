@@ -152,4 +152,3 @@ pub fn all_seen(logs: &[&[Value]]) -> bool {
     }
     seen.len() == CUSTOMERS as usize && seen.values().all(|s| s.len() == STEPS as usize)
 }
-

@@ -134,14 +134,7 @@ impl Slot {
     /// Leaves the parked list and waits for a slot, taking the acceptor's if none is free.
     /// Cancel-safe: dropped early, the session simply stays without a slot.
     pub(crate) async fn unpark(&mut self) {
-        if let Some(ticket) = self.ticket.take() {
-            let mut parked = self
-                .slots
-                .parked
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            parked.sessions.retain(|(t, _)| *t != ticket);
-        }
+        self.leave_parked_list();
         if self.permit.is_some() {
             return;
         }
@@ -161,9 +154,9 @@ impl Slot {
     }
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Some(ticket) = self.ticket {
+impl Slot {
+    fn leave_parked_list(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
             let mut parked = self
                 .slots
                 .parked
@@ -171,6 +164,12 @@ impl Drop for Slot {
                 .unwrap_or_else(PoisonError::into_inner);
             parked.sessions.retain(|(t, _)| *t != ticket);
         }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.leave_parked_list();
     }
 }
 

@@ -19,7 +19,7 @@ use berth::HookKind;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::acceptor::Slot;
 use super::function::FunctionSpec;
@@ -289,7 +289,7 @@ impl<S: SourceSession> Pump<S> {
                 biased;
                 _ = self.shutdown.cancelled() => return Next::End(SessionEnd::Shutdown),
                 _ = park::evicted(&evicted) => {
-                    info!("a parked session made room for a newly accepted one");
+                    debug!("a parked session makes room for a newly accepted one");
                     return Next::End(SessionEnd::Idle);
                 }
                 received = self.session.receive(wait) => match received {

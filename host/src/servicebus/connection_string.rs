@@ -241,27 +241,32 @@ fn parse_endpoint(endpoint: &str) -> Result<(String, Option<u16>), ConnectionStr
         None => endpoint,
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => {
-            let port = port
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| bad(&format!("'{port}' is not a port number")))?;
-            (host, Some(port))
-        }
-        None => (authority, None),
-    };
+    let (host, port) =
+        split_port(authority).map_err(|port| bad(&format!("'{port}' is not a port number")))?;
     if host.is_empty() {
         return Err(bad("no host"));
     }
-    if !host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-    {
+    if !is_host_name(host) {
         return Err(bad(&format!("'{host}' is not a host name")));
     }
     Ok((host.to_ascii_lowercase(), port))
+}
+
+/// Splits `host[:port]`; `Err` holds a port that is not a number from 1 to 65535.
+pub(crate) fn split_port(authority: &str) -> Result<(&str, Option<u16>), &str> {
+    match authority.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(p) if p != 0 => Ok((host, Some(p))),
+            _ => Err(port),
+        },
+        None => Ok((authority, None)),
+    }
+}
+
+/// Whether `host` is made of the characters a DNS host name (or IPv4 address) may use.
+pub(crate) fn is_host_name(host: &str) -> bool {
+    host.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::connection_string::ConnectionString;
+use super::connection_string::{self, ConnectionString};
 use super::credential::TokenCredential;
 
 /// An identity-based connection: `<connection>__fullyQualifiedNamespace` and a credential.
@@ -41,22 +41,9 @@ impl IdentityConnection {
                 "`{text}` has a path; write just the host name, e.g. myns.servicebus.windows.net"
             ));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => {
-                let port = port
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| format!("`{port}` in `{text}` is not a port number"))?;
-                (host, Some(port))
-            }
-            None => (authority, None),
-        };
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        {
+        let (host, port) = connection_string::split_port(authority)
+            .map_err(|port| format!("`{port}` in `{text}` is not a port number"))?;
+        if host.is_empty() || !connection_string::is_host_name(host) {
             return Err(format!(
                 "`{text}` is not a host name like myns.servicebus.windows.net"
             ));

@@ -30,18 +30,8 @@ fn a_killed_host_loses_nothing_and_repeats_only_its_in_flight_messages() {
 
     let mut second = host(&dir, &cs, IDLE_1S);
     second.wait_for(|s| all_seen(&[&first, s]));
-    let (before, after) = (steps(&first), steps(second.seen()));
     let mut repeated = 0;
-    for c in 0..CUSTOMERS {
-        let customer = format!("c{c}");
-        let one = before.get(&customer).cloned().unwrap_or_default();
-        let two = after.get(&customer).cloned().unwrap_or_default();
-        let last = one.len() as u32;
-        assert_eq!(
-            one,
-            (1..=last).collect::<Vec<_>>(),
-            "{customer} before the kill"
-        );
+    for (customer, last, two) in hand_over(&first, second.seen(), "before the kill") {
         // The second host starts where the first stopped: with the message the first one had
         // in flight (seen again), or with the next one.
         let start = two.first().copied().unwrap_or(STEPS + 1);

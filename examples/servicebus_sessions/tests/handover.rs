@@ -34,19 +34,9 @@ fn a_terminated_host_releases_its_sessions_and_a_waiting_host_takes_them_at_once
     let first = first.stop();
     assert!(received(&first) < total, "stopped mid-run");
     second.wait_for(|s| received(&first) + received(s) >= total);
-    let (before, after) = (steps(&first), steps(second.seen()));
-    for c in 0..CUSTOMERS {
-        let customer = format!("c{c}");
-        let one = before.get(&customer).cloned().unwrap_or_default();
-        let two = after.get(&customer).cloned().unwrap_or_default();
-        let last = one.len() as u32;
-        // The first host drained: what it started it finished and settled, so the second
-        // host starts right after it, and nothing is seen twice.
-        assert_eq!(
-            one,
-            (1..=last).collect::<Vec<_>>(),
-            "{customer}, first host"
-        );
+    // The first host drained: what it started it finished and settled, so the second host
+    // starts right after it, and nothing is seen twice.
+    for (customer, last, two) in hand_over(&first, second.seen(), "first host") {
         assert_eq!(
             two,
             (last + 1..=MANY).collect::<Vec<_>>(),

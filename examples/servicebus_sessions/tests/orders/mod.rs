@@ -152,3 +152,28 @@ pub fn all_seen(logs: &[&[Value]]) -> bool {
     }
     seen.len() == CUSTOMERS as usize && seen.values().all(|s| s.len() == STEPS as usize)
 }
+
+/// Each customer's steps as two hosts saw them, one after the other: the customer, the last
+/// step the first host saw, and what the second saw. Checks that the first host saw
+/// `1..=last` in order (`first_host` names it in the failure).
+pub fn hand_over(
+    first: &[Value],
+    second: &[Value],
+    first_host: &str,
+) -> Vec<(String, u32, Vec<u32>)> {
+    let (mut before, mut after) = (steps(first), steps(second));
+    (0..CUSTOMERS)
+        .map(|c| {
+            let customer = format!("c{c}");
+            let one = before.remove(&customer).unwrap_or_default();
+            let two = after.remove(&customer).unwrap_or_default();
+            let last = one.len() as u32;
+            assert_eq!(
+                one,
+                (1..=last).collect::<Vec<_>>(),
+                "{customer} {first_host}"
+            );
+            (customer, last, two)
+        })
+        .collect()
+}

@@ -692,3 +692,49 @@ async fn a_lock_that_runs_out_after_the_renewal_budget_cancels_the_handler() {
         "a message whose lock ran out must not be settled"
     );
 }
+
+#[tokio::test]
+async fn a_message_that_arrives_after_the_lock_expired_is_not_handed_to_the_handler() {
+    // A host frozen past its session lock (SIGSTOP, a long pause) must not run a handler on a
+    // session the broker may already have given to another host.
+    let broker = MemoryBroker::new();
+    broker.create_queue(QUEUE, 10, Duration::from_millis(300));
+    broker.send(QUEUE, message("s1", "one"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let handler = move |body: String| {
+        let s = s.clone();
+        async move { s.lock().unwrap().push(body) }
+    };
+    let settings = TriggerSettings {
+        // The renewal budget is spent at once: the lock runs out 300 ms after acceptance.
+        max_auto_lock_renewal_duration: Duration::from_millis(1),
+        session_idle_timeout: Duration::from_secs(30),
+        ..TriggerSettings::default()
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(acceptor::run(
+        spec(BoxedHandler::new(handler), settings),
+        broker.session_source(QUEUE),
+        shutdown.clone(),
+    ));
+    broker.wait_until(|b| b.completed(QUEUE).len() == 1).await;
+    broker.send(QUEUE, message("s1", "two"));
+    // The fault: the whole host (this single-threaded runtime) stops for longer than the
+    // lock lasts, with the next message already there when it resumes.
+    std::thread::sleep(Duration::from_millis(600));
+    // Once "two" is taken from the queue, the pump decides whether to run it; shutting down
+    // does not stop a message it has taken.
+    let taken = broker.wait_until(|b| b.in_flight(QUEUE) == 1 || b.completed(QUEUE).len() == 2);
+    tokio::time::timeout(Duration::from_secs(10), taken)
+        .await
+        .expect("the pump takes 'two' after the pause");
+    shutdown.cancel();
+    let summaries = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the trigger stops after shutdown")
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec!["one".to_owned()]);
+    assert_eq!(summaries[0].end, SessionEnd::LockLost);
+    assert_eq!(broker.completed(QUEUE).len(), 1, "'two' is not settled");
+}

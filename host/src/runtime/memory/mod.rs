@@ -192,6 +192,11 @@ impl MemoryBroker {
         })
     }
 
+    /// Messages locked by a receiver and not settled yet.
+    pub fn in_flight(&self, queue: &str) -> usize {
+        self.read(queue, |q| q.in_flight.len())
+    }
+
     fn read<T: Default>(&self, queue: &str, f: impl FnOnce(&Queue) -> T) -> T {
         self.lock().queues.get(queue).map(f).unwrap_or_default()
     }

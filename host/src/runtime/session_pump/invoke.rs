@@ -36,7 +36,6 @@ impl<S: SourceSession> Pump<S> {
             Err(rejection) => return self.dead_letter_unrouted(received, rejection).await,
         };
         let Received { message, token } = received;
-        self.invocations += 1;
         let mut trace = TraceContext::for_properties(&message.application_properties);
         let span = invocation_span(
             &function,
@@ -99,6 +98,12 @@ impl<S: SourceSession> Pump<S> {
                 (_, Some(m)) => m,
                 (_, None) => return Some(SessionEnd::Failed("no message to retry".into())),
             };
+            if let Err(end) = self.ensure_lock_held().await {
+                return Some(end);
+            }
+            if attempt == 1 {
+                self.invocations += 1;
+            }
             let tried = self
                 .attempt(function, current, trace.clone(), token, &metrics)
                 .await;

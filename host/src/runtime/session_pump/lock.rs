@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use berth::{ErrorKind, ServiceBusError};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::{Pump, SessionEnd};
 use crate::ops::metrics::{FunctionMetrics, SettlementKind};
@@ -154,6 +154,9 @@ impl<S: SourceSession> Pump<S> {
 pub(super) struct Renewal {
     stop_at: Instant,
     pub(super) next: Option<Instant>,
+    /// The longest time to expiry seen on a fresh lock (acceptance or renewal): the entity's
+    /// lock duration, as far as the host can tell.
+    lock_duration: Duration,
 }
 
 impl Renewal {
@@ -161,6 +164,7 @@ impl Renewal {
         let mut renewal = Renewal {
             stop_at: Instant::now() + max,
             next: None,
+            lock_duration: Duration::ZERO,
         };
         renewal.schedule(locked_until);
         renewal
@@ -169,9 +173,69 @@ impl Renewal {
     fn schedule(&mut self, locked_until: Option<SystemTime>) {
         self.next = locked_until.and_then(|until| {
             let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
+            self.lock_duration = self.lock_duration.max(remaining);
             let at = Instant::now() + remaining / 2;
             (at < self.stop_at).then_some(at)
         });
+    }
+
+    /// Whether the renewal budget still allows renewing.
+    fn allowed(&self) -> bool {
+        Instant::now() < self.stop_at
+    }
+
+    /// How much of the lock must be left for a handler to start without renewing first: a
+    /// quarter of the lock duration, at most 30 s. It covers the time the handler and its
+    /// settlement take to reach the broker and a clock that runs behind the broker's.
+    fn guard(&self) -> Duration {
+        (self.lock_duration / 4).min(MAX_GUARD)
+    }
+}
+
+/// The most lock time [`Renewal::guard`] asks for.
+const MAX_GUARD: Duration = Duration::from_secs(30);
+
+impl<S: SourceSession> Pump<S> {
+    /// Makes sure the session lock is held before a handler runs. The host may have been
+    /// paused (a stopped process, a long pause, a suspended VM) after the message arrived:
+    /// once the lock has expired, the broker may have handed the session to another host that
+    /// has already processed later messages, so running this one would break the session's
+    /// order. With less than [`Renewal::guard`] left, the lock is renewed first (a renewal the
+    /// broker grants proves the lock is held); when that fails, or the renewal budget is
+    /// spent and the lock is gone or nearly so, the handler is not run and the session ends.
+    pub(super) async fn ensure_lock_held(&mut self) -> Result<(), SessionEnd> {
+        let Some(until) = *self
+            .locked_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        else {
+            return Ok(());
+        };
+        let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
+        if remaining > self.renewal.guard() {
+            return Ok(());
+        }
+        if self.renewal.allowed() {
+            debug!(
+                remaining_ms = remaining.as_millis() as u64,
+                "renewing the session lock before invoking: too little of it is left"
+            );
+            return self.renew().await;
+        }
+        if remaining.is_zero() {
+            warn!(
+                "the session lock expired before the message reached its function (was the host paused?); \
+                 not invoking it: the broker hands the session out again"
+            );
+            Err(SessionEnd::LockLost)
+        } else {
+            warn!(
+                remaining_ms = remaining.as_millis() as u64,
+                "the session lock is about to expire and max_auto_lock_renewal_duration is spent; \
+                 releasing the session instead of invoking"
+            );
+            Err(SessionEnd::LockExpiring)
+        }
     }
 }
 

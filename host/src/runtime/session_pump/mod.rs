@@ -41,6 +41,10 @@ pub enum SessionEnd {
     Shutdown,
     /// The session lock was lost; the broker will hand the session out again.
     LockLost,
+    /// Too little of the session lock was left to run the next message, and
+    /// `max_auto_lock_renewal_duration` did not allow renewing it; the session was released
+    /// with the message unprocessed.
+    LockExpiring,
     /// The session had its share (`max_messages_per_session` or
     /// `release_after_each_message`) and was released so others get a turn.
     Rotated,
@@ -240,7 +244,10 @@ impl<S: SourceSession> Pump<S> {
                 let _ = self.call_hook(HookKind::Closing).await;
                 self.session.release().await;
             }
-            SessionEnd::Idle | SessionEnd::Shutdown | SessionEnd::Rotated => {
+            SessionEnd::Idle
+            | SessionEnd::Shutdown
+            | SessionEnd::Rotated
+            | SessionEnd::LockExpiring => {
                 let _ = self.call_hook(HookKind::Closing).await;
                 self.session.release().await;
                 info!(invocations, reason = ?end, "session released");

@@ -60,3 +60,33 @@ async fn the_client_reconnects_after_a_broker_restart() {
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_while_the_broker_is_gone_fails_within_its_timeout_instead_of_hanging() {
+    let broker = start(ENTITIES).await;
+    let client = client(&broker).await;
+    let sender = client
+        .sender("orders")
+        .with_timeout(std::time::Duration::from_secs(2));
+    sender.send(&msg("s1", 0)).await.unwrap();
+    broker.shutdown().await;
+
+    // The link is gone and reconnecting is refused: the send gives up at its deadline.
+    let failed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        sender.send_batch_counted(&[msg("s1", 1), msg("s1", 2)]),
+    )
+    .await
+    .expect("the send must end by itself")
+    .expect_err("nothing can be sent");
+    assert_eq!(failed.accepted, 0, "{failed}");
+    assert!(
+        matches!(
+            failed.error.kind,
+            berth::ErrorKind::Timeout | berth::ErrorKind::Connection
+        ),
+        "{failed}"
+    );
+    assert!(failed.error.message.contains("not connected"), "{failed}");
+    client.close().await;
+}

@@ -90,10 +90,15 @@ impl ConnectionProbe {
 
     /// `Ok` when connected, else why not.
     pub fn status(&self) -> Result<(), String> {
-        match &self.lock().0 {
+        let current = self.lock();
+        match &current.0 {
             ConnectionState::Connected => Ok(()),
             ConnectionState::Connecting => Err("not connected (connecting)".to_owned()),
             ConnectionState::Lost => Err("not connected (connection lost)".to_owned()),
+            // Never connected yet (the broker was unreachable at start-up).
+            ConnectionState::Reconnecting { attempt, error } if current.1 == 0 => Err(format!(
+                "not connected (connecting, attempt {attempt} failed: {error})"
+            )),
             ConnectionState::Reconnecting { attempt, error } => Err(format!(
                 "not connected (reconnecting, attempt {attempt}: {error})"
             )),
@@ -240,6 +245,13 @@ mod tests {
         assert_eq!(
             readiness.check(),
             Err(vec!["orders: not connected (connecting)".to_owned()])
+        );
+        connection.reconnecting(2, &"refused");
+        assert_eq!(
+            readiness.check(),
+            Err(vec![
+                "orders: not connected (connecting, attempt 2 failed: refused)".to_owned()
+            ])
         );
         assert_eq!(connection.connected(), 1);
         assert_eq!(

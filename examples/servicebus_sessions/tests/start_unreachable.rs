@@ -1,8 +1,10 @@
 //! Starting while the broker cannot be reached (a network blip as the pod starts): the host
 //! does not exit. It keeps connecting with backoff, logging each failed attempt, serves
 //! `/healthz` 200 and `/readyz` 503 with the reason, connects by itself once the broker is
-//! there, processes what was sent, turns ready, and a SIGTERM still exits 0. A malformed
-//! connection string, which no retry can fix, still stops it at once with exit 1.
+//! there, processes what was sent, turns ready, and a SIGTERM still exits 0. Credentials the
+//! broker refuses are retried the same way (a role assignment can take minutes to apply),
+//! with the refusal in `/readyz`. A malformed connection string, which no retry can fix,
+//! still stops it at once with exit 1.
 #![allow(clippy::unwrap_used)]
 
 mod orders;
@@ -11,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use examples_testkit::{count, temp_dir, write_file};
+use examples_testkit::{count, temp_dir, write_file, Emulator};
 use orders::*;
 
 /// A port nothing listens on right now.
@@ -101,6 +103,45 @@ fn failed_attempts(seen: &[serde_json::Value]) -> usize {
         assert!(line["error"].is_string(), "{line}");
     }
     failed.len()
+}
+
+#[test]
+fn refused_credentials_keep_the_host_up_and_unready_with_the_reason() {
+    let dir = temp_dir("start-unauthorized");
+    let mut command = app();
+    command
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--no-admin",
+            "--session-queue",
+            QUEUE,
+        ])
+        .args(["--sas-rule", "RootManageSharedAccessKey=the-right-key"])
+        .env("RUST_LOG", "warn");
+    let broker = Emulator::spawn(command);
+    let cs = broker
+        .connection_string
+        .replace("the-right-key", "a-wrong-key");
+    let ops: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut app = host(&dir, &cs, &format!("[ops]\naddress = \"{ops}\"\n"));
+    app.wait_for(|seen| count(seen, "accepting a session failed") >= 2);
+    let refused = seen_with(app.seen(), "accepting a session failed");
+    assert!(refused.contains("401"), "{refused}");
+    assert_eq!(get(ops, "/healthz").0, 200);
+    let why = poll(ops, "/readyz", |status, body| {
+        status == 503 && body.contains("401")
+    });
+    assert!(why.contains("receiver not live"), "{why}");
+    app.stop();
+    broker.stop();
+}
+
+/// The `error` of the first log line with `message`.
+fn seen_with(seen: &[serde_json::Value], message: &str) -> String {
+    let line = seen.iter().find(|l| l["message"] == message).unwrap();
+    line["error"].as_str().unwrap_or_default().to_owned()
 }
 
 #[test]

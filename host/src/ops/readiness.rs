@@ -159,13 +159,20 @@ impl ReceiverProbe {
         self.set(ReceiverState::Failed(error.to_string()));
     }
 
-    /// `Ok` when connected and live, else why not.
+    /// `Ok` when connected and live, else why not: the connection's state, and the
+    /// receiver's last failure too when there is one (a broker that refuses the credentials
+    /// may also close the connection; the refusal is the reason worth reading).
     pub fn status(&self) -> Result<(), String> {
-        self.connection.status()?;
-        match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+        let receiver = match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
             ReceiverState::Live => Ok(()),
-            ReceiverState::Starting => Err("receiver not attached yet".to_owned()),
-            ReceiverState::Failed(error) => Err(format!("receiver not live ({error})")),
+            ReceiverState::Starting => Err(None),
+            ReceiverState::Failed(error) => Err(Some(format!("receiver not live ({error})"))),
+        };
+        match (self.connection.status(), receiver) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Ok(()), Err(None)) => Err("receiver not attached yet".to_owned()),
+            (Err(connection), Err(Some(receiver))) => Err(format!("{connection}; {receiver}")),
+            (Err(why), _) | (Ok(()), Err(Some(why))) => Err(why),
         }
     }
 }
@@ -282,6 +289,15 @@ mod tests {
             readiness.check(),
             Err(vec!["orders: receiver not live (link detached)".to_owned()])
         );
+        connection.lost(None);
+        assert_eq!(
+            readiness.check(),
+            Err(vec![
+                "orders: not connected (connection lost); receiver not live (link detached)"
+                    .to_owned()
+            ])
+        );
+        connection.connected();
         probe.live();
         readiness.drain();
         assert_eq!(readiness.check(), Err(vec!["draining".to_owned()]));

@@ -197,53 +197,51 @@ fn wait_exit(child: &mut std::process::Child, what: &str, limit: Duration) -> Ex
     }
 }
 
-#[test]
-fn send_fails_with_the_confirmed_count_when_the_broker_dies_and_loses_none_of_them() {
-    const TOTAL: usize = 200_000;
-    let dir = std::env::temp_dir().join(format!("berth-cli-send-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = dir.join("data");
-    let (broker, cs) = emulator(0, &data);
-    let port: u16 = cs
-        .split(';')
-        .next()
-        .and_then(|endpoint| endpoint.rsplit(':').next())
-        .and_then(|port| port.trim_end_matches('/').parse().ok())
-        .unwrap();
-    let mut send = Killed(
-        host()
-            .args([
-                "send",
-                "--queue",
-                "orders",
-                "--body",
-                "x",
-                "--message-id",
-                "m",
-            ])
-            .args(["--count", &TOTAL.to_string(), "--timeout", "10s"])
-            .args(["--connection-string", &cs])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // Kill the broker (`kill -9`) once the first messages are in.
+/// Messages `host send` is asked to send in the tests that stop the broker mid-way.
+const TOTAL: usize = 200_000;
+
+/// `host send` of [`TOTAL`] messages `m-1`, `m-2`, … to `orders`, with `--timeout`.
+fn send_many(cs: &str, timeout: &str) -> Killed {
+    let mut command = host();
+    command
+        .args([
+            "send",
+            "--queue",
+            "orders",
+            "--body",
+            "x",
+            "--message-id",
+            "m",
+        ])
+        .args(["--count", &TOTAL.to_string(), "--timeout", timeout])
+        .args(["--connection-string", cs])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    Killed(command.spawn().unwrap())
+}
+
+/// Waits (polling `peek`, at most a minute) until the first message is in, and checks the
+/// send is still going.
+fn wait_for_the_first_message(cs: &str, send: &mut Killed) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while peeked_ids(&cs, 1).is_empty() {
+    while peeked_ids(cs, 1).is_empty() {
         assert!(Instant::now() < deadline, "no message arrived within 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
         send.0.try_wait().unwrap().is_none(),
-        "the send finished before the broker was killed: raise TOTAL"
+        "the send finished before the broker was stopped: raise TOTAL"
     );
-    drop(broker);
+}
 
+/// Waits for the send to fail; returns the count it says the broker confirmed, and its
+/// stderr.
+fn failed_send(send: &mut Killed) -> (usize, String) {
     let status = wait_exit(&mut send.0, "host send", Duration::from_secs(60));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut send.0.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
     let confirmed: usize = stderr
         .split("the broker confirmed ")
         .nth(1)
@@ -255,12 +253,13 @@ fn send_fails_with_the_confirmed_count_when_the_broker_dies_and_loses_none_of_th
         "{stderr}"
     );
     assert!(confirmed < TOTAL, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    (confirmed, stderr)
+}
 
-    // Every message it called confirmed is there after a restart on the same data.
-    let (broker, cs) = emulator(port, &data);
+/// Checks that the broker at `cs` has every one of the first `confirmed` messages.
+fn assert_none_lost(cs: &str, confirmed: usize) {
     let ids: std::collections::HashSet<String> =
-        peeked_ids(&cs, confirmed + 1_000).into_iter().collect();
+        peeked_ids(cs, confirmed + 1_000).into_iter().collect();
     let lost: Vec<usize> = (1..=confirmed)
         .filter(|n| !ids.contains(&format!("m-{n}")))
         .collect();
@@ -270,6 +269,60 @@ fn send_fails_with_the_confirmed_count_when_the_broker_dies_and_loses_none_of_th
         lost.len(),
         &lost[..lost.len().min(10)]
     );
+}
+
+/// A fresh directory for one test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn send_fails_with_the_confirmed_count_when_the_broker_dies_and_loses_none_of_them() {
+    let dir = fresh_dir("send-kill");
+    let data = dir.join("data");
+    let (broker, cs) = emulator(0, &data);
+    let port: u16 = cs
+        .split(';')
+        .next()
+        .and_then(|endpoint| endpoint.rsplit(':').next())
+        .and_then(|port| port.trim_end_matches('/').parse().ok())
+        .unwrap();
+    let mut send = send_many(&cs, "10s");
+    wait_for_the_first_message(&cs, &mut send);
+    // `kill -9` of the broker.
+    drop(broker);
+    let (confirmed, stderr) = failed_send(&mut send);
+    assert!(stderr.contains("was lost"), "{stderr}");
+
+    // Every message it called confirmed is there after a restart on the same data.
+    let (broker, cs) = emulator(port, &data);
+    assert_none_lost(&cs, confirmed);
+    drop(broker);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn send_gives_up_at_its_timeout_when_the_broker_stops_answering() {
+    let dir = fresh_dir("send-stall");
+    let (broker, cs) = emulator(0, &dir.join("data"));
+    let mut send = send_many(&cs, "2s");
+    wait_for_the_first_message(&cs, &mut send);
+    // Freeze the broker: the connection stays open and nothing answers.
+    let signal = |name: &str| {
+        let pid = broker.0.id().to_string();
+        assert!(Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    let (confirmed, stderr) = failed_send(&mut send);
+    assert!(stderr.contains("within the send timeout"), "{stderr}");
+    signal("-CONT");
+    assert_none_lost(&cs, confirmed);
     drop(broker);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -181,7 +181,8 @@ pub(crate) async fn send(
                 eprintln!();
             }
             let confirmed = sent + e.accepted;
-            client.close().await;
+            // No close handshake: a broker that stopped answering would hold the exit up;
+            // the connection ends with the process.
             return Err(format!(
                 "sending to {entity} failed; the broker confirmed {confirmed} of {total} messages \
                  (the others may or may not have arrived): {}",

@@ -1,10 +1,22 @@
 //! The `host` binary as a user runs it.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
 
 fn host() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host"))
+}
+
+/// Runs `command`, checks it succeeded (failing with its stderr) and returns its stdout.
+fn stdout_of(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
@@ -104,15 +116,213 @@ fn deploy_keda_without_enabled_functions_says_there_is_nothing_to_scale() {
 fn environment_variables_that_are_not_utf8_are_ignored_not_a_panic() {
     use std::os::unix::ffi::OsStrExt;
     let not_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfe");
-    let out = host()
-        .arg("validate")
-        .env("BERTH_TEST_NOT_UTF8", not_utf8)
-        .env(not_utf8, "x")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        host()
+            .arg("validate")
+            .env("BERTH_TEST_NOT_UTF8", not_utf8)
+            .env(not_utf8, "x"),
     );
+}
+
+/// A child process, killed when the test ends (also when it fails).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `host emulator` on `port` (0: any) with a queue `orders` kept in `data`, and its
+/// connection string (the first line it prints).
+fn emulator(port: u16, data: &std::path::Path) -> (Killed, String) {
+    use std::io::BufRead;
+    let mut child = host()
+        .args(["emulator", "--no-admin", "--queue", "orders", "--port"])
+        .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let child = Killed(child);
+    assert!(
+        line.starts_with("Endpoint=sb://"),
+        "the emulator printed {line:?}"
+    );
+    (child, line.trim().to_owned())
+}
+
+/// The message ids `host peek` shows, at most `count`.
+fn peeked_ids(cs: &str, count: usize) -> Vec<String> {
+    let out = stdout_of(
+        host()
+            .args([
+                "peek",
+                "--json",
+                "--queue",
+                "orders",
+                "--connection-string",
+                cs,
+            ])
+            .args(["--count", &count.to_string(), "--max-body", "0"]),
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls `child` until it exits; panics naming `what` after `limit`.
+fn wait_exit(child: &mut std::process::Child, what: &str, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Messages `host send` is asked to send in the tests that stop the broker mid-way.
+const TOTAL: usize = 200_000;
+
+/// `host send` of [`TOTAL`] messages `m-1`, `m-2`, … to `orders`, with `--timeout`.
+fn send_many(cs: &str, timeout: &str) -> Killed {
+    let mut command = host();
+    command
+        .args([
+            "send",
+            "--queue",
+            "orders",
+            "--body",
+            "x",
+            "--message-id",
+            "m",
+        ])
+        .args(["--count", &TOTAL.to_string(), "--timeout", timeout])
+        .args(["--connection-string", cs])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    Killed(command.spawn().unwrap())
+}
+
+/// Waits (polling `peek`, at most a minute) until the first message is in, and checks the
+/// send is still going.
+fn wait_for_the_first_message(cs: &str, send: &mut Killed) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peeked_ids(cs, 1).is_empty() {
+        assert!(Instant::now() < deadline, "no message arrived within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        send.0.try_wait().unwrap().is_none(),
+        "the send finished before the broker was stopped: raise TOTAL"
+    );
+}
+
+/// Waits for the send to fail; returns the count it says the broker confirmed, and its
+/// stderr.
+fn failed_send(send: &mut Killed) -> (usize, String) {
+    let status = wait_exit(&mut send.0, "host send", Duration::from_secs(60));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut send.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let confirmed: usize = stderr
+        .split("the broker confirmed ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no confirmed count in {stderr:?}"));
+    assert!(
+        stderr.contains(&format!("confirmed {confirmed} of {TOTAL} messages")),
+        "{stderr}"
+    );
+    assert!(confirmed < TOTAL, "{stderr}");
+    (confirmed, stderr)
+}
+
+/// Checks that the broker at `cs` has every one of the first `confirmed` messages.
+fn assert_none_lost(cs: &str, confirmed: usize) {
+    let ids: std::collections::HashSet<String> =
+        peeked_ids(cs, confirmed + 1_000).into_iter().collect();
+    let lost: Vec<usize> = (1..=confirmed)
+        .filter(|n| !ids.contains(&format!("m-{n}")))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of the {confirmed} confirmed messages are missing, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+}
+
+/// A fresh directory for one test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn send_fails_with_the_confirmed_count_when_the_broker_dies_and_loses_none_of_them() {
+    let dir = fresh_dir("send-kill");
+    let data = dir.join("data");
+    let (broker, cs) = emulator(0, &data);
+    let port: u16 = cs
+        .split(';')
+        .next()
+        .and_then(|endpoint| endpoint.rsplit(':').next())
+        .and_then(|port| port.trim_end_matches('/').parse().ok())
+        .unwrap();
+    let mut send = send_many(&cs, "10s");
+    wait_for_the_first_message(&cs, &mut send);
+    // `kill -9` of the broker.
+    drop(broker);
+    let (confirmed, stderr) = failed_send(&mut send);
+    assert!(stderr.contains("was lost"), "{stderr}");
+
+    // Every message it called confirmed is there after a restart on the same data.
+    let (broker, cs) = emulator(port, &data);
+    assert_none_lost(&cs, confirmed);
+    drop(broker);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn send_gives_up_at_its_timeout_when_the_broker_stops_answering() {
+    let dir = fresh_dir("send-stall");
+    let (broker, cs) = emulator(0, &dir.join("data"));
+    let mut send = send_many(&cs, "2s");
+    wait_for_the_first_message(&cs, &mut send);
+    // Freeze the broker: the connection stays open and nothing answers.
+    let signal = |name: &str| {
+        let pid = broker.0.id().to_string();
+        assert!(Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    let (confirmed, stderr) = failed_send(&mut send);
+    assert!(stderr.contains("within the send timeout"), "{stderr}");
+    signal("-CONT");
+    assert_none_lost(&cs, confirmed);
+    drop(broker);
+    let _ = std::fs::remove_dir_all(&dir);
 }

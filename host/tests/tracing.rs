@@ -4,66 +4,26 @@
 //! the invocation's lines carry the OpenTelemetry messaging field names.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use berth::{BoxedHandler, HandlerError, Message, TraceContext};
-use berth_host::logging::JsonLayer;
 use berth_host::runtime::{Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::ServiceBusClient;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
 
 mod e2e_support;
 mod servicebus_support;
 use e2e_support::{session_queue, spec, Trigger};
-use servicebus_support::{client, start};
+use servicebus_support::{client, logged, start};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
 
-/// Every JSON line written while the tests run (the subscriber is global: pumps run on
-/// the runtime's worker threads).
-fn lines() -> &'static Mutex<Vec<u8>> {
-    static LINES: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    let lines = LINES.get_or_init(Mutex::default);
-    INSTALLED.get_or_init(|| {
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("info"))
-            .with(JsonLayer::new(Capture));
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-    });
-    lines
-}
-
-struct Capture;
-
-struct CaptureWriter;
-
-impl Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        lines().lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = CaptureWriter;
-    fn make_writer(&'a self) -> CaptureWriter {
-        CaptureWriter
-    }
-}
-
 /// The captured lines whose `message_id` is `id`, parsed (each must be valid JSON).
 fn lines_of(id: &str) -> Vec<Value> {
-    let text = String::from_utf8(lines().lock().unwrap().clone()).unwrap();
+    let text = String::from_utf8(logged().lock().unwrap().clone()).unwrap();
     text.lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}")))
         .filter(|line| line["message_id"] == id)
@@ -112,7 +72,7 @@ fn traced_handler(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invocation_continues_the_producer_trace_and_passes_it_on() {
-    lines();
+    logged();
     let entities = session_queue("first", "PT30S", 5) + &session_queue("second", "PT30S", 5);
     let broker = start(&entities).await;
     let client = client(&broker).await;
@@ -177,7 +137,7 @@ async fn the_invocation_continues_the_producer_trace_and_passes_it_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_traceparent_starts_a_new_trace_and_diagnostic_id_is_read() {
-    lines();
+    logged();
     let broker = start(&session_queue("plain-trace", "PT30S", 5)).await;
     let client = client(&broker).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -216,7 +176,7 @@ async fn an_invalid_traceparent_starts_a_new_trace_and_diagnostic_id_is_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_lines_carry_the_opentelemetry_messaging_names() {
-    lines();
+    logged();
     let broker = start(&session_queue("named", "PT30S", 5)).await;
     let client = client(&broker).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -286,7 +246,7 @@ async fn invocation_lines_carry_the_opentelemetry_messaging_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_topic_invocation_names_its_topic_and_subscription() {
-    lines();
+    logged();
     let entities = "[[topics]]\nname = \"events\"\n[[topics.subscriptions]]\nname = \"audit\"\nrequires_session = true\n";
     let broker = start(entities).await;
     let client = client(&broker).await;

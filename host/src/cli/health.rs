@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::load::report;
-use super::ConfigArgs;
-use crate::config::{self, parse_duration};
+use super::{parse_timeout, ConfigArgs};
+use crate::config;
 
 /// The most of an answer that is read: the status line and the start of the body.
 const MAX_ANSWER: usize = 16 * 1024;
@@ -30,14 +30,6 @@ pub struct HealthArgs {
     /// Configuration files (and BERTH__… variables), for the default URL.
     #[command(flatten)]
     pub files: ConfigArgs,
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    match parse_duration(text) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err("the timeout must be greater than zero".to_owned()),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// Runs `host health`.

@@ -14,6 +14,7 @@ mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -119,5 +120,14 @@ pub fn run() -> ExitCode {
         Command::Peek(args) => peek::run(args),
         Command::Deploy(args) => deploy::run(args),
         Command::Health(args) => health::run(args),
+    }
+}
+
+/// A `--timeout` value: a duration (`500ms`, `3s`, `1m`) greater than zero.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match crate::config::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("the timeout must be greater than zero".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
 }

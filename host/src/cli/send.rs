@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use berth::{Message, PropertyValue};
 use clap::Args;
@@ -13,6 +13,7 @@ use crate::message_file;
 use crate::servicebus::{ConnectionTarget, ServiceBusClient};
 
 use super::connection_args::ConnectionArgs;
+use super::parse_timeout;
 
 /// `host send` options.
 #[derive(Debug, Clone, Args)]
@@ -53,6 +54,10 @@ pub struct SendArgs {
     /// Send this many copies (of the body, or of the whole file).
     #[arg(long, default_value_t = 1)]
     pub count: u32,
+    /// Give up when the broker does not answer for this long: connecting, or confirming a
+    /// batch of messages.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// Runs `host send`.
@@ -66,7 +71,8 @@ pub(crate) fn run(args: SendArgs) -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(e) => return fail(format!("cannot start the async runtime: {e}")),
             };
-            match runtime.block_on(send(connection_string, &entity, messages)) {
+            let sent = send(connection_string, &entity, messages, args.timeout);
+            match runtime.block_on(sent) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -143,25 +149,46 @@ fn typed(value: &str) -> PropertyValue {
     }
 }
 
-/// Sends in batches, with a progress line on a terminal for large sends.
+/// Sends in batches, with a progress line on a terminal for large sends. Fails at the first
+/// batch the broker does not confirm in full, saying how many messages it confirmed: those
+/// are at the broker, the rest may or may not be.
 pub(crate) async fn send(
     connection_string: ConnectionTarget,
     entity: &str,
     messages: Vec<Message>,
+    timeout: Duration,
 ) -> Result<(), String> {
-    let client = ServiceBusClient::connect(connection_string)
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let sender = client.sender(entity);
+    let address = format!("{}:{}", connection_string.host(), connection_string.port());
+    let client =
+        match tokio::time::timeout(timeout, ServiceBusClient::connect(connection_string)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(format!("cannot connect: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "cannot connect: {address} did not answer within {} ms",
+                    timeout.as_millis()
+                ))
+            }
+        };
+    let sender = client.sender(entity).with_timeout(timeout);
     let total = messages.len();
     let started = Instant::now();
     let progress = total >= 1_000 && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut sent = 0;
     for chunk in messages.chunks(500) {
-        sender
-            .send_batch(chunk)
-            .await
-            .map_err(|e| format!("sending to {entity} failed after {sent} messages: {e}"))?;
+        if let Err(e) = sender.send_batch_counted(chunk).await {
+            if progress {
+                eprintln!();
+            }
+            let confirmed = sent + e.accepted;
+            // No close handshake: a broker that stopped answering would hold the exit up;
+            // the connection ends with the process.
+            return Err(format!(
+                "sending to {entity} failed; the broker confirmed {confirmed} of {total} messages \
+                 (the others may or may not have arrived): {}",
+                e.error
+            ));
+        }
         sent += chunk.len();
         if progress {
             let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-3);

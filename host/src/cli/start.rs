@@ -139,7 +139,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         };
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
-            None => match connect(function, &key, setting).await {
+            None => match connect(function, &key, setting) {
                 Ok(client) => {
                     ops.instrument_client(&client, &function.spec.connection);
                     clients.insert(key.clone(), client.clone());
@@ -196,8 +196,13 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
 }
 
-/// A client for a connection string (`text`) or an identity-based connection.
-async fn connect(
+/// A client for a connection string (`text`) or an identity-based connection. A malformed
+/// connection string is a configuration error (`Err`: the host stops); the broker is not
+/// dialled here. The triggers connect on first use and, while the broker cannot be reached
+/// (or refuses the credentials), keep trying with backoff, logging each failed attempt, with
+/// `/healthz` 200 and `/readyz` 503 saying why: under an orchestrator a network blip at
+/// start-up must not turn into a crash loop.
+fn connect(
     function: &ResolvedFunction,
     text: &str,
     identity: Option<&crate::servicebus::IdentityConnection>,
@@ -215,22 +220,13 @@ async fn connect(
             return Err(());
         }
     };
-    let auth = target.auth_name();
-    match ServiceBusClient::connect(target).await {
-        Ok(client) => {
-            info!(setting = %function.spec.connection, auth, "Service Bus connection opened");
-            Ok(client)
-        }
-        Err(e) => {
-            error!(
-                function = %function.spec.name,
-                setting = %function.spec.connection,
-                error = %e,
-                "cannot connect to Service Bus"
-            );
-            Err(())
-        }
-    }
+    info!(
+        setting = %function.spec.connection,
+        auth = target.auth_name(),
+        endpoint = %format_args!("{}:{}", target.host(), target.port()),
+        "connecting to Service Bus"
+    );
+    Ok(ServiceBusClient::new(target))
 }
 
 /// Sends the `[[emulator.seed]]` messages to the embedded broker.

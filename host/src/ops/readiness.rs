@@ -90,10 +90,15 @@ impl ConnectionProbe {
 
     /// `Ok` when connected, else why not.
     pub fn status(&self) -> Result<(), String> {
-        match &self.lock().0 {
+        let current = self.lock();
+        match &current.0 {
             ConnectionState::Connected => Ok(()),
             ConnectionState::Connecting => Err("not connected (connecting)".to_owned()),
             ConnectionState::Lost => Err("not connected (connection lost)".to_owned()),
+            // Never connected yet (the broker was unreachable at start-up).
+            ConnectionState::Reconnecting { attempt, error } if current.1 == 0 => Err(format!(
+                "not connected (connecting, attempt {attempt} failed: {error})"
+            )),
             ConnectionState::Reconnecting { attempt, error } => Err(format!(
                 "not connected (reconnecting, attempt {attempt}: {error})"
             )),
@@ -154,13 +159,20 @@ impl ReceiverProbe {
         self.set(ReceiverState::Failed(error.to_string()));
     }
 
-    /// `Ok` when connected and live, else why not.
+    /// `Ok` when connected and live, else why not: the connection's state, and the
+    /// receiver's last failure too when there is one (a broker that refuses the credentials
+    /// may also close the connection; the refusal is the reason worth reading).
     pub fn status(&self) -> Result<(), String> {
-        self.connection.status()?;
-        match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+        let receiver = match &*self.state.lock().unwrap_or_else(PoisonError::into_inner) {
             ReceiverState::Live => Ok(()),
-            ReceiverState::Starting => Err("receiver not attached yet".to_owned()),
-            ReceiverState::Failed(error) => Err(format!("receiver not live ({error})")),
+            ReceiverState::Starting => Err(None),
+            ReceiverState::Failed(error) => Err(Some(format!("receiver not live ({error})"))),
+        };
+        match (self.connection.status(), receiver) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Ok(()), Err(None)) => Err("receiver not attached yet".to_owned()),
+            (Err(connection), Err(Some(receiver))) => Err(format!("{connection}; {receiver}")),
+            (Err(why), _) | (Ok(()), Err(Some(why))) => Err(why),
         }
     }
 }
@@ -241,6 +253,13 @@ mod tests {
             readiness.check(),
             Err(vec!["orders: not connected (connecting)".to_owned()])
         );
+        connection.reconnecting(2, &"refused");
+        assert_eq!(
+            readiness.check(),
+            Err(vec![
+                "orders: not connected (connecting, attempt 2 failed: refused)".to_owned()
+            ])
+        );
         assert_eq!(connection.connected(), 1);
         assert_eq!(
             readiness.check(),
@@ -270,6 +289,15 @@ mod tests {
             readiness.check(),
             Err(vec!["orders: receiver not live (link detached)".to_owned()])
         );
+        connection.lost(None);
+        assert_eq!(
+            readiness.check(),
+            Err(vec![
+                "orders: not connected (connection lost); receiver not live (link detached)"
+                    .to_owned()
+            ])
+        );
+        connection.connected();
         probe.live();
         readiness.drain();
         assert_eq!(readiness.check(), Err(vec!["draining".to_owned()]));

@@ -2,11 +2,11 @@
 //! `max_concurrent_sessions` at a time, and gives each to its own pump: the next available
 //! session, or, when the group lists `session_ids`, only those (`by_id`).
 
+mod backoff;
 mod by_id;
 mod slots;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,8 @@ use super::mismatch;
 use super::router::EntityGroup;
 use super::session_pump::{self, SessionEnd, SessionSummary};
 use super::source::SessionSource;
+use backoff::AcceptRetry;
+pub(crate) use backoff::Backoff;
 pub(crate) use slots::Slot;
 use slots::Slots;
 
@@ -61,7 +63,7 @@ async fn accept_loop<S: SessionSource>(
     let slots = Slots::new(group.settings.max_concurrent_sessions);
     let mut pumps = JoinSet::new();
     let mut summaries = Vec::new();
-    let mut backoff = Backoff::default();
+    let mut retry = AcceptRetry::default();
     let mut hook_backoff = Backoff::default();
     info!(
         max_concurrent_sessions = group.settings.max_concurrent_sessions,
@@ -89,7 +91,7 @@ async fn accept_loop<S: SessionSource>(
         };
         match accepted {
             Ok(Some(session)) => {
-                backoff.reset();
+                retry.accepted();
                 let slot = Slot::new(slots.clone(), permit);
                 pumps.spawn(session_pump::run_parkable(
                     group.clone(),
@@ -105,8 +107,8 @@ async fn accept_loop<S: SessionSource>(
             }
             Err(e) if mismatch::is_fatal(&group, &e) => break,
             Err(e) => {
-                let delay = backoff.next_delay();
-                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "accepting a session failed");
+                let (attempt, delay) = retry.failed(source.working_accepts());
+                warn!(error = %e, attempt, retry_in_ms = delay.as_millis() as u64, "accepting a session failed");
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(delay) => {}
@@ -155,30 +157,5 @@ fn collect(
             error!(error = %e, "a session pump failed");
             None
         }
-    }
-}
-
-/// Exponential backoff with jitter: 100 ms doubling up to 30 s.
-#[derive(Debug, Default)]
-pub(crate) struct Backoff {
-    attempt: u32,
-}
-
-impl Backoff {
-    pub(crate) fn reset(&mut self) {
-        self.attempt = 0;
-    }
-
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let base = 100u64
-            .saturating_mul(1u64 << self.attempt.min(9))
-            .min(30_000);
-        self.attempt = self.attempt.saturating_add(1);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(0);
-        let jitter = nanos % (base / 2 + 1);
-        Duration::from_millis(base / 2 + jitter)
     }
 }

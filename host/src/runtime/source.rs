@@ -43,6 +43,16 @@ pub trait SessionSource: Send + Sync + 'static {
         &self,
         session_id: &str,
     ) -> impl Future<Output = Result<Option<Self::Session>, ServiceBusError>> + Send;
+
+    /// How many accepts so far showed that accepting works: the broker answered (a session,
+    /// or "none available yet"), or held the request until the connection dropped. The
+    /// acceptor starts its retry backoff over when this moved since its last failure, so
+    /// connection cuts on an idle entity do not make the wait after the next one grow. The
+    /// default, 0, means the source cannot tell: the backoff then starts over only when a
+    /// session is accepted.
+    fn working_accepts(&self) -> u64 {
+        0
+    }
 }
 
 /// One accepted session, owned by one pump.

@@ -8,6 +8,7 @@
 //! `com.microsoft:session-cannot-be-locked` (the named session is held elsewhere): normal
 //! outcomes, retried quietly.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct AmqpSessionSource {
     prefetch: u32,
     accept_timeout: Duration,
     probe: Arc<ReceiverProbe>,
+    /// Accepts that showed accepting works (see [`SessionSource::working_accepts`]).
+    working: Arc<AtomicU64>,
 }
 
 /// What one attach attempt gave.
@@ -60,6 +63,7 @@ impl AmqpSessionSource {
             prefetch,
             accept_timeout: Duration::from_secs(60),
             probe,
+            working: Arc::default(),
         }
     }
 
@@ -189,11 +193,13 @@ impl AmqpSessionSource {
         tokio::spawn(async move {
             let attempt = async {
                 let (connection, session) = source.report(source.begin().await)?;
-                source.report(
-                    source
-                        .attempt(connection, session, session_id.as_deref())
-                        .await,
-                )
+                let attempt = source
+                    .attempt(connection, session, session_id.as_deref())
+                    .await;
+                if shows_accepting_works(&attempt) {
+                    source.working.fetch_add(1, Ordering::Relaxed);
+                }
+                source.report(attempt)
             };
             if let Err(Ok(Attempt::Accepted(orphan))) = tx.send(attempt.await) {
                 orphan.release().await;
@@ -205,6 +211,16 @@ impl AmqpSessionSource {
                 "the session accept task stopped",
             ))
         })
+    }
+}
+
+/// Whether an attempt that got as far as the attach (the connection open, the entity's
+/// token accepted, the AMQP session begun) shows that accepting works: the broker answered
+/// it, or held it until the connection or session dropped. A refusal does not.
+fn shows_accepting_works(attempt: &Result<Attempt, ServiceBusError>) -> bool {
+    match attempt {
+        Ok(_) => true,
+        Err(e) => e.kind == ErrorKind::Connection,
     }
 }
 
@@ -235,6 +251,10 @@ fn echoed_session_id(receiver: &Receiver) -> Option<String> {
 
 impl SessionSource for AmqpSessionSource {
     type Session = AmqpSession;
+
+    fn working_accepts(&self) -> u64 {
+        self.working.load(Ordering::Relaxed)
+    }
 
     async fn accept_next(&self) -> Result<Option<AmqpSession>, ServiceBusError> {
         loop {

@@ -49,6 +49,6 @@ pub use client::ServiceBusClient;
 pub use connection_string::{ConnectionString, ConnectionStringError, Credential};
 pub use message_receiver::AmqpMessageSource;
 pub use peek::{MessageState, PeekedMessage};
-pub use sender::Sender;
+pub use sender::{BatchError, Sender};
 pub use session_receiver::AmqpSession;
 pub use target::{ConnectionTarget, IdentityConnection};

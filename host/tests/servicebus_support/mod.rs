@@ -1,13 +1,18 @@
 //! Shared by the `servicebus_*` tests: an in-process broker on a free port and a client.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use berth::Message;
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::EntityCounts;
+use berth_host::logging::JsonLayer;
 use berth_host::servicebus::{AmqpSessionSource, ConnectionString, ServiceBusClient};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 
 /// A session queue `orders` (max delivery count 5) and a plain queue `plain`.
 pub const ENTITIES: &str = r#"
@@ -75,4 +80,39 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("berth-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Every JSON log line (info and up) written since the first call, by any test of this
+/// binary; the subscriber is global because triggers run on the runtime's worker threads.
+pub fn logged() -> &'static Mutex<Vec<u8>> {
+    static LINES: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    let lines = LINES.get_or_init(Mutex::default);
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(JsonLayer::new(Capture));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    lines
+}
+
+/// Where [`logged`]'s subscriber writes.
+pub struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        logged().lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        Capture
+    }
 }

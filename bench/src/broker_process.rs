@@ -25,7 +25,7 @@ impl BrokerProcess {
         };
         let mut command = Command::new(&host);
         command.args(["emulator", "--port", "0", "--no-admin"]);
-        if options.sessions > 0 {
+        if options.uses_sessions() {
             command.args(["--session-queue", options.queue()]);
         } else {
             command.args(["--queue", options.queue()]);

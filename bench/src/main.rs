@@ -8,6 +8,7 @@
 //! target/release/berth-bench --messages 100000
 //! target/release/berth-bench --sessions 1000 --per-session 100 --data-dir /tmp/bench-data
 //! target/release/berth-bench --sessions 1000 --per-session 100 --consumers host,python,js
+//! target/release/berth-bench --soak-sessions 1000000 --concurrency 64
 //! ```
 //!
 //! With `--consumers`, the same session workload is consumed, on the same broker, by the
@@ -21,6 +22,7 @@ mod load;
 mod percentiles;
 mod report;
 mod sdk_consumer;
+mod soak;
 mod usage;
 
 use std::path::PathBuf;
@@ -94,6 +96,17 @@ pub(crate) struct Options {
     /// How long the latency phase sends.
     #[arg(long, default_value_t = 10)]
     latency_seconds: u32,
+    /// Run the memory soak instead: this many one-message sessions through the host's
+    /// pumps, sampling its RSS ([`soak`]; 0: no soak).
+    #[arg(long, default_value_t = 0)]
+    soak_sessions: u64,
+    /// Sample the host's RSS every this many sessions of the soak.
+    #[arg(long, default_value_t = 100_000)]
+    sample_every: u64,
+    /// Fail the soak when RSS grew by more than this many bytes per session between the
+    /// first sample and the last.
+    #[arg(long)]
+    max_growth_bytes_per_session: Option<f64>,
 }
 
 impl Options {
@@ -105,8 +118,13 @@ impl Options {
         }
     }
 
+    /// Whether the run uses a session-enabled queue.
+    pub(crate) fn uses_sessions(&self) -> bool {
+        self.sessions > 0 || self.soak_sessions > 0
+    }
+
     pub(crate) fn queue(&self) -> &'static str {
-        if self.sessions > 0 {
+        if self.uses_sessions() {
             "bench-sessions"
         } else {
             "bench"
@@ -136,6 +154,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(options: Options) -> Result<(), String> {
+    if options.soak_sessions > 0 {
+        return soak::run(&options).await;
+    }
     if !options.consumers.is_empty() {
         return consumers::run(&options).await;
     }

@@ -157,7 +157,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         if group.sessions {
             let source = client.session_source(&function.spec);
             let group = Arc::new(ops.instrument(group, source.probe()));
-            triggers.spawn(acceptor::run_group(group, source, stop.clone()));
+            triggers.spawn(acceptor::serve_group(group, source, stop.clone()));
         } else {
             let source = client.message_source(&function.spec);
             let group = Arc::new(ops.instrument(group, source.probe()));

@@ -24,7 +24,8 @@ use slots::Slots;
 
 /// Runs a session trigger of one function until `shutdown` fires (or the source closes),
 /// then waits for every session pump to finish its in-flight invocation and release its
-/// session.
+/// session. Returns every session's summary, so it keeps one per session for as long as it
+/// runs: for tests and bounded runs; a long-lived host uses [`serve_group`].
 pub async fn run<S: SessionSource>(
     function: Arc<FunctionSpec>,
     source: Arc<S>,
@@ -34,12 +35,66 @@ pub async fn run<S: SessionSource>(
 }
 
 /// Runs the session trigger of an entity group (one receiver for its functions) as
-/// [`run`] does; with `session_ids`, only those sessions are accepted.
+/// [`run`] does; with `session_ids`, only those sessions are accepted. Keeps every
+/// session's summary (see [`run`]).
 pub async fn run_group<S: SessionSource>(
     group: Arc<EntityGroup>,
     source: Arc<S>,
     shutdown: CancellationToken,
 ) -> Vec<SessionSummary> {
+    let mut summaries = Vec::new();
+    run_group_with(group, source, shutdown, &mut |s| summaries.push(s)).await;
+    summaries
+}
+
+/// What a trigger did over its life: counts, never a record per session, so that a host
+/// that runs for weeks holds nothing per session it has released.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionTotals {
+    /// Sessions accepted and released.
+    pub sessions: u64,
+    /// Invocations run over all of them.
+    pub invocations: u64,
+    /// Messages dead-lettered because no function handles their message type.
+    pub unrouted: u64,
+}
+
+impl SessionTotals {
+    fn add(&mut self, summary: &SessionSummary) {
+        self.sessions += 1;
+        self.invocations += summary.invocations;
+        self.unrouted += summary.unrouted;
+    }
+}
+
+/// Runs a session trigger of one function as a deployed host does ([`serve_group`]).
+pub async fn serve<S: SessionSource>(
+    function: Arc<FunctionSpec>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> SessionTotals {
+    serve_group(Arc::new(EntityGroup::single(function)), source, shutdown).await
+}
+
+/// Runs the session trigger of an entity group as [`run_group`] does, for as long as the
+/// host lives: each finished session is counted and dropped.
+pub async fn serve_group<S: SessionSource>(
+    group: Arc<EntityGroup>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+) -> SessionTotals {
+    let mut totals = SessionTotals::default();
+    run_group_with(group, source, shutdown, &mut |s| totals.add(&s)).await;
+    totals
+}
+
+/// Runs the trigger, handing each finished session's summary to `keep`.
+async fn run_group_with<S: SessionSource>(
+    group: Arc<EntityGroup>,
+    source: Arc<S>,
+    shutdown: CancellationToken,
+    keep: &mut (dyn FnMut(SessionSummary) + Send),
+) {
     let span = info_span!(
         "trigger",
         function = %group.name,
@@ -47,9 +102,11 @@ pub async fn run_group<S: SessionSource>(
         sessions = true,
     );
     if group.session_ids.is_empty() {
-        accept_loop(group, source, shutdown).instrument(span).await
+        accept_loop(group, source, shutdown, keep)
+            .instrument(span)
+            .await
     } else {
-        by_id::accept_loop(group, source, shutdown)
+        by_id::accept_loop(group, source, shutdown, keep)
             .instrument(span)
             .await
     }
@@ -59,10 +116,10 @@ async fn accept_loop<S: SessionSource>(
     group: Arc<EntityGroup>,
     source: Arc<S>,
     shutdown: CancellationToken,
-) -> Vec<SessionSummary> {
+    keep: &mut (dyn FnMut(SessionSummary) + Send),
+) {
     let slots = Slots::new(group.settings.max_concurrent_sessions);
     let mut pumps = JoinSet::new();
-    let mut summaries = Vec::new();
     let mut retry = AcceptRetry::default();
     let mut hook_backoff = Backoff::default();
     info!(
@@ -117,7 +174,7 @@ async fn accept_loop<S: SessionSource>(
         }
         let mut hook_failed = false;
         while let Some(finished) = pumps.try_join_next() {
-            match collect(finished, &mut summaries) {
+            match collect(finished, keep) {
                 Some(SessionEnd::OpenHookFailed(_)) => hook_failed = true,
                 Some(_) => hook_backoff.reset(),
                 None => {}
@@ -137,20 +194,20 @@ async fn accept_loop<S: SessionSource>(
         }
     }
     while let Some(finished) = pumps.join_next().await {
-        collect(finished, &mut summaries);
+        collect(finished, keep);
     }
-    summaries
 }
 
-/// Keeps a finished pump's summary; returns how its session ended.
+/// Hands a finished pump's summary to `keep`; returns how its session ended.
 fn collect(
     finished: Result<SessionSummary, tokio::task::JoinError>,
-    summaries: &mut Vec<SessionSummary>,
-) -> Option<&SessionEnd> {
+    keep: &mut (dyn FnMut(SessionSummary) + Send),
+) -> Option<SessionEnd> {
     match finished {
         Ok(summary) => {
-            summaries.push(summary);
-            summaries.last().map(|s| &s.end)
+            let end = summary.end.clone();
+            keep(summary);
+            Some(end)
         }
         Err(e) if e.is_cancelled() => None,
         Err(e) => {

@@ -112,11 +112,11 @@ pub(super) async fn accept_loop<S: SessionSource>(
     group: Arc<EntityGroup>,
     source: Arc<S>,
     shutdown: CancellationToken,
-) -> Vec<SessionSummary> {
+    keep_summary: &mut (dyn FnMut(SessionSummary) + Send),
+) {
     let slots = Slots::new(group.settings.max_concurrent_sessions);
     let mut rotation = Rotation::new(&group.session_ids);
     let mut pumps = JoinSet::new();
-    let mut summaries = Vec::new();
     info!(
         session_ids = ?group.session_ids,
         max_concurrent_sessions = group.settings.max_concurrent_sessions,
@@ -128,7 +128,7 @@ pub(super) async fn accept_loop<S: SessionSource>(
         };
         let index = loop {
             while let Some(finished) = pumps.try_join_next_with_id() {
-                keep(finished, &mut rotation, &mut summaries);
+                keep(finished, &mut rotation, keep_summary);
             }
             if let Some(index) = rotation.next_due(Instant::now()) {
                 break index;
@@ -138,7 +138,7 @@ pub(super) async fn accept_loop<S: SessionSource>(
                 biased;
                 _ = shutdown.cancelled() => break 'accepting,
                 Some(finished) = pumps.join_next_with_id() => {
-                    keep(finished, &mut rotation, &mut summaries);
+                    keep(finished, &mut rotation, keep_summary);
                 }
                 _ = sleep_until(retry_at), if retry_at.is_some() => {}
             }
@@ -176,21 +176,20 @@ pub(super) async fn accept_loop<S: SessionSource>(
         }
     }
     while let Some(finished) = pumps.join_next_with_id().await {
-        keep(finished, &mut rotation, &mut summaries);
+        keep(finished, &mut rotation, keep_summary);
     }
-    summaries
 }
 
-/// Keeps a finished pump's summary and frees its session id.
+/// Hands a finished pump's summary on and frees its session id.
 fn keep(
     finished: Result<(Id, SessionSummary), JoinError>,
     rotation: &mut Rotation,
-    summaries: &mut Vec<SessionSummary>,
+    keep_summary: &mut (dyn FnMut(SessionSummary) + Send),
 ) {
     let (task, summary) = match finished {
         Ok((task, summary)) => (task, Ok(summary)),
         Err(e) => (e.id(), Err(e)),
     };
-    let end = collect(summary, summaries).cloned();
+    let end = collect(summary, keep_summary);
     rotation.finished(task, end.as_ref());
 }

@@ -228,3 +228,94 @@ async fn confirmed_completions_survive_kill_9_and_sessions_resume_in_order() {
 async fn fire_and_forget_completions_repeat_only_the_in_flight_message_after_kill_9() {
     run(Mode::FireAndForget).await;
 }
+
+/// The gate itself, in process: on a slow disk, a session's next message is not handed out
+/// (peek-lock or receive-and-delete, to this holder or the next) until the previous
+/// settlement is durable, and the waiting receiver is woken when it is.
+#[tokio::test]
+async fn next_session_message_waits_for_the_previous_settlement_to_be_durable() {
+    use berth_emulator::entity::{Disposition, EntityOptions, ReceiveMode};
+
+    let dir = std::env::temp_dir().join(format!("berth-session-gate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = StoreOptions {
+        // Far longer than the few microseconds between the settlement and the receive below.
+        write_delay: Duration::from_millis(250),
+        ..StoreOptions::default()
+    };
+    let ns = Namespace::open_with(&dir, options).await.unwrap();
+    let queue = EntityOptions {
+        requires_session: true,
+        ..EntityOptions::default()
+    };
+    ns.create_queue("orders", queue)
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let batch: Vec<_> = (1..=4).map(|step| client::new_message(0, step)).collect();
+    ns.sender("orders")
+        .unwrap()
+        .send_batch(&batch)
+        .await
+        .unwrap();
+    let entity = ns.receiver("orders").unwrap();
+    let lock = entity.accept_session("s0").unwrap();
+    let step = |m: &berth_emulator::entity::ReceivedMessage| client::step_of(&m.body).unwrap().1;
+
+    // Peek-lock: nothing logged by taking the lock, so prefetch is not held back...
+    let first = lock
+        .try_receive(ReceiveMode::PeekLock, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(step(&first), 1);
+    let token = first.lock_token.unwrap();
+    let commit = lock.settle(&token, Disposition::Complete).unwrap();
+    // ...but after a completion the next message waits for it to reach the disk.
+    assert!(!commit.is_durable(), "the slow disk has not written yet");
+    let held = lock.try_receive(ReceiveMode::PeekLock, None).unwrap();
+    assert!(
+        held.is_none(),
+        "step 2 was handed out before step 1's completion was durable"
+    );
+    let second = tokio::time::timeout(Duration::from_secs(30), lock.receive(ReceiveMode::PeekLock))
+        .await
+        .expect("the receiver was not woken when the completion became durable")
+        .unwrap();
+    assert!(commit.is_durable());
+    assert_eq!(step(&second), 2);
+
+    // The gate belongs to the session, not the holder: a new holder waits as well.
+    let commit = lock
+        .settle(&second.lock_token.unwrap(), Disposition::Complete)
+        .unwrap();
+    lock.release().unwrap();
+    let next_holder = entity.accept_session("s0").unwrap();
+    let held = next_holder
+        .try_receive(ReceiveMode::PeekLock, None)
+        .unwrap();
+    assert!(
+        held.is_none() && !commit.is_durable(),
+        "a new holder got step 3 too early"
+    );
+
+    // Receive-and-delete logs the removal: the message after it waits as well.
+    let third = tokio::time::timeout(
+        Duration::from_secs(30),
+        next_holder.receive(ReceiveMode::ReceiveAndDelete),
+    )
+    .await
+    .expect("step 3 never came")
+    .unwrap();
+    assert_eq!(step(&third), 3);
+    let held = next_holder
+        .try_receive(ReceiveMode::ReceiveAndDelete, None)
+        .unwrap();
+    assert!(
+        held.is_none(),
+        "step 4 was handed out before step 3's removal was durable"
+    );
+    drop(next_holder);
+    drop(ns);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -161,7 +161,9 @@ async fn run(mode: Mode) {
         let deadline = Instant::now() + ROUND_DEADLINE;
         if round < rounds {
             // Kill after a random share of what is left, while the clients are busy.
-            let left = SESSIONS * STEPS as usize - done.load(Ordering::SeqCst);
+            // `done` also counts repeats; what is left comes from the sessions' progress.
+            let settled: u32 = progress.lock().unwrap().settled.iter().sum();
+            let left = (SESSIONS as u32 * STEPS - settled) as usize;
             let kill_at = done.load(Ordering::SeqCst) + rng.upto(left / 2);
             while done.load(Ordering::SeqCst) < kill_at && !workers.iter().all(|w| w.is_finished())
             {

@@ -26,6 +26,7 @@ use crate::amqp::{ConnectionConfig, Listener};
 use crate::entity::{EntitiesConfig, EntityError, Namespace};
 use crate::node::{NodeConfig, NodeHandler};
 use crate::sas::SasRule;
+use crate::store::StoreOptions;
 
 /// The key name the official emulator's connection strings use (and ours, without rules).
 pub const DEFAULT_KEY_NAME: &str = "RootManageSharedAccessKey";
@@ -43,6 +44,7 @@ impl Broker {
         BrokerBuilder {
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5672),
             data_dir: None,
+            store: StoreOptions::default(),
             entities: EntitiesConfig::default(),
             rules: Vec::new(),
             max_message_size: 256 * 1024,
@@ -57,6 +59,7 @@ impl Broker {
 pub struct BrokerBuilder {
     address: SocketAddr,
     data_dir: Option<PathBuf>,
+    store: StoreOptions,
     entities: EntitiesConfig,
     rules: Vec<SasRule>,
     max_message_size: u64,
@@ -75,6 +78,12 @@ impl BrokerBuilder {
     /// Keep entities and messages in `dir` (created if needed) across restarts.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Tuning of the durable store (with [`data_dir`](Self::data_dir)).
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store = options;
         self
     }
 
@@ -130,7 +139,9 @@ impl BrokerBuilder {
     /// Opens the namespace, creates the configured entities and starts listening.
     pub async fn start(self) -> Result<RunningBroker, BrokerError> {
         let namespace = match &self.data_dir {
-            Some(dir) => Namespace::open(dir).await.map_err(BrokerError::Store)?,
+            Some(dir) => Namespace::open_with(dir, self.store.clone())
+                .await
+                .map_err(BrokerError::Store)?,
             None => Namespace::in_memory(),
         };
         namespace

@@ -225,6 +225,7 @@ async fn compaction_keeps_the_live_set_and_drops_the_rest() {
     let options = berth_emulator::entity::StoreOptions {
         segment_bytes: 16 << 10,
         compaction_min_bytes: u64::MAX,
+        ..Default::default()
     };
     let before;
     {
@@ -317,6 +318,7 @@ async fn automatic_compaction_runs_alongside_writes_without_losing_anything() {
     let options = berth_emulator::entity::StoreOptions {
         segment_bytes: 4 << 10,
         compaction_min_bytes: 8 << 10,
+        ..Default::default()
     };
     let mut expected = std::collections::BTreeMap::new();
     {

@@ -222,6 +222,12 @@ impl EntityHandle {
         })
     }
 
+    /// A commit covering everything logged so far, for a reply that shows the entity's state
+    /// (peek, session state, session list, deferred messages): shown only once on disk.
+    pub fn commit_all(&self) -> Commit {
+        self.shared.lock().journal.commit_all()
+    }
+
     /// Renews a message lock; returns the new locked-until.
     pub fn renew_lock(&self, token: &LockToken) -> Result<SystemTime, EntityError> {
         self.shared

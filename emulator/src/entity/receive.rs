@@ -67,7 +67,12 @@ impl EntityState {
         wall: SystemTime,
         waker: Option<&Waker>,
     ) -> Result<Option<ReceivedMessage>, EntityError> {
-        let Self { sessions, main, .. } = self;
+        let Self {
+            sessions,
+            main,
+            journal,
+            ..
+        } = self;
         let sessions = sessions.as_mut().ok_or(EntityError::SessionLockLost)?;
         let (key, _) = sessions
             .slots
@@ -78,6 +83,11 @@ impl EntityState {
         let Some(lock) = slot.lock else {
             return Err(EntityError::SessionLockLost);
         };
+        if !slot.ready.is_empty() && !journal.durable_or_wake(slot.gate, waker)? {
+            // The session's last change is not on disk yet: a crash could undo it and bring
+            // back a message after this one (see `SessionSlot::gate`).
+            return Ok(None);
+        }
         let Some(seq) = Self::pop_ready(&mut slot.ready, &mut main.messages) else {
             if let Some(w) = waker {
                 slot.waiters.register(w);

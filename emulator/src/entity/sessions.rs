@@ -37,6 +37,10 @@ pub(crate) struct SessionSlot {
     pub in_ready: bool,
     /// The holder's receivers.
     pub waiters: Waiters,
+    /// The LSN of the session's last logged change (a settlement, a receive-and-delete, a
+    /// dead-letter or expiry, its state): no message of the session is handed out before it
+    /// is durable, so a crash can never bring back a message after a later one went out.
+    pub gate: u64,
 }
 
 /// All sessions of an entity.
@@ -48,6 +52,8 @@ pub(crate) struct Sessions {
     pub deadlines: BTreeSet<(Instant, Arc<str>)>,
     pub next_generation: u64,
     pub accept_waiters: Waiters,
+    /// The highest gate of a forgotten slot: a session created again starts behind it.
+    pub collected_gate: u64,
 }
 
 impl Sessions {
@@ -57,8 +63,21 @@ impl Sessions {
             return k.clone();
         }
         let key: Arc<str> = Arc::from(id);
-        self.slots.insert(key.clone(), SessionSlot::default());
+        let slot = SessionSlot {
+            gate: self.collected_gate,
+            ..SessionSlot::default()
+        };
+        self.slots.insert(key.clone(), slot);
         key
+    }
+
+    /// Session `id` changed in the log at `lsn` (see [`SessionSlot::gate`]).
+    pub fn raise_gate(&mut self, id: &str, lsn: u64) {
+        let gate = match self.slots.get_mut(id) {
+            Some(slot) => &mut slot.gate,
+            None => &mut self.collected_gate,
+        };
+        *gate = (*gate).max(lsn);
     }
 
     /// Counts a new message of session `id`; returns the shared id.
@@ -125,7 +144,9 @@ impl Sessions {
             .get(id)
             .is_some_and(|s| s.messages == 0 && s.state.is_none() && s.lock.is_none());
         if empty {
-            self.slots.remove(id);
+            if let Some(slot) = self.slots.remove(id) {
+                self.collected_gate = self.collected_gate.max(slot.gate);
+            }
         }
     }
 
@@ -327,6 +348,10 @@ impl EntityState {
                 state: state.as_deref(),
                 updated_ms,
             });
+        let lsn = self.journal.lsn();
+        if let Some(sessions) = self.sessions.as_mut() {
+            sessions.raise_gate(id, lsn);
+        }
         Ok(())
     }
 

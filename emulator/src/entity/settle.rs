@@ -83,6 +83,7 @@ impl EntityState {
             delta = Some((msg.body.len() as u64, b.len() as u64));
             msg.body = b.clone();
         }
+        let session = msg.session.clone();
         if let Some((old, new)) = delta {
             self.size_bytes = self.size_bytes.saturating_sub(old) + new;
         }
@@ -92,5 +93,6 @@ impl EntityState {
             seq,
             body: body.as_deref(),
         });
+        self.logged_for(sub, session.as_deref());
     }
 }

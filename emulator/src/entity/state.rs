@@ -198,6 +198,7 @@ impl EntityState {
         };
         let old_len = msg.body.len() as u64;
         msg.body = body.clone();
+        let session = msg.session.clone();
         self.size_bytes = self.size_bytes.saturating_sub(old_len) + body.len() as u64;
         self.journal.log(|entity| Record::ReplaceBody {
             entity,
@@ -205,6 +206,15 @@ impl EntityState {
             seq,
             body: &body,
         });
+        self.logged_for(sub, session.as_deref());
+    }
+
+    /// Raises the gate of `session` (a main-queue message's) to the entity's last record.
+    pub fn logged_for(&mut self, sub: Sub, session: Option<&str>) {
+        let lsn = self.journal.lsn();
+        if let (Sub::Main, Some(sessions), Some(id)) = (sub, &mut self.sessions, session) {
+            sessions.raise_gate(id, lsn);
+        }
     }
 
     /// Drops a message's lock. `counted` adds a delivery attempt (abandon, lock expiry); a
@@ -259,6 +269,7 @@ impl EntityState {
             description: info.description.as_deref(),
             body: body.as_deref(),
         });
+        self.logged_for(Sub::Main, msg.session.as_deref());
         if let Some(b) = body {
             msg.body = b;
         }
@@ -278,12 +289,13 @@ impl EntityState {
                 source: None,
             };
             self.dead_letter(seq, info, None);
-        } else if self.remove(Sub::Main, seq).is_some() {
+        } else if let Some(msg) = self.remove(Sub::Main, seq) {
             self.journal.log(|entity| Record::Remove {
                 entity,
                 dlq: false,
                 seq,
             });
+            self.logged_for(Sub::Main, msg.session.as_deref());
         }
     }
 
@@ -293,6 +305,7 @@ impl EntityState {
         let dlq = sub == Sub::DeadLetter;
         self.journal
             .log(|entity| Record::Remove { entity, dlq, seq });
+        self.logged_for(sub, msg.session.as_deref());
         Some(msg)
     }
 

@@ -41,6 +41,12 @@ impl Answer {
         }
     }
 
+    /// The same answer, sent once `commit` is durable (it shows state a crash could undo).
+    pub fn shown(mut self, commit: Commit) -> Self {
+        self.commit = Some(commit);
+        self
+    }
+
     /// 200 once `commit` is durable.
     pub fn after(commit: Commit, body: Value) -> Self {
         Self {

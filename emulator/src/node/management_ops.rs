@@ -45,11 +45,13 @@ pub(super) fn execute(
             Ok(Answer::ok(map([("expiration", timestamp_value(until))])))
         }
         "com.microsoft:get-session-state" => {
-            let state = ns
-                .receiver(path)?
-                .session_state(&required_string(request, "session-id")?)?;
+            let entity = ns.receiver(path)?;
+            let state = entity.session_state(&required_string(request, "session-id")?)?;
             let state = state.map_or(Value::Null, |s| Value::Binary(Binary::from(s.to_vec())));
-            Ok(Answer::ok(map([("session-state", state)])))
+            Ok(Answer::after(
+                entity.commit_all(),
+                map([("session-state", state)]),
+            ))
         }
         "com.microsoft:set-session-state" => {
             let state = match request.field("session-state") {
@@ -66,15 +68,19 @@ pub(super) fn execute(
             let count = integer(request, "message-count")
                 .unwrap_or(1)
                 .clamp(1, 1000) as usize;
-            let messages = ns.receiver(path)?.peek(from, count, session.as_deref())?;
+            let entity = ns.receiver(path)?;
+            let messages = entity.peek(from, count, session.as_deref())?;
             if messages.is_empty() {
-                return Ok(Answer::none("No messages to peek."));
+                return Ok(Answer::none("No messages to peek.").shown(entity.commit_all()));
             }
             let list = messages
                 .iter()
                 .map(|m| map([("message", encoded(m, false))]))
                 .collect();
-            Ok(Answer::ok(map([("messages", Value::List(list))])))
+            Ok(Answer::after(
+                entity.commit_all(),
+                map([("messages", Value::List(list))]),
+            ))
         }
         "com.microsoft:receive-by-sequence-number" => {
             let seqs = integers(request, "sequence-numbers")?;
@@ -82,9 +88,8 @@ pub(super) fn execute(
                 Some(0) => ReceiveMode::ReceiveAndDelete,
                 _ => ReceiveMode::PeekLock,
             };
-            let messages = ns
-                .receiver(path)?
-                .receive_deferred(&seqs, mode, session.as_deref())?;
+            let entity = ns.receiver(path)?;
+            let messages = entity.receive_deferred(&seqs, mode, session.as_deref())?;
             for m in &messages {
                 if let Some(token) = m.lock_token {
                     bodies.remember(token, m.body.clone());
@@ -99,7 +104,10 @@ pub(super) fn execute(
                     map([("lock-token", token), ("message", encoded(m, true))])
                 })
                 .collect();
-            Ok(Answer::ok(map([("messages", Value::List(list))])))
+            Ok(Answer::after(
+                entity.commit_all(),
+                map([("messages", Value::List(list))]),
+            ))
         }
         "com.microsoft:update-disposition" => update_disposition(config, path, request, bodies),
         "com.microsoft:schedule-message" => schedule(config, path, request),
@@ -116,16 +124,20 @@ pub(super) fn execute(
                 .map(time::from_unix_ms);
             let skip = integer(request, "skip").unwrap_or(0).max(0) as usize;
             let top = integer(request, "top").unwrap_or(100).clamp(1, 1000) as usize;
-            let ids = ns.receiver(path)?.list_sessions(after, skip, top)?;
+            let entity = ns.receiver(path)?;
+            let ids = entity.list_sessions(after, skip, top)?;
             if ids.is_empty() {
-                return Ok(Answer::none("No sessions."));
+                return Ok(Answer::none("No sessions.").shown(entity.commit_all()));
             }
             let next_skip = i32::try_from(skip + ids.len()).unwrap_or(i32::MAX);
             let ids = ids.into_iter().map(Value::String).collect();
-            Ok(Answer::ok(map([
-                ("skip", Value::Int(next_skip)),
-                ("sessions-ids", Value::Array(Array(ids))),
-            ])))
+            Ok(Answer::after(
+                entity.commit_all(),
+                map([
+                    ("skip", Value::Int(next_skip)),
+                    ("sessions-ids", Value::Array(Array(ids))),
+                ]),
+            ))
         }
         other => Err(EntityError::NotAllowed(
             format!("The management operation '{other}' is not supported.").into(),

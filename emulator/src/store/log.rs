@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::thread::JoinHandle;
 
 use tokio::sync::{oneshot, watch};
@@ -25,6 +26,8 @@ pub(crate) struct LogShared {
     pending: Mutex<Pending>,
     wake: Condvar,
     pub(crate) durable: watch::Sender<Durability>,
+    /// Tasks waiting for an LSN to become durable (see [`LogShared::durable_or_wake`]).
+    durable_waiters: Mutex<Vec<(u64, Waker)>>,
 }
 
 #[derive(Default)]
@@ -61,6 +64,51 @@ impl LogShared {
         match &self.lock().failed {
             Some(why) => Err(EntityError::Store(why.to_string())),
             None => Ok(()),
+        }
+    }
+
+    /// Whether `lsn` is durable; if not, `waker` (when given) is woken once it is. A waker that
+    /// would wake the same task is kept once, for the lowest LSN asked: the task checks again
+    /// when woken. Fails once the log failed (the LSN will never be durable).
+    pub fn durable_or_wake(&self, lsn: u64, waker: Option<&Waker>) -> Result<bool, EntityError> {
+        let mut waiters = self
+            .durable_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Checked under the waiters' lock: the writer publishes before it takes that lock.
+        let d = self.durable.borrow();
+        if d.lsn >= lsn {
+            return Ok(true);
+        }
+        if let Some(why) = &d.failed {
+            return Err(EntityError::Store(why.to_string()));
+        }
+        drop(d);
+        if let Some(waker) = waker {
+            match waiters.iter_mut().find(|(_, w)| w.will_wake(waker)) {
+                Some(entry) => entry.0 = entry.0.min(lsn),
+                None => waiters.push((lsn, waker.clone())),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Wakes the tasks waiting for an LSN up to `lsn` (every one with `u64::MAX`).
+    fn wake_durable(&self, lsn: u64) {
+        let woken: Vec<Waker> = {
+            let mut waiters = self
+                .durable_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if waiters.is_empty() {
+                return;
+            }
+            let (due, wait): (Vec<_>, Vec<_>) = waiters.drain(..).partition(|(l, _)| *l <= lsn);
+            *waiters = wait;
+            due.into_iter().map(|(_, w)| w).collect()
+        };
+        for w in woken {
+            w.wake();
         }
     }
 
@@ -113,6 +161,7 @@ pub(crate) fn start(start: WriterStart) -> Result<(Arc<LogShared>, JoinHandle<()
         pending: Mutex::new(Pending::default()),
         wake: Condvar::new(),
         durable,
+        durable_waiters: Mutex::new(Vec::new()),
     });
     let mut writer = Writer {
         shared: shared.clone(),
@@ -205,11 +254,15 @@ impl Writer {
         let why: Arc<str> = why.into();
         self.shared.lock().failed = Some(why.clone());
         self.shared.durable.send_modify(|d| d.failed = Some(why));
+        self.shared.wake_durable(u64::MAX);
     }
 
     fn write(&mut self, batch: &[u8], lsn: u64) {
         if self.shared.durable.borrow().failed.is_some() {
             return;
+        }
+        if !self.options.write_delay.is_zero() {
+            std::thread::sleep(self.options.write_delay);
         }
         let result = self
             .file
@@ -219,6 +272,7 @@ impl Writer {
             Ok(()) => {
                 self.segment_bytes += batch.len() as u64;
                 self.shared.durable.send_modify(|d| d.lsn = lsn);
+                self.shared.wake_durable(lsn);
             }
             Err(e) => self.fail(format!("writing log segment {}: {e}", self.segment)),
         }

@@ -42,6 +42,9 @@ pub struct StoreOptions {
     /// Sealed logs are compacted once they total at least this much and at least the size of
     /// the last snapshot (default 128 MiB).
     pub compaction_min_bytes: u64,
+    /// Added before each batch is written: simulates a slow disk, so that crash tests can
+    /// kill the broker while settlements wait for the disk. Zero (the default) in real use.
+    pub write_delay: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -49,6 +52,7 @@ impl Default for StoreOptions {
         Self {
             segment_bytes: 64 << 20,
             compaction_min_bytes: 128 << 20,
+            write_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -104,6 +108,15 @@ impl StoreHandle {
     /// Fails once the log can no longer be written.
     pub fn healthy(&self) -> Result<(), EntityError> {
         self.inner.log.healthy()
+    }
+
+    /// Whether `lsn` is durable; if not, `waker` is woken once it is. Fails once the log failed.
+    pub fn durable_or_wake(
+        &self,
+        lsn: u64,
+        waker: Option<&std::task::Waker>,
+    ) -> Result<bool, EntityError> {
+        self.inner.log.durable_or_wake(lsn, waker)
     }
 
     /// A commit that resolves when `lsn` is durable.

@@ -148,6 +148,29 @@ impl RawClient {
         }
     }
 
+    /// Connects without SASL and exchanges headers and opens; `None` if the server is gone
+    /// (for tests that kill it).
+    pub async fn try_opened(port: u16) -> Option<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        stream.set_nodelay(true).ok()?;
+        let mut c = Self {
+            stream,
+            buf: BytesMut::new(),
+        };
+        c.try_write(&AMQP_HEADER).await?;
+        c.try_write(&frame(0, &open("raw", None), &[])).await?;
+        (c.read_header().await? == AMQP_HEADER).then_some(())?;
+        match c.read_frame().await? {
+            Received::Performative(_, p, _) if matches!(*p, Performative::Open(_)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Writes `bytes`; `None` if the connection is gone.
+    pub async fn try_write(&mut self, bytes: &[u8]) -> Option<()> {
+        self.stream.write_all(bytes).await.ok()
+    }
+
     /// Connects without SASL and exchanges headers and opens.
     pub async fn opened(port: u16, idle_ms: Option<u32>) -> (Self, Open) {
         let mut c = Self::connect(port).await;

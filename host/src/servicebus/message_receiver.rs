@@ -123,8 +123,6 @@ struct Link {
 
 struct Held {
     lock_token: Option<[u8; 16]>,
-    /// When the lock runs out, as last known.
-    expires: Option<Instant>,
     renew_at: Option<Instant>,
     renew_until: Instant,
 }
@@ -210,6 +208,7 @@ impl Pump {
         let management = connection.management(&self.config.entity).await?;
         let mut session = connection.begin_session().await?;
         let name = self.config.client.endpoint().link_name("receiver");
+        let verdicts = connection.watch_verdicts(&name);
         let receiver = Receiver::builder()
             .name(name.as_str())
             .source(self.config.entity.as_str())
@@ -221,7 +220,7 @@ impl Pump {
             .await
             .map_err(|e| super::errors::from_receiver_attach(&e))?;
         Ok(Link {
-            receiver: PeekLockReceiver::new(receiver, 0),
+            receiver: PeekLockReceiver::new(receiver, 0, verdicts),
             management,
             _session: session,
         })
@@ -250,7 +249,6 @@ impl Pump {
             received.token,
             Held {
                 lock_token,
-                expires: left.map(|left| now + left),
                 renew_at: renew_at.filter(|_| !self.config.renew_for.is_zero()),
                 renew_until: now + self.config.renew_for,
             },
@@ -263,17 +261,10 @@ impl Pump {
         settlement: Settlement,
     ) -> Result<(), ServiceBusError> {
         let held = self.held.remove(&token);
-        // A disposition's verdict is not visible (see `peek_lock`); when the lock may have
-        // run out, settle through `$management`, whose answer says whether it did.
-        let expired = held
-            .as_ref()
-            .and_then(|h| h.expires)
-            .is_some_and(|at| Instant::now() >= at);
         if let Some(link) = self.link.as_mut() {
-            if !expired && link.receiver.holds(&token) {
+            if link.receiver.holds(&token) {
                 return link.receiver.settle(token, &settlement).await;
             }
-            link.receiver.forget(&token);
         }
         let lock_token = held.and_then(|h| h.lock_token).ok_or_else(|| {
             ServiceBusError::new(
@@ -281,7 +272,7 @@ impl Pump {
                 "the message's link is gone and it has no lock token to settle it by",
             )
         })?;
-        debug!(expired, "settling through $management");
+        debug!("the message's link is gone; settling through $management");
         let connection = self.config.client.connection().await?;
         let management = connection.management(&self.config.entity).await?;
         management
@@ -319,7 +310,6 @@ impl Pump {
                         until.duration_since(SystemTime::now()),
                     ) {
                         held.renew_at = Some(Instant::now() + left / 2);
-                        held.expires = Some(Instant::now() + left);
                     }
                 }
             }

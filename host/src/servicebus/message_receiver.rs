@@ -4,10 +4,11 @@
 //! The task keeps `max_concurrent_calls + prefetch_count` messages in hand at most (credit is
 //! granted for the difference), renews the lock of every message in hand halfway to its
 //! expiry (`renew-lock`, for up to `max_auto_lock_renewal_duration`), settles on the link the
-//! message came from, and re-attaches after the link or connection is lost. A message
-//! received on a link that no longer exists, or whose lock may have run out, is settled
-//! through `update-disposition`, which returns the broker's verdict (a lost lock is reported
-//! as `MessageLockLost` instead of vanishing with an unanswered disposition).
+//! message came from, and re-attaches after the link or connection is lost. The broker's
+//! verdict on a disposition is awaited by the worker that settles, not by the task, so that
+//! settlements overlap (a lost lock is reported as `MessageLockLost`). A message received on
+//! a link that no longer exists is settled through `update-disposition`, whose answer is the
+//! verdict.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -22,11 +23,14 @@ use tracing::{debug, warn};
 use super::client::ServiceBusClient;
 use super::management::Management;
 use super::peek_lock::PeekLockReceiver;
+use super::verdict::Pending;
 use crate::ops::ReceiverProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::{DeliveryToken, MessageSource, Received, TriggerSettings};
 
-type Reply = oneshot::Sender<Result<(), ServiceBusError>>;
+/// A settlement's answer: on the link, the disposition sent and its verdict to wait for
+/// (by the settling worker, so that the task goes on meanwhile); through `$management`, done.
+type Reply = oneshot::Sender<Result<Option<Pending>, ServiceBusError>>;
 type Command = (DeliveryToken, Settlement, Reply);
 /// The task's inbox (settlements) and outbox (received messages, shared by the workers).
 type Channels = (mpsc::Sender<Command>, Mutex<mpsc::Receiver<Received>>);
@@ -111,7 +115,10 @@ impl MessageSource for AmqpMessageSource {
             .send((token, settlement, reply))
             .await
             .map_err(|_| gone())?;
-        result.await.map_err(|_| gone())?
+        match result.await.map_err(|_| gone())?? {
+            Some(pending) => pending.verdict().await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -259,11 +266,11 @@ impl Pump {
         &mut self,
         token: DeliveryToken,
         settlement: Settlement,
-    ) -> Result<(), ServiceBusError> {
+    ) -> Result<Option<Pending>, ServiceBusError> {
         let held = self.held.remove(&token);
         if let Some(link) = self.link.as_mut() {
             if link.receiver.holds(&token) {
-                return link.receiver.settle(token, &settlement).await;
+                return link.receiver.dispose(token, &settlement).await.map(Some);
             }
         }
         let lock_token = held.and_then(|h| h.lock_token).ok_or_else(|| {
@@ -278,6 +285,7 @@ impl Pump {
         management
             .update_disposition(&settlement, lock_token, None)
             .await
+            .map(|()| None)
     }
 
     async fn renew(&mut self) {

@@ -11,7 +11,8 @@
 //! [`super::verdict`]: fe2o3-amqp 0.18.4 does not surface it) and returns `Ok` only once
 //! the broker confirmed the outcome asked for; a refusal is the broker's error
 //! (`SessionLockLost`, `MessageLockLost`, …), and no verdict (link, session or connection
-//! gone, or none within [`VERDICT_TIMEOUT`]) is an error that claims nothing.
+//! gone, or none within [`super::verdict::VERDICT_TIMEOUT`]) is an error that claims
+//! nothing.
 
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ use fe2o3_amqp_types::primitives::Value;
 use tracing::error;
 
 use super::convert::{self, Incoming};
-use super::verdict::{self, LinkWatch, VERDICT_TIMEOUT};
+use super::verdict::{LinkWatch, Pending};
 use super::{errors, lock_token, settle};
 use crate::runtime::{DeliveryToken, Received};
 
@@ -91,7 +92,10 @@ impl PeekLockReceiver {
                         "MessageDecodeFailed",
                         format!("the host could not decode the AMQP message: {}", e.source),
                     );
-                    self.dispose(e.info, &settlement).await?;
+                    self.send_disposition(e.info, &settlement)
+                        .await?
+                        .verdict()
+                        .await?;
                 }
                 Err(e) => return Err(errors::from_recv(&e)),
             }
@@ -130,26 +134,36 @@ impl PeekLockReceiver {
         token: DeliveryToken,
         settlement: &Settlement,
     ) -> Result<(), ServiceBusError> {
+        self.dispose(token, settlement).await?.verdict().await
+    }
+
+    /// Sends the disposition settling a delivery of this link; the broker's verdict is then
+    /// awaited on the returned [`Pending`], away from the link if need be.
+    pub async fn dispose(
+        &mut self,
+        token: DeliveryToken,
+        settlement: &Settlement,
+    ) -> Result<Pending, ServiceBusError> {
         let Some(unsettled) = self.unsettled.remove(&token) else {
             return Err(ServiceBusError::new(
                 ErrorKind::MessageLockLost,
                 "the lock supplied is invalid: no unsettled delivery with this token on this link",
             ));
         };
-        self.dispose(unsettled.info, settlement).await
+        self.send_disposition(unsettled.info, settlement).await
     }
 
-    async fn dispose(
+    async fn send_disposition(
         &mut self,
         info: DeliveryInfo,
         settlement: &Settlement,
-    ) -> Result<(), ServiceBusError> {
-        let expected = self.verdicts.expect(info.delivery_id())?;
+    ) -> Result<Pending, ServiceBusError> {
+        let pending = Pending::new(self.verdicts.expect(info.delivery_id())?, settlement);
         self.receiver
             .dispose(info, settle::outcome(settlement))
             .await
             .map_err(|e| errors::from_link_io(&e))?;
-        verdict::judge(settlement, expected.wait(VERDICT_TIMEOUT).await)
+        Ok(pending)
     }
 
     /// Closes the link (the broker unlocks whatever is still unsettled on it).

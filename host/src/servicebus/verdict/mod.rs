@@ -6,7 +6,7 @@
 //! `Receiver::dispose` returns once the frame is queued. So the host follows the broker's
 //! byte stream itself: [`tap`] passes it through to fe2o3-amqp unchanged while [`frames`]
 //! reads the few performatives that tell verdicts, and [`registry`] hands each verdict to
-//! the receiver waiting for it. [`judge`] turns a verdict into the settlement's result.
+//! the receiver waiting for it. [`Pending::verdict`] turns it into the settlement's result.
 //!
 //! Waiters are keyed by (broker channel, delivery-id), the address the broker's disposition
 //! uses, rather than by lock token: no transfer needs reading, and the key is exact even if
@@ -23,7 +23,7 @@ use fe2o3_amqp_types::definitions;
 use super::errors;
 use super::settle::DEAD_LETTER;
 
-pub(crate) use registry::{LinkWatch, Verdicts};
+pub(crate) use registry::{Expected, LinkWatch, Verdicts};
 pub(crate) use tap::VerdictTap;
 
 /// How long a settlement waits for the broker's verdict before its outcome counts as
@@ -46,16 +46,56 @@ pub(crate) enum Verdict {
     Failed(ServiceBusError),
 }
 
-/// The result of `settlement` given the broker's `verdict`: `Ok` only for the outcome the
-/// settlement asked for (`accepted` for complete, `modified` for abandon and defer,
-/// `rejected` without an error — or with the dead-letter condition — for dead-letter).
-pub(crate) fn judge(settlement: &Settlement, verdict: Verdict) -> Result<(), ServiceBusError> {
-    let asked = settlement.name();
-    match (settlement, verdict) {
-        (Settlement::Complete, Verdict::Accepted)
-        | (Settlement::Abandon { .. } | Settlement::Defer { .. }, Verdict::Modified)
-        | (Settlement::DeadLetter { .. }, Verdict::Rejected(None)) => Ok(()),
-        (Settlement::DeadLetter { .. }, Verdict::Rejected(Some(e)))
+/// The outcome a settlement asked for, all [`judge`] needs of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Accepted,
+    Modified,
+    Rejected,
+}
+
+/// A disposition sent whose verdict is still to come.
+pub(crate) struct Pending {
+    expected: Expected,
+    asked: Asked,
+    name: &'static str,
+}
+
+impl Pending {
+    /// The wait `expected` (registered before the disposition went out) for `settlement`.
+    pub fn new(expected: Expected, settlement: &Settlement) -> Self {
+        Pending {
+            expected,
+            asked: asked(settlement),
+            name: settlement.name(),
+        }
+    }
+
+    /// Waits for the broker's verdict (at most [`VERDICT_TIMEOUT`]) and judges it.
+    pub async fn verdict(self) -> Result<(), ServiceBusError> {
+        let verdict = self.expected.wait(VERDICT_TIMEOUT).await;
+        judge(self.asked, self.name, verdict)
+    }
+}
+
+fn asked(settlement: &Settlement) -> Asked {
+    match settlement {
+        Settlement::Complete => Asked::Accepted,
+        Settlement::Abandon { .. } | Settlement::Defer { .. } => Asked::Modified,
+        Settlement::DeadLetter { .. } => Asked::Rejected,
+    }
+}
+
+/// The result of the settlement `name` that asked for `asked`, given the broker's
+/// `verdict`: `Ok` only for the outcome asked for (`accepted` for complete, `modified` for
+/// abandon and defer, `rejected` without an error — or with the dead-letter condition — for
+/// dead-letter).
+fn judge(asked: Asked, name: &str, verdict: Verdict) -> Result<(), ServiceBusError> {
+    match (asked, verdict) {
+        (Asked::Accepted, Verdict::Accepted)
+        | (Asked::Modified, Verdict::Modified)
+        | (Asked::Rejected, Verdict::Rejected(None)) => Ok(()),
+        (Asked::Rejected, Verdict::Rejected(Some(e)))
             if errors::condition_name(&e.condition) == DEAD_LETTER =>
         {
             Ok(())
@@ -63,12 +103,12 @@ pub(crate) fn judge(settlement: &Settlement, verdict: Verdict) -> Result<(), Ser
         (_, Verdict::Rejected(Some(e))) => Err(errors::from_amqp_error(&e)),
         (_, Verdict::Rejected(None)) => Err(ServiceBusError::new(
             ErrorKind::Other,
-            format!("the broker rejected the {asked} without saying why"),
+            format!("the broker rejected the {name} without saying why"),
         )),
         (_, Verdict::Failed(e)) => Err(e),
         (_, other) => Err(ServiceBusError::new(
             ErrorKind::Other,
-            format!("the broker answered the {asked} with {other:?}"),
+            format!("the broker answered the {name} with {other:?}"),
         )),
     }
 }
@@ -85,6 +125,10 @@ mod tests {
             Some("why".to_string()),
             None,
         ))
+    }
+
+    fn judge(settlement: &Settlement, verdict: Verdict) -> Result<(), ServiceBusError> {
+        super::judge(asked(settlement), settlement.name(), verdict)
     }
 
     #[test]

@@ -78,6 +78,12 @@ impl Verdicts {
 
     /// Applies one event of the broker's stream.
     pub fn on_event(&self, event: Event<'_>) {
+        // Answers to our sends, and anything the broker has not settled, concern no waiter.
+        if let Event::Disposition { receiver: true, .. }
+        | Event::Disposition { settled: false, .. } = event
+        {
+            return;
+        }
         let mut state = self.lock();
         match event {
             Event::Attach {
@@ -154,26 +160,28 @@ impl Verdicts {
 impl State {
     fn settle(&mut self, channel: u16, first: u32, last: u32, delivery_state: Option<&[u8]>) {
         // Delivery-ids are serial numbers: a range may wrap past u32::MAX.
-        let mut ranges = vec![(first, last)];
-        if last < first {
-            ranges = vec![(first, u32::MAX), (0, last)];
-        }
-        let keys: Vec<Key> = ranges
-            .into_iter()
-            .flat_map(|(a, b)| {
-                self.waiters
-                    .range((channel, a)..=(channel, b))
-                    .map(|(k, _)| *k)
-            })
-            .collect();
-        if keys.is_empty() {
-            return;
-        }
-        let verdict = decode_state(delivery_state);
-        for key in keys {
-            if let Some(waiter) = self.waiters.remove(&key) {
-                let _ = waiter.reply.send(verdict.clone());
-            }
+        let (upper, wrapped) = if last < first {
+            (u32::MAX, Some(last))
+        } else {
+            (last, None)
+        };
+        let mut verdict = None;
+        loop {
+            let key = self
+                .waiters
+                .range((channel, first)..=(channel, upper))
+                .chain(
+                    wrapped
+                        .iter()
+                        .flat_map(|last| self.waiters.range((channel, 0)..=(channel, *last))),
+                )
+                .map(|(key, _)| *key)
+                .next();
+            let Some(waiter) = key.and_then(|key| self.waiters.remove(&key)) else {
+                return;
+            };
+            let verdict = verdict.get_or_insert_with(|| decode_state(delivery_state));
+            let _ = waiter.reply.send(verdict.clone());
         }
     }
 

@@ -215,6 +215,7 @@ async fn invocation_lines_carry_the_opentelemetry_messaging_names() {
         ("function", Value::from("named-function")),
         ("outcome", Value::from("ok")),
         ("settlement", Value::from("complete")),
+        ("confirmed", Value::from(true)),
     ];
     for (name, value) in expect {
         assert_eq!(done[name], value, "{name} in {done}");

@@ -17,7 +17,8 @@
 //! | `messaging.servicebus.message.enqueued_time` | when the broker accepted it (Unix seconds) |
 //!
 //! The completion line (`invocation completed`) adds `outcome`, `settlement` (also as
-//! `messaging.servicebus.disposition_status`) and `duration_ms`.
+//! `messaging.servicebus.disposition_status`), `confirmed` (whether the broker confirmed
+//! that settlement) and `duration_ms`.
 
 use std::time::UNIX_EPOCH;
 

@@ -173,6 +173,7 @@ async fn invoke<S: MessageSource>(
         info!(
             outcome = settle::outcome_name(&result),
             settlement = name,
+            confirmed = settled.is_ok(),
             duration_ms = started.started_at.elapsed().as_millis() as u64,
             messaging.servicebus.disposition_status = name,
             "invocation completed"

@@ -126,6 +126,7 @@ impl AmqpSessionSource {
             let ms = u32::try_from(self.accept_timeout.as_millis()).unwrap_or(u32::MAX);
             properties.insert(Symbol::from(TIMEOUT), Value::Uint(ms));
         }
+        let verdicts = connection.watch_verdicts(&name);
         let attached = Receiver::builder()
             .name(name.as_str())
             .source(source)
@@ -172,7 +173,7 @@ impl AmqpSessionSource {
         Ok(Attempt::Accepted(Box::new(AmqpSession::new(
             accepted,
             Some(locked_until),
-            PeekLockReceiver::new(receiver, self.prefetch),
+            PeekLockReceiver::new(receiver, self.prefetch, verdicts),
             session,
             management,
         ))))

@@ -26,6 +26,7 @@ use super::management::Management;
 use super::request_link::RequestLink;
 use super::target::ConnectionTarget;
 use super::token_source::TokenSource;
+use super::verdict::{LinkWatch, VerdictTap, Verdicts};
 
 /// How long dialling, TLS, SASL and Open may take together.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,12 +80,14 @@ pub(crate) struct Connection {
     cbs: Arc<Cbs>,
     management: Mutex<HashMap<String, Management>>,
     endpoint: Arc<Endpoint>,
+    verdicts: Arc<Verdicts>,
 }
 
 impl Connection {
     /// Dials, negotiates and opens the connection and its `$cbs` link pair.
     pub async fn open(endpoint: Arc<Endpoint>) -> Result<Arc<Connection>, ServiceBusError> {
-        let mut handle = tokio::time::timeout(OPEN_TIMEOUT, open_amqp(&endpoint))
+        let verdicts = Arc::new(Verdicts::default());
+        let mut handle = tokio::time::timeout(OPEN_TIMEOUT, open_amqp(&endpoint, &verdicts))
             .await
             .map_err(|_| {
                 ServiceBusError::new(
@@ -101,6 +104,7 @@ impl Connection {
             cbs,
             management: Mutex::new(HashMap::new()),
             endpoint,
+            verdicts,
         }))
     }
 
@@ -112,6 +116,11 @@ impl Connection {
     /// Waits until the connection is gone (its `$cbs` link pair stopped).
     pub async fn lost(&self) {
         self.cbs.link().closed().await
+    }
+
+    /// Follows the settlement verdicts of the link named `name` (call before attaching it).
+    pub fn watch_verdicts(&self, name: &str) -> LinkWatch {
+        self.verdicts.watch(name)
     }
 
     /// Begins a new AMQP session.
@@ -162,7 +171,12 @@ impl Connection {
 /// The AMQP idle timeout the host announces (ms).
 const IDLE_TIMEOUT_MS: u32 = 60_000;
 
-async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceBusError> {
+/// Opens the AMQP connection; the broker's side of the stream is followed for settlement
+/// verdicts (`verdict::VerdictTap`).
+async fn open_amqp(
+    endpoint: &Endpoint,
+    verdicts: &Arc<Verdicts>,
+) -> Result<ConnectionHandle<()>, ServiceBusError> {
     let target = &endpoint.target;
     let host = target.host();
     let tcp = TcpStream::connect((host, target.port()))
@@ -191,9 +205,13 @@ async fn open_amqp(endpoint: &Endpoint) -> Result<ConnectionHandle<()>, ServiceB
             .connect(server_name, tcp)
             .await
             .map_err(|e| connection_error(endpoint, "TLS handshake", &e))?;
-        builder.open_with_stream(tls).await
+        builder
+            .open_with_stream(VerdictTap::new(tls, verdicts.clone()))
+            .await
     } else {
-        builder.open_with_stream(tcp).await
+        builder
+            .open_with_stream(VerdictTap::new(tcp, verdicts.clone()))
+            .await
     };
     opened.map_err(|e| {
         ServiceBusError::new(

@@ -4,10 +4,11 @@
 //! The task keeps `max_concurrent_calls + prefetch_count` messages in hand at most (credit is
 //! granted for the difference), renews the lock of every message in hand halfway to its
 //! expiry (`renew-lock`, for up to `max_auto_lock_renewal_duration`), settles on the link the
-//! message came from, and re-attaches after the link or connection is lost. A message
-//! received on a link that no longer exists, or whose lock may have run out, is settled
-//! through `update-disposition`, which returns the broker's verdict (a lost lock is reported
-//! as `MessageLockLost` instead of vanishing with an unanswered disposition).
+//! message came from, and re-attaches after the link or connection is lost. The broker's
+//! verdict on a disposition is awaited by the worker that settles, not by the task, so that
+//! settlements overlap (a lost lock is reported as `MessageLockLost`). A message received on
+//! a link that no longer exists is settled through `update-disposition`, whose answer is the
+//! verdict.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -22,11 +23,14 @@ use tracing::{debug, warn};
 use super::client::ServiceBusClient;
 use super::management::Management;
 use super::peek_lock::PeekLockReceiver;
+use super::verdict::Pending;
 use crate::ops::ReceiverProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::{DeliveryToken, MessageSource, Received, TriggerSettings};
 
-type Reply = oneshot::Sender<Result<(), ServiceBusError>>;
+/// A settlement's answer: on the link, the disposition sent and its verdict to wait for
+/// (by the settling worker, so that the task goes on meanwhile); through `$management`, done.
+type Reply = oneshot::Sender<Result<Option<Pending>, ServiceBusError>>;
 type Command = (DeliveryToken, Settlement, Reply);
 /// The task's inbox (settlements) and outbox (received messages, shared by the workers).
 type Channels = (mpsc::Sender<Command>, Mutex<mpsc::Receiver<Received>>);
@@ -111,7 +115,10 @@ impl MessageSource for AmqpMessageSource {
             .send((token, settlement, reply))
             .await
             .map_err(|_| gone())?;
-        result.await.map_err(|_| gone())?
+        match result.await.map_err(|_| gone())?? {
+            Some(pending) => pending.verdict().await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -123,8 +130,6 @@ struct Link {
 
 struct Held {
     lock_token: Option<[u8; 16]>,
-    /// When the lock runs out, as last known.
-    expires: Option<Instant>,
     renew_at: Option<Instant>,
     renew_until: Instant,
 }
@@ -210,6 +215,7 @@ impl Pump {
         let management = connection.management(&self.config.entity).await?;
         let mut session = connection.begin_session().await?;
         let name = self.config.client.endpoint().link_name("receiver");
+        let verdicts = connection.watch_verdicts(&name);
         let receiver = Receiver::builder()
             .name(name.as_str())
             .source(self.config.entity.as_str())
@@ -221,7 +227,7 @@ impl Pump {
             .await
             .map_err(|e| super::errors::from_receiver_attach(&e))?;
         Ok(Link {
-            receiver: PeekLockReceiver::new(receiver, 0),
+            receiver: PeekLockReceiver::new(receiver, 0, verdicts),
             management,
             _session: session,
         })
@@ -250,7 +256,6 @@ impl Pump {
             received.token,
             Held {
                 lock_token,
-                expires: left.map(|left| now + left),
                 renew_at: renew_at.filter(|_| !self.config.renew_for.is_zero()),
                 renew_until: now + self.config.renew_for,
             },
@@ -261,19 +266,12 @@ impl Pump {
         &mut self,
         token: DeliveryToken,
         settlement: Settlement,
-    ) -> Result<(), ServiceBusError> {
+    ) -> Result<Option<Pending>, ServiceBusError> {
         let held = self.held.remove(&token);
-        // A disposition's verdict is not visible (see `peek_lock`); when the lock may have
-        // run out, settle through `$management`, whose answer says whether it did.
-        let expired = held
-            .as_ref()
-            .and_then(|h| h.expires)
-            .is_some_and(|at| Instant::now() >= at);
         if let Some(link) = self.link.as_mut() {
-            if !expired && link.receiver.holds(&token) {
-                return link.receiver.settle(token, &settlement).await;
+            if link.receiver.holds(&token) {
+                return link.receiver.dispose(token, &settlement).await.map(Some);
             }
-            link.receiver.forget(&token);
         }
         let lock_token = held.and_then(|h| h.lock_token).ok_or_else(|| {
             ServiceBusError::new(
@@ -281,12 +279,13 @@ impl Pump {
                 "the message's link is gone and it has no lock token to settle it by",
             )
         })?;
-        debug!(expired, "settling through $management");
+        debug!("the message's link is gone; settling through $management");
         let connection = self.config.client.connection().await?;
         let management = connection.management(&self.config.entity).await?;
         management
             .update_disposition(&settlement, lock_token, None)
             .await
+            .map(|()| None)
     }
 
     async fn renew(&mut self) {
@@ -319,7 +318,6 @@ impl Pump {
                         until.duration_since(SystemTime::now()),
                     ) {
                         held.renew_at = Some(Instant::now() + left / 2);
-                        held.expires = Some(Instant::now() + left);
                     }
                 }
             }

@@ -6,14 +6,13 @@
 //! = n` the credit is topped up to `n` whenever it falls to half.
 //!
 //! Settlement: the link runs `rcv-settle-mode=second`, so the disposition goes out unsettled
-//! and the broker answers with a settled disposition carrying its verdict. fe2o3-amqp 0.18.4
-//! does not surface that answer (its session drops the state of incoming settled
-//! dispositions for receiver links and `Receiver::dispose` returns once the frame is queued),
-//! so [`PeekLockReceiver::settle`] cannot wait for it: it returns when the disposition has
-//! been handed to the session, and fails only if the link or connection is already gone.
-//! Frames of one AMQP session are ordered, so every disposition reaches the broker before a
-//! later detach of the same link. Where the broker's verdict is needed (a message whose link
-//! was replaced), callers settle through `$management` `update-disposition` instead.
+//! and the broker answers with a settled disposition carrying its verdict.
+//! [`PeekLockReceiver::settle`] registers for that verdict before disposing (see
+//! [`super::verdict`]: fe2o3-amqp 0.18.4 does not surface it) and returns `Ok` only once
+//! the broker confirmed the outcome asked for; a refusal is the broker's error
+//! (`SessionLockLost`, `MessageLockLost`, …), and no verdict (link, session or connection
+//! gone, or none within [`super::verdict::VERDICT_TIMEOUT`]) is an error that claims
+//! nothing.
 
 use std::collections::HashMap;
 
@@ -26,6 +25,7 @@ use fe2o3_amqp_types::primitives::Value;
 use tracing::error;
 
 use super::convert::{self, Incoming};
+use super::verdict::{LinkWatch, Pending};
 use super::{errors, lock_token, settle};
 use crate::runtime::{DeliveryToken, Received};
 
@@ -40,15 +40,18 @@ pub(crate) struct PeekLockReceiver {
     receiver: Receiver,
     prefetch: u32,
     unsettled: HashMap<DeliveryToken, Unsettled>,
+    verdicts: LinkWatch,
 }
 
 impl PeekLockReceiver {
-    /// Wraps an attached receiver (manual credit, `rcv-settle-mode=second`).
-    pub fn new(receiver: Receiver, prefetch: u32) -> Self {
+    /// Wraps an attached receiver (manual credit, `rcv-settle-mode=second`) whose verdicts
+    /// `verdicts` follows (watched before the attach).
+    pub fn new(receiver: Receiver, prefetch: u32, verdicts: LinkWatch) -> Self {
         PeekLockReceiver {
             receiver,
             prefetch,
             unsettled: HashMap::new(),
+            verdicts,
         }
     }
 
@@ -89,10 +92,10 @@ impl PeekLockReceiver {
                         "MessageDecodeFailed",
                         format!("the host could not decode the AMQP message: {}", e.source),
                     );
-                    self.receiver
-                        .dispose(e.info, settle::outcome(&settlement))
-                        .await
-                        .map_err(|e| errors::from_link_io(&e))?;
+                    self.send_disposition(e.info, &settlement)
+                        .await?
+                        .verdict()
+                        .await?;
                 }
                 Err(e) => return Err(errors::from_recv(&e)),
             }
@@ -124,28 +127,43 @@ impl PeekLockReceiver {
         self.unsettled.contains_key(token)
     }
 
-    /// Drops a delivery settled by other means (`update-disposition`).
-    pub fn forget(&mut self, token: &DeliveryToken) {
-        self.unsettled.remove(token);
-    }
-
-    /// Settles a delivery of this link by disposition (see the module docs for what "done"
-    /// means here).
+    /// Settles a delivery of this link by disposition and waits for the broker's verdict
+    /// (see the module docs).
     pub async fn settle(
         &mut self,
         token: DeliveryToken,
         settlement: &Settlement,
     ) -> Result<(), ServiceBusError> {
+        self.dispose(token, settlement).await?.verdict().await
+    }
+
+    /// Sends the disposition settling a delivery of this link; the broker's verdict is then
+    /// awaited on the returned [`Pending`], away from the link if need be.
+    pub async fn dispose(
+        &mut self,
+        token: DeliveryToken,
+        settlement: &Settlement,
+    ) -> Result<Pending, ServiceBusError> {
         let Some(unsettled) = self.unsettled.remove(&token) else {
             return Err(ServiceBusError::new(
                 ErrorKind::MessageLockLost,
                 "the lock supplied is invalid: no unsettled delivery with this token on this link",
             ));
         };
+        self.send_disposition(unsettled.info, settlement).await
+    }
+
+    async fn send_disposition(
+        &mut self,
+        info: DeliveryInfo,
+        settlement: &Settlement,
+    ) -> Result<Pending, ServiceBusError> {
+        let pending = Pending::new(self.verdicts.expect(info.delivery_id())?, settlement);
         self.receiver
-            .dispose(unsettled.info, settle::outcome(settlement))
+            .dispose(info, settle::outcome(settlement))
             .await
-            .map_err(|e| errors::from_link_io(&e))
+            .map_err(|e| errors::from_link_io(&e))?;
+        Ok(pending)
     }
 
     /// Closes the link (the broker unlocks whatever is still unsettled on it).

@@ -1,7 +1,7 @@
 //! One accepted session: its receive link (on its own AMQP session) and the entity's
-//! `$management` node for state and lock renewal. Messages are settled on the link, or,
-//! once the session lock may have run out, through `update-disposition`, so that a lost lock
-//! is reported (`SessionLockLost`) instead of the settlement vanishing.
+//! `$management` node for state and lock renewal. Messages are settled on the link, which
+//! waits for the broker's verdict (`peek_lock`): a lost session lock is reported
+//! (`SessionLockLost`) instead of the settlement vanishing.
 
 use std::time::{Duration, SystemTime};
 
@@ -99,24 +99,10 @@ impl SourceSession for AmqpSession {
         token: DeliveryToken,
         settlement: Settlement,
     ) -> Result<(), ServiceBusError> {
-        // A disposition's verdict is not visible (see `peek_lock`): once the session lock may
-        // have run out, settle through `$management`, whose answer says whether it did.
-        let expired = self
-            .locked_until
-            .is_some_and(|until| SystemTime::now() >= until);
-        match self.link.lock_token(&token).filter(|_| expired) {
-            Some(lock_token) => {
-                self.link.forget(&token);
-                self.management
-                    .update_disposition(&settlement, lock_token, Some(&self.session_id))
-                    .await
-            }
-            None => self
-                .link
-                .settle(token, &settlement)
-                .await
-                .map_err(lost_if_link_gone),
-        }
+        self.link
+            .settle(token, &settlement)
+            .await
+            .map_err(lost_if_link_gone)
     }
 
     async fn get_state(&mut self) -> Result<Option<Bytes>, ServiceBusError> {

@@ -184,9 +184,12 @@ impl<S: SourceSession> Pump<S> {
             }
             Decision::SettledByHandler => Ok(()),
         };
+        // `confirmed`: the broker answered with the outcome asked for (a failure is logged
+        // next, and the session stops).
         info!(
             outcome = settle::outcome_name(result),
             settlement = settlement_name,
+            confirmed = settled.is_ok(),
             attempts = attempt,
             duration_ms = last.elapsed.as_millis() as u64,
             messaging.servicebus.disposition_status = settlement_name,

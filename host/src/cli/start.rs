@@ -16,7 +16,7 @@ use crate::config::{ConnectionSetting, HostConfig, LogFormat};
 use crate::ops::Ops;
 use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
-use crate::servicebus::{ConnectionString, ConnectionTarget, ServiceBusClient};
+use crate::servicebus::{ClientOptions, ConnectionString, ConnectionTarget, ServiceBusClient};
 use crate::{logging, message_file, shutdown};
 
 use super::emulator::queue;
@@ -139,7 +139,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         };
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
-            None => match connect(function, &key, setting).await {
+            None => match connect(function, &key, setting, client_options(config)).await {
                 Ok(client) => {
                     ops.instrument_client(&client, &function.spec.connection);
                     clients.insert(key.clone(), client.clone());
@@ -196,11 +196,19 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
 }
 
+/// The options of every client the host opens, from `[service_bus]`.
+fn client_options(config: &HostConfig) -> ClientOptions {
+    ClientOptions {
+        idle_timeout: config.service_bus.connection_idle_timeout,
+    }
+}
+
 /// A client for a connection string (`text`) or an identity-based connection.
 async fn connect(
     function: &ResolvedFunction,
     text: &str,
     identity: Option<&crate::servicebus::IdentityConnection>,
+    options: ClientOptions,
 ) -> Result<ServiceBusClient, ()> {
     let target: ConnectionTarget = match (identity, ConnectionString::parse(text)) {
         (Some(identity), _) => identity.clone().into(),
@@ -216,7 +224,7 @@ async fn connect(
         }
     };
     let auth = target.auth_name();
-    match ServiceBusClient::connect(target).await {
+    match ServiceBusClient::connect_with(target, options).await {
         Ok(client) => {
             info!(setting = %function.spec.connection, auth, "Service Bus connection opened");
             Ok(client)
@@ -247,7 +255,7 @@ async fn seed(
         None => {
             let cs =
                 ConnectionString::parse(&broker.connection_string()).map_err(|e| e.to_string())?;
-            ServiceBusClient::connect(cs)
+            ServiceBusClient::connect_with(cs, client_options(config))
                 .await
                 .map_err(|e| e.to_string())?
         }

@@ -45,7 +45,7 @@ mod ticks;
 mod token_source;
 
 pub use acceptor::AmqpSessionSource;
-pub use client::ServiceBusClient;
+pub use client::{ClientOptions, ServiceBusClient};
 pub use connection_string::{ConnectionString, ConnectionStringError, Credential};
 pub use message_receiver::AmqpMessageSource;
 pub use peek::{MessageState, PeekedMessage};

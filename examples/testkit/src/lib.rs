@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+mod fault_proxy;
+pub use fault_proxy::{fault_seed, FaultDice, FaultProxy, Shaping};
+
 /// How long a wait may go without a new log line before the test fails.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
 
@@ -66,6 +69,38 @@ impl RunningApp {
     /// The log lines read so far.
     pub fn seen(&self) -> &[Value] {
         &self.seen
+    }
+
+    /// The app's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the app a signal by name (`STOP` freezes it, `CONT` resumes it).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Reads log lines until the app has written nothing for `quiet` (it settled), failing
+    /// if that has not happened within `limit`.
+    pub fn wait_until_quiet(&mut self, quiet: Duration, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match self.lines.recv_timeout(quiet) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => return,
+                Err(e) => panic!("the app's log ended ({e})"),
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app kept logging for {limit:?} without a pause of {quiet:?}"
+            );
+        }
     }
 
     /// Kills the app with SIGKILL (`kill -9`: no drain, no release) and keeps what it logged
@@ -133,6 +168,12 @@ impl Emulator {
             child,
             connection_string,
         }
+    }
+
+    /// Kills the broker with SIGKILL (`kill -9`: nothing flushed, nothing closed).
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM and checks the broker exits 0.

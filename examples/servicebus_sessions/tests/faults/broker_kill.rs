@@ -1,0 +1,161 @@
+//! Broker `kill -9` and restart on the same data directory while producers send (`host
+//! send`, one round of every customer's next step at a time) and the host processes.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use examples_testkit::{count, fault_seed, FaultDice};
+
+use super::orders::{self, port_of, send_command, wait_until_queue_empty};
+use super::verdict::{first_after, now, recovery, Verdict};
+use super::{host, reconnect_problem, report, seconds, Load, Setup};
+
+/// How long one `host send` may take before it counts as hung.
+const SEND_LIMIT: Duration = Duration::from_secs(20);
+
+/// What the producer found: the rounds `host send` confirmed, and what went wrong.
+#[derive(Default)]
+struct Produced {
+    acknowledged: BTreeSet<u32>,
+    failed_sends: usize,
+    problems: Vec<String>,
+}
+
+#[test]
+fn a_killed_broker_restarted_on_its_data_loses_nothing_acknowledged_and_keeps_order() {
+    let mut setup = Setup::new("faults-broker", "5s");
+    let (load, dir, cs) = (setup.load, setup.dir.clone(), setup.cs.clone());
+    let mut app = host(&dir, &cs, "");
+
+    // The round the producer is sending (its `host send` running).
+    let sending = Arc::new(AtomicU32::new(0));
+    let produced = Arc::new(Mutex::new(Produced::default()));
+    let producer = {
+        let (dir, cs, sending, produced) =
+            (dir.clone(), cs.clone(), sending.clone(), produced.clone());
+        std::thread::spawn(move || produce(&dir, &cs, load, &sending, &produced))
+    };
+    // Kill the broker half-way through the producers' rounds, while a `host send` runs and
+    // the host is busy.
+    let half = load.steps / 2;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sending.load(Ordering::SeqCst) < half {
+        assert!(
+            Instant::now() < deadline,
+            "the producer did not reach round {half} in a minute"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut dice = FaultDice::new(fault_seed(3));
+    std::thread::sleep(Duration::from_millis(dice.below(150)));
+    setup.broker.kill();
+    let killed_at = now();
+    setup.broker = orders::broker(&dir, port_of(&cs), "5s");
+    let restarted = now() - killed_at;
+    assert_eq!(setup.broker.connection_string, cs);
+    producer.join().unwrap();
+    let produced = std::mem::take(&mut *produced.lock().unwrap());
+
+    let acknowledged = load.pairs(1..=load.steps);
+    let acknowledged: BTreeSet<(String, u32)> = acknowledged
+        .into_iter()
+        .filter(|(_, step)| produced.acknowledged.contains(step))
+        .collect();
+    app.wait_for(|s| {
+        let seen = super::verdict::invocations(&[s]);
+        acknowledged.iter().all(|(c, step)| {
+            seen.get(c)
+                .is_some_and(|l| l.iter().any(|i| i.step == *step))
+        })
+    });
+    wait_until_queue_empty(&cs);
+    let lines = app.stop();
+    let connects = count(&lines, "connected to Service Bus");
+    let verdict = Verdict::check(&acknowledged, &[&lines]);
+    report(
+        "broker kill -9",
+        load,
+        &format!(
+            "1 kill -9 at round {half} of {}, restart on the same data dir ({restarted:.2} s); {} sends failed and were retried; {connects} connects",
+            load.steps, produced.failed_sends
+        ),
+        &verdict,
+        &seconds(recovery(
+            &[&lines],
+            killed_at,
+            first_after(&lines, "connected to Service Bus", killed_at).unwrap_or(killed_at),
+            load.steps
+        )),
+    );
+    let mut extra = produced.problems;
+    extra.extend(reconnect_problem(&lines));
+    verdict.assert_held("broker kill -9", &extra, &dir, &[&lines]);
+    setup.finish();
+}
+
+/// Sends round after round (every customer's step `round`), 100 ms apart so the run spans
+/// the kill, storing in `sending` the round whose `host send` was just started; a failed or hung send is retried until it is confirmed (a retried round may
+/// be stored twice: that repeats a step before the next one is sent, which the verdict
+/// allows as in flight).
+fn produce(
+    dir: &std::path::Path,
+    cs: &str,
+    load: Load,
+    sending: &AtomicU32,
+    produced: &Mutex<Produced>,
+) {
+    let dir: PathBuf = dir.join("producer");
+    std::fs::create_dir_all(&dir).unwrap();
+    for round in 1..=load.steps {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "round {round} was not confirmed in 90 s"
+            );
+            let mut command = send_command(&dir, cs, load.customers, round..=round);
+            command
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            let child = command.spawn().unwrap();
+            sending.store(round, Ordering::SeqCst);
+            match finish(child, SEND_LIMIT) {
+                Ok(()) => break,
+                Err(hung) => {
+                    let mut p = produced.lock().unwrap();
+                    p.failed_sends += 1;
+                    if let Some(problem) = hung {
+                        p.problems.push(format!("round {round}: {problem}"));
+                    }
+                    drop(p);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        produced.lock().unwrap().acknowledged.insert(round);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits for a `host send` (at most `limit`): `Ok` when it exited 0, `Err(None)` when it
+/// failed, `Err(Some(problem))` when it had to be killed because it hung.
+fn finish(mut child: Child, limit: Duration) -> Result<(), Option<String>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return if status.success() { Ok(()) } else { Err(None) };
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Some(format!(
+                "`host send` neither finished nor failed within {limit:?} after the broker was killed (hung)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -2,8 +2,9 @@
 //! send`, one round of every customer's next step at a time) and the host processes.
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -97,6 +98,42 @@ fn a_killed_broker_restarted_on_its_data_loses_nothing_acknowledged_and_keeps_or
     setup.finish();
 }
 
+/// `host send` with the broker killed under it: it must end, failing, and say how many
+/// messages the broker confirmed, instead of hanging.
+#[test]
+fn host_send_fails_clearly_when_the_broker_is_killed_during_it() {
+    let mut setup = Setup::new("faults-send", "5s");
+    // 100,000 messages: seconds of sending, so the kill lands in the middle.
+    let mut command = send_command(&setup.dir, &setup.cs, 1_000, 1..=100);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while orders::peek(&setup.cs, false) == serde_json::json!([]) {
+        assert!(
+            Instant::now() < deadline,
+            "the send stored nothing in a minute"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the send ended before the kill"
+        );
+    }
+    setup.broker.kill();
+    let outcome = finish(child, SEND_LIMIT);
+    let _ = std::fs::remove_dir_all(&setup.dir);
+    match outcome {
+        Ok(()) => panic!("`host send` succeeded although the broker was killed during it"),
+        Err(Failure::Hung(problem)) => panic!("{problem}"),
+        Err(Failure::Failed(stderr)) => {
+            eprintln!("`host send` with the broker killed: {}", stderr.trim());
+            assert!(
+                stderr.contains("message") && stderr.bytes().any(|b| b.is_ascii_digit()),
+                "`host send` failed without saying how many messages were confirmed: {stderr}"
+            );
+        }
+    }
+}
+
 /// Sends round after round (every customer's step `round`), 100 ms apart so the run spans
 /// the kill, storing in `sending` the round whose `host send` was just started; a failed or hung send is retried until it is confirmed (a retried round may
 /// be stored twice: that repeats a step before the next one is sent, which the verdict
@@ -125,10 +162,10 @@ fn produce(
             sending.store(round, Ordering::SeqCst);
             match finish(child, SEND_LIMIT) {
                 Ok(()) => break,
-                Err(hung) => {
+                Err(failure) => {
                     let mut p = produced.lock().unwrap();
                     p.failed_sends += 1;
-                    if let Some(problem) = hung {
+                    if let Failure::Hung(problem) = failure {
                         p.problems.push(format!("round {round}: {problem}"));
                     }
                     drop(p);
@@ -141,18 +178,38 @@ fn produce(
     }
 }
 
-/// Waits for a `host send` (at most `limit`): `Ok` when it exited 0, `Err(None)` when it
-/// failed, `Err(Some(problem))` when it had to be killed because it hung.
-fn finish(mut child: Child, limit: Duration) -> Result<(), Option<String>> {
+/// Why a `host send` did not succeed.
+enum Failure {
+    /// It exited non-zero, with this standard error.
+    Failed(String),
+    /// It had to be killed: neither finished nor failed in time.
+    Hung(String),
+}
+
+/// Waits for a `host send` (at most `limit`), reading its piped standard error meanwhile.
+fn finish(mut child: Child, limit: Duration) -> Result<(), Failure> {
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    });
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return if status.success() { Ok(()) } else { Err(None) };
+            let stderr = reader.join().unwrap();
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(Failure::Failed(stderr))
+            };
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Some(format!(
+            return Err(Failure::Hung(format!(
                 "`host send` neither finished nor failed within {limit:?} after the broker was killed (hung)"
             )));
         }

@@ -30,7 +30,13 @@ pub fn broker(dir: &Path, port: u16, lock_duration: &str) -> Emulator {
     );
     let mut command = app();
     command
-        .args(["emulator", "--port", &port.to_string(), "--config"])
+        .args([
+            "emulator",
+            "--no-admin",
+            "--port",
+            &port.to_string(),
+            "--config",
+        ])
         .arg(entities)
         .arg("--data-dir")
         .arg(dir.join("data"))

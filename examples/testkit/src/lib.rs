@@ -205,6 +205,17 @@ pub fn count(seen: &[Value], message: &str) -> usize {
     seen.iter().filter(|l| l["message"] == message).count()
 }
 
+/// A [`RunningApp::wait_for`] condition: at least `n` log lines with this `message`. It
+/// reads each line once, so waiting on a long log stays cheap.
+pub fn at_least(message: &str, n: usize) -> impl FnMut(&[Value]) -> bool + '_ {
+    let (mut read, mut found) = (0, 0);
+    move |seen| {
+        found += count(&seen[read..], message);
+        read = seen.len();
+        found >= n
+    }
+}
+
 /// The log lines with this `message`.
 pub fn with_message<'a>(seen: &'a [Value], message: &'a str) -> impl Iterator<Item = &'a Value> {
     seen.iter().filter(move |l| l["message"] == message)

@@ -13,7 +13,7 @@ use examples_testkit::{count, fault_seed, FaultDice};
 
 use super::orders::{self, port_of, send_command, wait_until_queue_empty};
 use super::verdict::{first_after, now, recovery, Verdict};
-use super::{host, reconnect_problem, report, seconds, Load, Setup};
+use super::{covered, host, reconnect_problem, report, seconds, Load, Setup};
 
 /// How long one `host send` may take before it counts as hung.
 const SEND_LIMIT: Duration = Duration::from_secs(20);
@@ -66,13 +66,7 @@ fn a_killed_broker_restarted_on_its_data_loses_nothing_acknowledged_and_keeps_or
         .into_iter()
         .filter(|(_, step)| produced.acknowledged.contains(step))
         .collect();
-    app.wait_for(|s| {
-        let seen = super::verdict::invocations(&[s]);
-        acknowledged.iter().all(|(c, step)| {
-            seen.get(c)
-                .is_some_and(|l| l.iter().any(|i| i.step == *step))
-        })
-    });
+    app.wait_for(covered(acknowledged.clone(), &[]));
     wait_until_queue_empty(&cs);
     let lines = app.stop();
     let connects = count(&lines, "connected to Service Bus");

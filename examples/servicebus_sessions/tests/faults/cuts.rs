@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use examples_testkit::{count, fault_seed, FaultDice, FaultProxy, Shaping};
+use examples_testkit::{at_least, count, fault_seed, FaultDice, FaultProxy, Shaping};
 
-use super::orders::{self, wait_until_queue_empty, with_port};
+use super::orders::{wait_until_queue_empty, with_port};
 use super::verdict::{first_after, log_time, now, recovery, Verdict};
 use super::{address_of, host, reconnect_problem, report, Setup};
 
@@ -29,8 +29,8 @@ fn twenty_cuts_during_a_run_lose_nothing_and_keep_each_session_in_order() {
     for n in 1..=cuts {
         // Spread the cuts over the run: each waits for its share of progress.
         let progress = load.total() * n / (cuts + 1);
-        app.wait_for(|s| orders::received(s) >= progress);
-        app.wait_for(|s| count(s, "connected to Service Bus") >= 1);
+        app.wait_for(at_least("session message received", progress));
+        app.wait_for(at_least("connected to Service Bus", 1));
         let before = proxy.cuts();
         if dice.below(2) == 0 {
             proxy.cut_all();
@@ -40,7 +40,7 @@ fn twenty_cuts_during_a_run_lose_nothing_and_keep_each_session_in_order() {
         }
         faults.push(now());
     }
-    app.wait_for(|s| load.all_processed(&[s]));
+    app.wait_for(load.all_processed(&[]));
     wait_until_queue_empty(&cs);
     let lines = app.stop();
     let connects = count(&lines, "connected to Service Bus");

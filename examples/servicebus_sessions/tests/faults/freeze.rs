@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use examples_testkit::at_least;
+
 use super::orders::{self, received};
 use super::verdict::{invocations, now, recovery, Verdict};
 use super::{host, report, seconds, Setup};
@@ -28,7 +30,7 @@ fn freeze_and_take_over(name: &str, settings: &str) {
     let (load, dir, cs) = (setup.load, setup.dir.clone(), setup.cs.clone());
 
     let mut frozen = host(&dir, &cs, settings);
-    frozen.wait_for(|s| received(s) >= load.total() / 4);
+    frozen.wait_for(at_least("session message received", load.total() / 4));
     frozen.signal("STOP");
     let stopped_at = now();
     // What it wrote before the freeze is still in its pipe: read it.
@@ -36,7 +38,7 @@ fn freeze_and_take_over(name: &str, settings: &str) {
     let before = frozen.seen().to_vec();
 
     let mut other = host(&dir, &cs, settings);
-    other.wait_for(|s| load.all_processed(&[&before, s]));
+    other.wait_for(load.all_processed(&[&before]));
     orders::wait_until_queue_empty(&cs);
     // Taken first: the host may log the moment it resumes, before `kill` returns.
     let resumed_at = now();

@@ -2,6 +2,8 @@
 //! (after their 5 s locks run out) and finishes them; nothing is lost and the only message
 //! seen twice is the one each session had in flight. (This was `crash.rs`'s host test.)
 
+use examples_testkit::at_least;
+
 use super::orders::{self, hand_over, received};
 use super::verdict::{now, recovery, Verdict};
 use super::{host, report, seconds, Setup};
@@ -13,14 +15,14 @@ fn a_killed_host_loses_nothing_and_repeats_only_its_in_flight_messages() {
     let (load, dir, cs) = (setup.load, setup.dir.clone(), setup.cs.clone());
 
     let mut first = host(&dir, &cs, "");
-    first.wait_for(|s| received(s) >= load.total() / 4);
+    first.wait_for(at_least("session message received", load.total() / 4));
     first.kill();
     let killed_at = now();
     let first = first.seen().to_vec();
     assert!(received(&first) < load.total(), "killed mid-run");
 
     let mut second = host(&dir, &cs, "");
-    second.wait_for(|s| load.all_processed(&[&first, s]));
+    second.wait_for(load.all_processed(&[&first]));
     let mut repeated = 0;
     for (customer, last, two) in hand_over(&first, second.seen(), load.customers, "before the kill")
     {

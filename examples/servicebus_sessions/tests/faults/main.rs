@@ -26,7 +26,8 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use examples_testkit::{count, run_ok, temp_dir, Emulator, RunningApp};
+use examples_testkit::{count, run_ok, temp_dir, with_message, Emulator, RunningApp};
+use serde_json::Value;
 
 /// How much a scenario sends: `customers` sessions of `steps` ordered steps.
 #[derive(Debug, Clone, Copy)]
@@ -71,13 +72,35 @@ impl Load {
         run_ok(orders::send_command(dir, cs, self.customers, steps));
     }
 
-    /// Whether every step of every customer is among the invocations in these logs.
-    pub fn all_processed(&self, logs: &[&[serde_json::Value]]) -> bool {
-        let seen: BTreeSet<(String, u32)> = verdict::invocations(logs)
-            .into_iter()
-            .flat_map(|(c, list)| list.into_iter().map(move |i| (c.clone(), i.step)))
-            .collect();
-        seen.len() == self.total()
+    /// A `wait_for` condition: every step of every customer was processed, in `earlier`
+    /// logs or the lines waited on.
+    pub fn all_processed<'a>(&self, earlier: &[&[Value]]) -> impl FnMut(&[Value]) -> bool + 'a {
+        covered(self.pairs(1..=self.steps), earlier)
+    }
+}
+
+/// A `wait_for` condition: every (customer, step) in `wanted` was processed, in `earlier`
+/// logs or the lines waited on (each read once, so a long log stays cheap).
+pub fn covered<'a>(
+    mut wanted: BTreeSet<(String, u32)>,
+    earlier: &[&[Value]],
+) -> impl FnMut(&[Value]) -> bool + 'a {
+    for lines in earlier {
+        remove_processed(&mut wanted, lines);
+    }
+    let mut read = 0;
+    move |seen| {
+        remove_processed(&mut wanted, &seen[read..]);
+        read = seen.len();
+        wanted.is_empty()
+    }
+}
+
+fn remove_processed(wanted: &mut BTreeSet<(String, u32)>, lines: &[Value]) {
+    for line in with_message(lines, "session message received") {
+        let customer = line["customer_id"].as_str().unwrap_or_default().to_owned();
+        let step = line["sequence"].as_u64().unwrap_or_default() as u32;
+        wanted.remove(&(customer, step));
     }
 }
 
@@ -119,7 +142,7 @@ impl Setup {
 }
 
 /// A problem when these host logs show no reconnect.
-pub fn reconnect_problem(lines: &[serde_json::Value]) -> Option<String> {
+pub fn reconnect_problem(lines: &[Value]) -> Option<String> {
     let connects = count(lines, "connected to Service Bus");
     (connects < 2).then(|| format!("the host never reconnected ({connects} connects)"))
 }

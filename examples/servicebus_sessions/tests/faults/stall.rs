@@ -2,9 +2,9 @@
 //! open, so no error ever arrives. The host's AMQP idle timeout (2 s here) must declare the
 //! connection dead and replace it.
 
-use examples_testkit::{count, fault_seed, FaultProxy};
+use examples_testkit::{at_least, fault_seed, FaultProxy};
 
-use super::orders::{self, wait_until_queue_empty, with_port};
+use super::orders::{wait_until_queue_empty, with_port};
 use super::verdict::{first_after, now, recovery, Verdict};
 use super::{address_of, host, report, seconds, Setup};
 
@@ -22,13 +22,13 @@ fn a_black_holed_connection_is_found_by_the_idle_timeout_and_replaced() {
         &with_port(&cs, proxy.address().port()),
         "connection_idle_timeout = \"2s\"\n",
     );
-    app.wait_for(|s| orders::received(s) >= load.total() / 3);
+    app.wait_for(at_least("session message received", load.total() / 3));
     let stalled = proxy.stall_all();
     let at = now();
     assert_eq!(stalled, 1, "the host has one connection");
     // The host finds out by itself: nothing is cut, nothing is refused.
-    app.wait_for(|s| count(s, "connected to Service Bus") >= 2);
-    app.wait_for(|s| load.all_processed(&[s]));
+    app.wait_for(at_least("connected to Service Bus", 2));
+    app.wait_for(load.all_processed(&[]));
     wait_until_queue_empty(&cs);
     let lines = app.stop();
     assert_eq!(proxy.cuts(), 0, "the proxy cut nothing");

@@ -36,7 +36,7 @@ fn a_terminated_host_releases_its_sessions_and_a_waiting_host_takes_them_at_once
     second.wait_for(|s| received(&first) + received(s) >= total);
     // The first host drained: what it started it finished and settled, so the second host
     // starts right after it, and nothing is seen twice.
-    for (customer, last, two) in hand_over(&first, second.seen(), "first host") {
+    for (customer, last, two) in hand_over(&first, second.seen(), CUSTOMERS, "first host") {
         assert_eq!(
             two,
             (last + 1..=MANY).collect::<Vec<_>>(),

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+mod fault_proxy;
+pub use fault_proxy::{fault_seed, FaultDice, FaultProxy, Shaping};
+
 /// How long a wait may go without a new log line before the test fails.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
 
@@ -66,6 +69,38 @@ impl RunningApp {
     /// The log lines read so far.
     pub fn seen(&self) -> &[Value] {
         &self.seen
+    }
+
+    /// The app's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the app a signal by name (`STOP` freezes it, `CONT` resumes it).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Reads log lines until the app has written nothing for `quiet` (it settled), failing
+    /// if that has not happened within `limit`.
+    pub fn wait_until_quiet(&mut self, quiet: Duration, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match self.lines.recv_timeout(quiet) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => return,
+                Err(e) => panic!("the app's log ended ({e})"),
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app kept logging for {limit:?} without a pause of {quiet:?}"
+            );
+        }
     }
 
     /// Kills the app with SIGKILL (`kill -9`: no drain, no release) and keeps what it logged
@@ -135,6 +170,12 @@ impl Emulator {
         }
     }
 
+    /// Kills the broker with SIGKILL (`kill -9`: nothing flushed, nothing closed).
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and checks the broker exits 0.
     pub fn stop(mut self) {
         terminate(&self.child);
@@ -162,6 +203,17 @@ fn terminate(child: &Child) {
 /// How many log lines have this `message`.
 pub fn count(seen: &[Value], message: &str) -> usize {
     seen.iter().filter(|l| l["message"] == message).count()
+}
+
+/// A [`RunningApp::wait_for`] condition: at least `n` log lines with this `message`. It
+/// reads each line once, so waiting on a long log stays cheap.
+pub fn at_least(message: &str, n: usize) -> impl FnMut(&[Value]) -> bool + '_ {
+    let (mut read, mut found) = (0, 0);
+    move |seen| {
+        found += count(&seen[read..], message);
+        read = seen.len();
+        found >= n
+    }
 }
 
 /// The log lines with this `message`.

@@ -16,7 +16,7 @@ use crate::config::{ConnectionSetting, HostConfig, LogFormat};
 use crate::ops::Ops;
 use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
-use crate::servicebus::{ConnectionString, ConnectionTarget, ServiceBusClient};
+use crate::servicebus::{ClientOptions, ConnectionString, ConnectionTarget, ServiceBusClient};
 use crate::{logging, message_file, shutdown};
 
 use super::emulator::queue;
@@ -139,7 +139,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         };
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
-            None => match connect(function, &key, setting) {
+            None => match connect(function, &key, setting, client_options(config)) {
                 Ok(client) => {
                     ops.instrument_client(&client, &function.spec.connection);
                     clients.insert(key.clone(), client.clone());
@@ -196,6 +196,13 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
 }
 
+/// The options of every client the host opens, from `[service_bus]`.
+fn client_options(config: &HostConfig) -> ClientOptions {
+    ClientOptions {
+        idle_timeout: config.service_bus.connection_idle_timeout,
+    }
+}
+
 /// A client for a connection string (`text`) or an identity-based connection. A malformed
 /// connection string is a configuration error (`Err`: the host stops); the broker is not
 /// dialled here. The triggers connect on first use and, while the broker cannot be reached
@@ -206,6 +213,7 @@ fn connect(
     function: &ResolvedFunction,
     text: &str,
     identity: Option<&crate::servicebus::IdentityConnection>,
+    options: ClientOptions,
 ) -> Result<ServiceBusClient, ()> {
     let target: ConnectionTarget = match (identity, ConnectionString::parse(text)) {
         (Some(identity), _) => identity.clone().into(),
@@ -226,7 +234,7 @@ fn connect(
         endpoint = %format_args!("{}:{}", target.host(), target.port()),
         "connecting to Service Bus"
     );
-    Ok(ServiceBusClient::new(target))
+    Ok(ServiceBusClient::with_options(target, options))
 }
 
 /// Sends the `[[emulator.seed]]` messages to the embedded broker.
@@ -243,7 +251,7 @@ async fn seed(
         None => {
             let cs =
                 ConnectionString::parse(&broker.connection_string()).map_err(|e| e.to_string())?;
-            ServiceBusClient::connect(cs)
+            ServiceBusClient::connect_with(cs, client_options(config))
                 .await
                 .map_err(|e| e.to_string())?
         }

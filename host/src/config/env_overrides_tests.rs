@@ -311,3 +311,22 @@ fn app_settings_with_double_underscores_pass_through_by_name() {
         Some("ns.servicebus.windows.net")
     );
 }
+
+#[test]
+fn the_connection_idle_timeout_is_read_from_the_environment_and_checked() {
+    assert_eq!(
+        env_only(&[]).unwrap().service_bus.connection_idle_timeout,
+        Duration::from_secs(60)
+    );
+    let config = env_only(&[("BERTH__service_bus__connection_idle_timeout", "2s")]).unwrap();
+    assert_eq!(
+        config.service_bus.connection_idle_timeout,
+        Duration::from_secs(2)
+    );
+    let error = env_error(&[("BERTH__service_bus__connection_idle_timeout", "0s")]).to_string();
+    assert!(
+        error.contains("BERTH__service_bus__connection_idle_timeout")
+            && error.contains("between 1s and 24h"),
+        "{error}"
+    );
+}

@@ -128,6 +128,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "retry",
             "poison",
             "message_type_property",
+            "connection_idle_timeout",
         ],
         rejected: &[],
         fallback_hint: None,
@@ -165,6 +166,12 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
                 message: "`message_type_property` cannot be set per function",
                 hint: "the functions sharing an entity share one receiver, which routes by \
                        one property: set it for the host in [service_bus]",
+            },
+            RejectedKey {
+                key: "connection_idle_timeout",
+                message: "`connection_idle_timeout` cannot be set per function",
+                hint: "the functions on one connection share it: set it for the host in \
+                       [service_bus]",
             },
         ],
         fallback_hint: None,

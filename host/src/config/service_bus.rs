@@ -55,6 +55,37 @@ pub struct ServiceBusSettings {
     /// `"MessageType"`.
     #[serde(deserialize_with = "deserialize_non_empty")]
     pub message_type_property: String,
+    /// The AMQP idle timeout the host announces on its Service Bus connections: a
+    /// connection on which nothing arrived for this long (not even the heartbeats the
+    /// broker is asked to send twice as often) is declared dead and replaced, so a
+    /// connection that went silent — dropped by a NAT or load balancer, a black hole — is
+    /// found without waiting for its next use. Between 1s and 24h. Not overridable per
+    /// function: every function on a connection shares it. Default 60s.
+    #[serde(deserialize_with = "deserialize_connection_idle_timeout")]
+    pub connection_idle_timeout: Duration,
+}
+
+/// The shortest `connection_idle_timeout`: half of it is announced in whole milliseconds,
+/// and below a second heartbeats would be most of the traffic.
+const MIN_CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest `connection_idle_timeout` (AMQP carries it as 32-bit milliseconds).
+const MAX_CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `deserialize_with` for `connection_idle_timeout`: a duration between
+/// [`MIN_CONNECTION_IDLE_TIMEOUT`] and [`MAX_CONNECTION_IDLE_TIMEOUT`].
+fn deserialize_connection_idle_timeout<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Duration, D::Error> {
+    let timeout = duration::deserialize(d)?;
+    if (MIN_CONNECTION_IDLE_TIMEOUT..=MAX_CONNECTION_IDLE_TIMEOUT).contains(&timeout) {
+        Ok(timeout)
+    } else {
+        Err(serde::de::Error::custom(
+            "the connection idle timeout must be between 1s and 24h\nhint: for example \
+             `\"60s\"` (the default), or `\"5s\"` to find a silent connection sooner",
+        ))
+    }
 }
 
 impl Default for ServiceBusSettings {
@@ -71,6 +102,7 @@ impl Default for ServiceBusSettings {
             retry: None,
             poison: Poison::DeadLetter,
             message_type_property: "MessageType".to_owned(),
+            connection_idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -107,6 +139,7 @@ impl ServiceBusSettings {
             retry: overrides.retry.or(self.retry),
             poison: overrides.poison.unwrap_or(self.poison),
             message_type_property: self.message_type_property.clone(),
+            connection_idle_timeout: self.connection_idle_timeout,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! their pumps end, and the next accept or receive runs on the new connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use berth::{ErrorKind, ServiceBusError};
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,24 @@ use super::target::ConnectionTarget;
 use crate::ops::ConnectionProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::FunctionSpec;
+
+/// How a client's connections behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// A connection on which no frame (not even a heartbeat) arrived for this long is
+    /// declared dead and replaced; half of it is announced to the broker as the AMQP
+    /// idle-time-out, so it sends heartbeats at least that often. Default 60 s (`host.toml`
+    /// `[service_bus] connection_idle_timeout`).
+    pub idle_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A Service Bus namespace client. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -38,9 +57,14 @@ impl ServiceBusClient {
     /// A client for a connection string or an identity-based connection
     /// ([`ConnectionTarget`]); nothing is dialled until first use.
     pub fn new(target: impl Into<ConnectionTarget>) -> Self {
+        ServiceBusClient::with_options(target, ClientOptions::default())
+    }
+
+    /// [`new`](Self::new) with these [`ClientOptions`].
+    pub fn with_options(target: impl Into<ConnectionTarget>, options: ClientOptions) -> Self {
         ServiceBusClient {
             inner: Arc::new(Inner {
-                endpoint: Arc::new(Endpoint::new(target.into())),
+                endpoint: Arc::new(Endpoint::new(target.into(), options.idle_timeout)),
                 current: tokio::sync::Mutex::new(None),
                 closed: CancellationToken::new(),
                 probe: Arc::default(),
@@ -52,7 +76,15 @@ impl ServiceBusClient {
     /// start-up instead of in a retry loop. (Tokens are put when links first need them; a
     /// token credential that fails then is retried by the triggers with backoff.)
     pub async fn connect(target: impl Into<ConnectionTarget>) -> Result<Self, ServiceBusError> {
-        let client = ServiceBusClient::new(target);
+        ServiceBusClient::connect_with(target, ClientOptions::default()).await
+    }
+
+    /// [`connect`](Self::connect) with these [`ClientOptions`].
+    pub async fn connect_with(
+        target: impl Into<ConnectionTarget>,
+        options: ClientOptions,
+    ) -> Result<Self, ServiceBusError> {
+        let client = ServiceBusClient::with_options(target, options);
         let connection = Connection::open(client.inner.endpoint.clone()).await?;
         info!(endpoint = %client.inner.endpoint.address(), "connected to Service Bus");
         client.watch(&connection);

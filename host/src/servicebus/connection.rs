@@ -39,11 +39,14 @@ pub(crate) struct Endpoint {
     tokens: TokenSource,
     container_id: String,
     names: AtomicU64,
+    /// The AMQP idle timeout announced on every connection (see [`open_amqp`]).
+    idle_timeout: Duration,
 }
 
 impl Endpoint {
-    /// An endpoint for `target`.
-    pub fn new(target: ConnectionTarget) -> Self {
+    /// An endpoint for `target` whose connections are declared dead after `idle_timeout`
+    /// without a frame from the broker.
+    pub fn new(target: ConnectionTarget, idle_timeout: Duration) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -59,6 +62,7 @@ impl Endpoint {
             tokens,
             container_id: format!("berth-{}-{nanos:x}", std::process::id()),
             names: AtomicU64::new(0),
+            idle_timeout,
         }
     }
 
@@ -168,9 +172,6 @@ impl Connection {
     }
 }
 
-/// The AMQP idle timeout the host announces (ms).
-const IDLE_TIMEOUT_MS: u32 = 60_000;
-
 /// Opens the AMQP connection; the broker's side of the stream is followed for settlement
 /// verdicts (`verdict::VerdictTap`).
 async fn open_amqp(
@@ -192,10 +193,11 @@ async fn open_amqp(
         // Every accepted session is an AMQP session on this connection: let the broker's
         // channel-max decide (fe2o3-amqp would cap it at 256).
         .channel_max(u16::MAX)
-        // The broker must send something (a heartbeat at least) every 30 s; a connection
-        // that went silent (a NAT or load balancer dropped it) is then found and replaced
-        // within a minute instead of on its next use.
-        .idle_time_out(IDLE_TIMEOUT_MS)
+        // fe2o3-amqp announces half of this, so the broker sends something (a heartbeat at
+        // least) that often, and declares the connection dead after the whole of it without
+        // a frame: a connection that went silent (a NAT or load balancer dropped it, a black
+        // hole) is found and replaced instead of on its next use.
+        .idle_time_out(idle_timeout_ms(endpoint.idle_timeout))
         .scheme("amqp");
     let opened = if target.uses_tls() {
         let server_name = ServerName::try_from(host.to_owned()).map_err(|e| {
@@ -222,6 +224,12 @@ async fn open_amqp(
             ),
         )
     })
+}
+
+/// `timeout` in AMQP milliseconds (the settings keep it between 1 s and 24 h; anything
+/// longer is capped).
+fn idle_timeout_ms(timeout: Duration) -> u32 {
+    u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)
 }
 
 fn connection_error(endpoint: &Endpoint, step: &str, e: &std::io::Error) -> ServiceBusError {

@@ -46,7 +46,7 @@ mod token_source;
 mod verdict;
 
 pub use acceptor::AmqpSessionSource;
-pub use client::ServiceBusClient;
+pub use client::{ClientOptions, ServiceBusClient};
 pub use connection_string::{ConnectionString, ConnectionStringError, Credential};
 pub use message_receiver::AmqpMessageSource;
 pub use peek::{MessageState, PeekedMessage};

@@ -30,7 +30,13 @@ pub fn broker(dir: &Path, port: u16, lock_duration: &str) -> Emulator {
     );
     let mut command = app();
     command
-        .args(["emulator", "--port", &port.to_string(), "--config"])
+        .args([
+            "emulator",
+            "--no-admin",
+            "--port",
+            &port.to_string(),
+            "--config",
+        ])
         .arg(entities)
         .arg("--data-dir")
         .arg(dir.join("data"))
@@ -61,9 +67,20 @@ pub fn host(dir: &Path, cs: &str, host_toml: &str) -> RunningApp {
 
 /// Sends every customer's steps `steps`, interleaved, with `send --jsonl`.
 pub fn send_orders(dir: &Path, cs: &str, steps: std::ops::RangeInclusive<u32>) {
+    run_ok(send_command(dir, cs, CUSTOMERS, steps));
+}
+
+/// `send --jsonl` of the steps `steps` of customers `c0..c<customers>`, interleaved (all
+/// customers' first step, then their second, …), from a file written in `dir`.
+pub fn send_command(
+    dir: &Path,
+    cs: &str,
+    customers: u32,
+    steps: std::ops::RangeInclusive<u32>,
+) -> Command {
     let mut lines = String::new();
     for step in steps {
-        for c in 0..CUSTOMERS {
+        for c in 0..customers {
             lines.push_str(&format!(
                 "{{\"session_id\":\"c{c}\",\"message_id\":\"c{c}-{step}\",\"body\":{{\"customer_id\":\"c{c}\",\"step\":\"s\",\"sequence\":{step}}}}}\n"
             ));
@@ -81,7 +98,12 @@ pub fn send_orders(dir: &Path, cs: &str, steps: std::ops::RangeInclusive<u32>) {
             "--jsonl",
         ])
         .arg(file);
-    run_ok(command);
+    command
+}
+
+/// `cs` with its endpoint's port replaced by `port` (to go through a proxy).
+pub fn with_port(cs: &str, port: u16) -> String {
+    cs.replacen(&format!(":{}", port_of(cs)), &format!(":{port}"), 1)
 }
 
 /// `peek --json` of the queue or its dead-letter queue.
@@ -153,16 +175,17 @@ pub fn all_seen(logs: &[&[Value]]) -> bool {
     seen.len() == CUSTOMERS as usize && seen.values().all(|s| s.len() == STEPS as usize)
 }
 
-/// Each customer's steps as two hosts saw them, one after the other: the customer, the last
+/// Each of customers `c0..c<customers>`'s steps as two hosts saw them, one after the other: the customer, the last
 /// step the first host saw, and what the second saw. Checks that the first host saw
 /// `1..=last` in order (`first_host` names it in the failure).
 pub fn hand_over(
     first: &[Value],
     second: &[Value],
+    customers: u32,
     first_host: &str,
 ) -> Vec<(String, u32, Vec<u32>)> {
     let (mut before, mut after) = (steps(first), steps(second));
-    (0..CUSTOMERS)
+    (0..customers)
         .map(|c| {
             let customer = format!("c{c}");
             let one = before.remove(&customer).unwrap_or_default();

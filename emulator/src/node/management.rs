@@ -12,7 +12,7 @@ use super::outgoing::ReceiverLink;
 use super::request::{Request, Status};
 use super::{request, Action, NodeHandler};
 use crate::amqp::{Context, LinkId};
-use crate::entity::{EntityError, LockToken};
+use crate::entity::{EntityError, LockToken, SessionLock};
 use crate::store::Commit;
 
 /// A successful operation's reply, and the commit to await before sending it.
@@ -69,6 +69,16 @@ impl Bodies<'_> {
     /// Keeps the body of a message locked through `$management`.
     pub fn remember(&mut self, token: LockToken, body: Bytes) {
         self.held.insert(token, body);
+    }
+
+    /// The lock on session `session_id` of the entity at `path` that a receiver link of this
+    /// connection holds. Service Bus ties session operations to the receiver holding the lock:
+    /// a client whose lock expired (and was taken by another receiver) cannot renew it or
+    /// write the state, even though the session id is the same.
+    pub fn held_session(&self, path: &str, session_id: &str) -> Option<&SessionLock> {
+        self.receivers
+            .values()
+            .find_map(|r| r.session_lock(path, session_id))
     }
 
     /// The body locked under `token` (forgetting a `$management` one: it is being settled).

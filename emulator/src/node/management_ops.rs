@@ -39,9 +39,12 @@ pub(super) fn execute(
             )])))
         }
         "com.microsoft:renew-session-lock" => {
-            let until = ns
-                .receiver(path)?
-                .renew_session_lock(&required_string(request, "session-id")?)?;
+            let id = required_string(request, "session-id")?;
+            let entity = ns.receiver(path)?;
+            let until = bodies
+                .held_session(entity.path(), &id)
+                .ok_or(EntityError::SessionLockLost)?
+                .renew()?;
             Ok(Answer::ok(map([("expiration", timestamp_value(until))])))
         }
         "com.microsoft:get-session-state" => {
@@ -58,9 +61,12 @@ pub(super) fn execute(
                 Some(Value::Binary(b)) => Some(Bytes::copy_from_slice(b)),
                 _ => None,
             };
-            let commit = ns
-                .receiver(path)?
-                .set_session_state(&required_string(request, "session-id")?, state)?;
+            let id = required_string(request, "session-id")?;
+            let entity = ns.receiver(path)?;
+            let commit = bodies
+                .held_session(entity.path(), &id)
+                .ok_or(EntityError::SessionLockLost)?
+                .set_state(state)?;
             Ok(Answer::after(commit, map([])))
         }
         "com.microsoft:peek-message" => {

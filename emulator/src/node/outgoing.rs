@@ -79,6 +79,20 @@ impl ReceiverLink {
             .map(|(_, body)| body.clone())
     }
 
+    /// The session lock this link holds, when it is a session receiver of `session_id` on the
+    /// entity at `path`.
+    pub fn session_lock(&self, path: &str, session_id: &str) -> Option<&SessionLock> {
+        match &self.source {
+            Source::Session(lock)
+                if lock.session_id() == session_id
+                    && lock.entity().path().eq_ignore_ascii_case(path) =>
+            {
+                Some(lock)
+            }
+            _ => None,
+        }
+    }
+
     fn settle(&self, token: &LockToken, disposition: Disposition) -> Result<Commit, EntityError> {
         match &self.source {
             Source::Entity(entity) => entity.settle(token, disposition),

@@ -267,3 +267,56 @@ async fn a_connection_lost_before_the_verdict_stops_the_session_unsettled() {
     .await;
     shut(broker, &[&client, &direct]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_whose_session_was_taken_can_neither_renew_its_lock_nor_write_its_state() {
+    // The host's proof of its lock before invoking is a renewal: it must fail once another
+    // receiver holds the session, or a resumed host would run stale messages.
+    let broker = start(SHORT_LOCKS).await;
+    let (first, second) = (client(&broker).await, client(&broker).await);
+    first.sender("sessions").send(&msg("s", 0)).await.unwrap();
+    let mut stale = source(&first, "sessions")
+        .accept_next()
+        .await
+        .unwrap()
+        .unwrap();
+    stale
+        .renew_lock()
+        .await
+        .expect("the holder renews its lock");
+    stale
+        .set_state(Some("mine".into()))
+        .await
+        .expect("the holder writes the state");
+    // Nobody renews; another receiver takes the session once the lock has run out.
+    let mut taken = source(&second, "sessions")
+        .accept_next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.session_id(), "s");
+    let err = stale
+        .renew_lock()
+        .await
+        .expect_err("the lock belongs to another receiver now");
+    assert_eq!(err.kind, ErrorKind::SessionLockLost, "{err}");
+    let err = stale
+        .set_state(Some("stale".into()))
+        .await
+        .expect_err("the state belongs to the new holder");
+    assert_eq!(err.kind, ErrorKind::SessionLockLost, "{err}");
+    assert_eq!(
+        taken.get_state().await.unwrap().as_deref(),
+        Some(&b"mine"[..]),
+        "the stale write did not land"
+    );
+    taken.renew_lock().await.expect("the new holder renews");
+    let again = taken.receive(WAIT).await.unwrap().unwrap();
+    taken
+        .settle(again.token, Settlement::Complete)
+        .await
+        .unwrap();
+    stale.release().await;
+    taken.release().await;
+    shut(broker, &[&first, &second]).await;
+}

@@ -14,7 +14,7 @@ use berth_host::runtime::session_pump::{self, SessionEnd};
 use berth_host::runtime::{
     message_pump, Entity, EntityGroup, FunctionSpec, SessionSource, SourceSession, TriggerSettings,
 };
-use berth_host::servicebus::{AmqpMessageSource, ConnectionString, ServiceBusClient};
+use berth_host::servicebus::{AmqpMessageSource, AmqpSession, ConnectionString, ServiceBusClient};
 
 mod servicebus_support;
 use servicebus_support::*;
@@ -138,20 +138,10 @@ async fn completions_the_broker_confirms_are_ok_and_counted() {
 async fn a_completion_after_another_receiver_took_the_session_is_refused() {
     let broker = start(SHORT_LOCKS).await;
     let (first, second) = (client(&broker).await, client(&broker).await);
-    first.sender("sessions").send(&msg("s", 0)).await.unwrap();
-    let mut stale = source(&first, "sessions")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
+    let mut stale = accept_one(&first).await;
     let received = stale.receive(WAIT).await.unwrap().unwrap();
     // Nobody renews; another receiver takes the session once the lock has run out.
-    let mut taken = source(&second, "sessions")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(taken.session_id(), "s");
+    let mut taken = take_over(&second).await;
     let again = taken.receive(WAIT).await.unwrap().unwrap();
     assert_eq!(again.message.delivery_count, 2);
     let err = stale
@@ -274,12 +264,7 @@ async fn a_receiver_whose_session_was_taken_can_neither_renew_its_lock_nor_write
     // receiver holds the session, or a resumed host would run stale messages.
     let broker = start(SHORT_LOCKS).await;
     let (first, second) = (client(&broker).await, client(&broker).await);
-    first.sender("sessions").send(&msg("s", 0)).await.unwrap();
-    let mut stale = source(&first, "sessions")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
+    let mut stale = accept_one(&first).await;
     stale
         .renew_lock()
         .await
@@ -289,12 +274,7 @@ async fn a_receiver_whose_session_was_taken_can_neither_renew_its_lock_nor_write
         .await
         .expect("the holder writes the state");
     // Nobody renews; another receiver takes the session once the lock has run out.
-    let mut taken = source(&second, "sessions")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(taken.session_id(), "s");
+    let mut taken = take_over(&second).await;
     let err = stale
         .renew_lock()
         .await
@@ -319,4 +299,25 @@ async fn a_receiver_whose_session_was_taken_can_neither_renew_its_lock_nor_write
     stale.release().await;
     taken.release().await;
     shut(broker, &[&first, &second]).await;
+}
+
+/// Sends one message to session "s" and accepts the session through `client`.
+async fn accept_one(client: &ServiceBusClient) -> AmqpSession {
+    client.sender("sessions").send(&msg("s", 0)).await.unwrap();
+    source(client, "sessions")
+        .accept_next()
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Accepts session "s" through `client` once its lock has run out elsewhere.
+async fn take_over(client: &ServiceBusClient) -> AmqpSession {
+    let taken = source(client, "sessions")
+        .accept_next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.session_id(), "s");
+    taken
 }

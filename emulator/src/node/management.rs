@@ -76,9 +76,12 @@ impl Bodies<'_> {
     /// a client whose lock expired (and was taken by another receiver) cannot renew it or
     /// write the state, even though the session id is the same.
     pub fn held_session(&self, path: &str, session_id: &str) -> Option<&SessionLock> {
+        // A connection may still have a link on the lock it lost next to one on the lock it
+        // holds now: take the one that holds.
         self.receivers
             .values()
-            .find_map(|r| r.session_lock(path, session_id))
+            .filter_map(|r| r.session_lock(path, session_id))
+            .find(|lock| lock.is_held())
     }
 
     /// The body locked under `token` (forgetting a `$management` one: it is being settled).

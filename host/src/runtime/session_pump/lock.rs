@@ -75,12 +75,17 @@ impl<S: SourceSession> Pump<S> {
 
     /// When the session lock runs out, as last known.
     fn lock_expiry(&self) -> Option<Instant> {
+        let remaining = self.lock_remaining()?;
+        Some(Instant::now() + remaining)
+    }
+
+    /// How much of the session lock is left, as last known (zero once expired).
+    fn lock_remaining(&self) -> Option<Duration> {
         let until = (*self
             .locked_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner))?;
-        let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
-        Some(Instant::now() + remaining)
+        Some(until.duration_since(SystemTime::now()).unwrap_or_default())
     }
 
     /// Serves one request. `Err` means the session lock is lost.
@@ -204,14 +209,9 @@ impl<S: SourceSession> Pump<S> {
     /// broker grants proves the lock is held); when that fails, or the renewal budget is
     /// spent and the lock is gone or nearly so, the handler is not run and the session ends.
     pub(super) async fn ensure_lock_held(&mut self) -> Result<(), SessionEnd> {
-        let Some(until) = *self
-            .locked_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        else {
+        let Some(remaining) = self.lock_remaining() else {
             return Ok(());
         };
-        let remaining = until.duration_since(SystemTime::now()).unwrap_or_default();
         if remaining > self.renewal.guard() {
             return Ok(());
         }

@@ -87,7 +87,9 @@ async fn single_message_sessions_drain_with_an_hour_of_idle_time() {
         broker.session_source(QUEUE),
         shutdown.clone(),
     ));
-    broker.wait_until(|b| b.completed(QUEUE).len() == 200).await;
+    broker
+        .wait_until("200 completions", |b| b.completed(QUEUE).len() == 200)
+        .await;
     let summaries = stop(shutdown, task).await;
 
     assert_eq!(
@@ -128,12 +130,18 @@ async fn a_parked_session_takes_a_slot_back_when_its_next_message_arrives() {
         broker.session_source(QUEUE),
         shutdown.clone(),
     ));
-    broker.wait_until(|b| b.completed(QUEUE).len() == 1).await;
+    broker
+        .wait_until("the first completion", |b| b.completed(QUEUE).len() == 1)
+        .await;
     broker.send(QUEUE, message("a", "2"));
-    broker.wait_until(|b| b.completed(QUEUE).len() == 2).await;
+    broker
+        .wait_until("two completions", |b| b.completed(QUEUE).len() == 2)
+        .await;
     broker.send(QUEUE, message("b", "1"));
     broker.send(QUEUE, message("a", "3"));
-    broker.wait_until(|b| b.completed(QUEUE).len() == 4).await;
+    broker
+        .wait_until("four completions", |b| b.completed(QUEUE).len() == 4)
+        .await;
     let summaries = stop(shutdown, task).await;
 
     let handled = record.handled.lock().unwrap().clone();

@@ -57,7 +57,7 @@ async fn run_until(
         broker.session_source(QUEUE),
         shutdown.clone(),
     ));
-    broker.wait_until(done).await;
+    broker.wait_until("the test's end condition", done).await;
     shutdown.cancel();
     task.await.expect("the trigger task panicked")
 }
@@ -412,7 +412,9 @@ async fn non_session_triggers_run_concurrently_and_settle() {
         shutdown.clone(),
     ));
     broker
-        .wait_until(|b| b.completed(QUEUE).len() == 19 && b.dead_letters(QUEUE).len() == 1)
+        .wait_until("19 completions and one dead letter", |b| {
+            b.completed(QUEUE).len() == 19 && b.dead_letters(QUEUE).len() == 1
+        })
         .await;
     shutdown.cancel();
     assert_eq!(task.await.unwrap(), 21);
@@ -718,14 +720,18 @@ async fn a_message_that_arrives_after_the_lock_expired_is_not_handed_to_the_hand
         broker.session_source(QUEUE),
         shutdown.clone(),
     ));
-    broker.wait_until(|b| b.completed(QUEUE).len() == 1).await;
+    broker
+        .wait_until("the first completion", |b| b.completed(QUEUE).len() == 1)
+        .await;
     broker.send(QUEUE, message("s1", "two"));
     // The fault: the whole host (this single-threaded runtime) stops for longer than the
     // lock lasts, with the next message already there when it resumes.
     std::thread::sleep(Duration::from_millis(600));
     // Once "two" is taken from the queue, the pump decides whether to run it; shutting down
     // does not stop a message it has taken.
-    let taken = broker.wait_until(|b| b.in_flight(QUEUE) == 1 || b.completed(QUEUE).len() == 2);
+    let taken = broker.wait_until("'two' taken", |b| {
+        b.in_flight(QUEUE) == 1 || b.completed(QUEUE).len() == 2
+    });
     tokio::time::timeout(Duration::from_secs(10), taken)
         .await
         .expect("the pump takes 'two' after the pause");

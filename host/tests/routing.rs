@@ -212,7 +212,9 @@ async fn a_non_session_entity_routes_too() {
         shutdown.clone(),
     ));
     broker
-        .wait_until(|b| b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1)
+        .wait_until("two completions and one dead letter", |b| {
+            b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1
+        })
         .await;
     shutdown.cancel();
     assert_eq!(task.await.unwrap(), 2);

@@ -46,7 +46,7 @@ pub async fn run_sessions_until<S: SessionSource>(
         source,
         shutdown.clone(),
     ));
-    broker.wait_until(done).await;
+    broker.wait_until("the recipe's end condition", done).await;
     shutdown.cancel();
     task.await.expect("the trigger task panicked")
 }

@@ -16,6 +16,9 @@ pub use sources::{MemoryMessageSource, MemorySession, MemorySessionSource};
 
 use super::source::DeliveryToken;
 
+/// How long [`MemoryBroker::wait_until`] waits before it fails the test.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
 /// A message that ended in the dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct DeadLettered {
@@ -201,16 +204,26 @@ impl MemoryBroker {
         self.lock().queues.get(queue).map(f).unwrap_or_default()
     }
 
-    /// Waits until `condition` holds on this broker (checked after every change).
-    pub async fn wait_until(&self, mut condition: impl FnMut(&MemoryBroker) -> bool) {
-        loop {
-            let notified = self.shared.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if condition(self) {
-                return;
+    /// Waits until `condition` holds on this broker (checked after every change), for at most
+    /// [`WAIT_LIMIT`] of the runtime's clock.
+    ///
+    /// # Panics
+    /// When the limit passes first, naming `what` it waited for: this is a test helper, and
+    /// a regression must fail the test instead of hanging it.
+    pub async fn wait_until(&self, what: &str, mut condition: impl FnMut(&MemoryBroker) -> bool) {
+        let wait = async {
+            loop {
+                let notified = self.shared.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if condition(self) {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
+        };
+        if tokio::time::timeout(WAIT_LIMIT, wait).await.is_err() {
+            panic!("waited {WAIT_LIMIT:?} for {what}, in vain");
         }
     }
 

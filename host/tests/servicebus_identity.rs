@@ -136,14 +136,7 @@ async fn an_identity_connection_receives_messages_and_re_puts_its_token_before_e
     let client = ServiceBusClient::connect(identity(&broker, &fake))
         .await
         .unwrap();
-    client.sender("orders").send(&msg("s1", 0)).await.unwrap();
-    let mut session = source(&client, "orders")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
-    let received = session.receive(WAIT).await.unwrap().unwrap();
-    assert_eq!(received.message.body_str(), Some("s1-0"));
+    let (mut session, received) = send_and_receive_one(&client).await;
     session
         .settle(received.token, Settlement::Complete)
         .await

@@ -77,12 +77,13 @@ impl PeekArgs {
 pub(crate) fn run(args: PeekArgs) -> ExitCode {
     let result = args.entity().and_then(|entity| {
         let connection_string = args.connection.resolve()?;
+        let options = args.connection.client_options()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         runtime.block_on(async {
-            let client = ServiceBusClient::connect(connection_string)
+            let client = ServiceBusClient::connect_with(connection_string, options)
                 .await
                 .map_err(|e| format!("cannot connect: {e}"))?;
             let peeked = peek_all(&client, &entity, &args).await;

@@ -7,7 +7,7 @@
 //! setting or variable.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use berth_emulator::broker::{Broker, RunningBroker};
@@ -15,44 +15,12 @@ use berth_host::runtime::SourceSession;
 use berth_host::servicebus::{
     CaSources, ClientOptions, ConnectionString, ServiceBusClient, TlsTrust,
 };
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 mod servicebus_support;
 use servicebus_support::{send_and_receive_one, temp_dir, ENTITIES};
 
-/// A CA and a `localhost` certificate it signed, written as PEM files in a fresh directory.
-struct TestPki {
-    dir: PathBuf,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn test_pki(name: &str) -> TestPki {
-    let dir = temp_dir(name);
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "berth test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
-        .unwrap();
-    let pki = TestPki {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("cert.pem"),
-        key: dir.join("key.pem"),
-        dir,
-    };
-    std::fs::write(&pki.ca, ca.pem()).unwrap();
-    std::fs::write(&pki.cert, leaf.pem()).unwrap();
-    std::fs::write(&pki.key, leaf_key.serialize_pem()).unwrap();
-    pki
-}
+mod tls_support;
+use tls_support::{test_pki, TestPki};
 
 /// A broker whose TLS-first listener serves `pki`'s certificate, and the connection string
 /// that dials it over TLS as `localhost`.
@@ -90,7 +58,7 @@ fn trusting(ca_file: Option<&Path>) -> ClientOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_ca_the_server_is_not_trusted_and_the_error_says_how_to_add_it() {
-    let pki = test_pki("trust-refused");
+    let pki = test_pki(&temp_dir("trust-refused"));
     let (broker, cs) = tls_broker(&pki).await;
     let target = ConnectionString::parse(&cs).unwrap();
     let Err(error) = ServiceBusClient::connect_with(target, trusting(None)).await else {
@@ -105,7 +73,7 @@ async fn without_the_ca_the_server_is_not_trusted_and_the_error_says_how_to_add_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_ca_file_a_session_is_sent_and_received_over_tls() {
-    let pki = test_pki("trust-ca-file");
+    let pki = test_pki(&temp_dir("trust-ca-file"));
     let (broker, cs) = tls_broker(&pki).await;
     let target = ConnectionString::parse(&cs).unwrap();
     let client = ServiceBusClient::connect_with(target, trusting(Some(&pki.ca)))
@@ -139,7 +107,7 @@ fn stderr(out: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_send_and_peek_trust_ssl_cert_file_ca_file_and_host_toml() {
-    let pki = test_pki("trust-cli");
+    let pki = test_pki(&temp_dir("trust-cli"));
     let (broker, cs) = tls_broker(&pki).await;
     let send = |body: &'static str| {
         [
@@ -209,8 +177,8 @@ async fn host_send_and_peek_trust_ssl_cert_file_ca_file_and_host_toml() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_ssl_cert_file_stops_host_send_naming_the_file_and_the_variable() {
-    let pki = test_pki("trust-cli-bad");
+async fn bad_ca_files_stop_host_send_and_validate_naming_the_file_and_the_setting() {
+    let pki = test_pki(&temp_dir("trust-cli-bad"));
     let missing = pki.dir.join("missing.pem");
     let out = host(
         &[
@@ -229,6 +197,21 @@ async fn a_bad_ssl_cert_file_stops_host_send_naming_the_file_and_the_variable() 
     let text = stderr(&out);
     assert!(text.contains("missing.pem (SSL_CERT_FILE)"), "{text}");
     assert!(text.contains("cannot read"), "{text}");
+
+    // `host validate` checks host.toml's ca_file (taken from the file's directory).
+    let config = pki.dir.join("host.toml");
+    let validate = ["validate", "--config", config.to_str().unwrap()];
+    std::fs::write(&config, "[service_bus]\nca_file = \"missing.pem\"\n").unwrap();
+    let out = host(&validate, &[]).await;
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(
+        text.contains("missing.pem ([service_bus] ca_file)"),
+        "{text}"
+    );
+    std::fs::write(&config, "[service_bus]\nca_file = \"ca.pem\"\n").unwrap();
+    let out = host(&validate, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// The error [`TlsTrust::load`] gives for `ca_file` holding `text`.
@@ -244,7 +227,7 @@ fn load_error(pki: &TestPki, name: &str, text: &str) -> String {
 
 #[test]
 fn bad_ca_files_are_refused_naming_the_file_and_the_setting() {
-    let pki = test_pki("trust-bad-files");
+    let pki = test_pki(&temp_dir("trust-bad-files"));
 
     let sources = CaSources {
         ca_file: Some((pki.dir.join("nope.pem"), "--ca-file".to_owned())),

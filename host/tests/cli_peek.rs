@@ -1,9 +1,11 @@
 //! `host peek` as an operator runs it, against an in-process broker: active, deferred and
 //! dead-lettered messages with their fields, one session, paging with --from/--count, text
-//! output, and clear errors for bad input.
+//! output, and clear errors for bad input; and against a scripted misbehaving peer
+//! (`peek_peer`), pages that never repeat or go backwards whatever the broker answers.
 #![allow(clippy::unwrap_used)]
 
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use berth::{Message, Settlement};
 use berth_host::runtime::{SessionSource, SourceSession};
@@ -11,6 +13,9 @@ use serde_json::Value;
 
 mod servicebus_support;
 use servicebus_support::*;
+
+mod peek_peer;
+use peek_peer::PeekPeer;
 
 /// Runs `host peek` with `args` (off the async runtime, so the broker keeps serving).
 async fn peek(cs: &str, args: &[&str]) -> Output {
@@ -157,4 +162,58 @@ async fn bad_input_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
     broker.shutdown().await;
+}
+
+fn sequence_numbers(list: &[Value]) -> Vec<i64> {
+    list.iter()
+        .map(|m| m["sequence_number"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_never_repeat_or_go_backwards_whatever_the_broker_answers() {
+    // Messages #1..#10. Each answer starts two before the number asked for (repeating two
+    // already shown), lists its three messages backwards and each twice.
+    let peer = PeekPeer::start(Arc::new(|from, _count| {
+        if from > 10 {
+            return Vec::new();
+        }
+        let first = (from - 2).max(1);
+        let mut numbers: Vec<i64> = (first..first + 3).filter(|n| *n <= 10).rev().collect();
+        numbers.extend(numbers.clone());
+        numbers
+    }))
+    .await;
+    let list = peek_json(
+        &peer.connection_string(),
+        &["--queue", "orders", "--count", "100"],
+    )
+    .await;
+    assert_eq!(sequence_numbers(&list), (1..=10).collect::<Vec<_>>());
+    assert_eq!(list[3]["body"], "body 4");
+    // Each request started after the last message shown: the cursor only moved forward.
+    assert_eq!(peer.asked(), [0, 4, 5, 6, 7, 8, 9, 10, 11]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_does_not_move_forward_stops_peek_with_a_clear_error() {
+    // Whatever is asked, the same three messages, out of order.
+    let peer = PeekPeer::start(Arc::new(|_from, _count| vec![3, 1, 2])).await;
+    let out = peek(
+        &peer.connection_string(),
+        &["--queue", "orders", "--count", "100", "--json"],
+    )
+    .await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("from sequence number 4 with 3 messages numbered 1 to 3")
+            && stderr.contains("does not move forward")
+            && stderr.contains("stopped after 3 messages"),
+        "{stderr}"
+    );
+    // What was peeked before is still shown, once.
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sequence_numbers(list.as_array().unwrap()), [1, 2, 3]);
+    assert_eq!(peer.asked(), [0, 4]);
 }

@@ -11,13 +11,16 @@ use berth_emulator::broker::{Broker, RunningBroker};
 use berth_host::config::{resolve_connection, AppSettings, ConnectionSetting};
 use berth_host::runtime::{SessionSource, SourceSession};
 use berth_host::servicebus::credential::{ManagedIdentitySource, TokenCredential, TokenProvider};
-use berth_host::servicebus::{IdentityConnection, ServiceBusClient};
+use berth_host::servicebus::{
+    CaSources, ClientOptions, IdentityConnection, ServiceBusClient, TlsTrust,
+};
 use tokio::sync::Notify;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
 mod identity_support;
 mod servicebus_support;
+mod tls_support;
 use identity_support::*;
 use servicebus_support::*;
 
@@ -136,14 +139,7 @@ async fn an_identity_connection_receives_messages_and_re_puts_its_token_before_e
     let client = ServiceBusClient::connect(identity(&broker, &fake))
         .await
         .unwrap();
-    client.sender("orders").send(&msg("s1", 0)).await.unwrap();
-    let mut session = source(&client, "orders")
-        .accept_next()
-        .await
-        .unwrap()
-        .unwrap();
-    let received = session.receive(WAIT).await.unwrap().unwrap();
-    assert_eq!(received.message.body_str(), Some("s1-0"));
+    let (mut session, received) = send_and_receive_one(&client).await;
     session
         .settle(received.token, Settlement::Complete)
         .await
@@ -286,4 +282,35 @@ async fn workload_and_managed_identities_ask_their_endpoints_as_azure_does() {
         requests[2].headers.get("metadata").map(String::as_str),
         Some("true")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_signed_by_a_private_ca_is_trusted_through_the_clients_ca_file() {
+    let pki = tls_support::test_pki(&temp_dir("token-ca"));
+    let acceptor = berth_emulator::tls::acceptor(&pki.cert, &pki.key).unwrap();
+    let fake = FakeTokenEndpoint::start_tls(acceptor).await;
+    let broker = broker().await;
+    let target = identity(&broker, &fake);
+
+    // The web roots alone: the token request is refused as not trusted.
+    let untrusting = TokenProvider::new(target.credential.clone());
+    let error = untrusting.token().await.unwrap_err().to_string();
+    assert!(error.contains("not trusted"), "{error}");
+
+    // The client's CAs reach its token requests too.
+    let sources = CaSources {
+        ca_file: Some((pki.ca.clone(), "[service_bus] ca_file".to_owned())),
+        ..CaSources::default()
+    };
+    let options = ClientOptions {
+        trust: TlsTrust::load(&sources).unwrap(),
+        ..ClientOptions::default()
+    };
+    let client = ServiceBusClient::connect_with(target, options)
+        .await
+        .unwrap();
+    client.sender("orders").send(&msg("s1", 0)).await.unwrap();
+    assert!(!fake.requests().is_empty());
+    client.close().await;
+    broker.shutdown().await;
 }

@@ -1,13 +1,17 @@
 //! How the commands that talk to a namespace (`send`, `peek`) find it: an app setting (from
 //! `local.settings.toml` or the environment) holding a connection string, or identity-based
-//! `<setting>__fullyQualifiedNamespace` settings, or a connection string given directly.
+//! `<setting>__fullyQualifiedNamespace` settings, or a connection string given directly;
+//! and which extra CAs its TLS connection trusts (`--ca-file`, else `host.toml`'s
+//! `[service_bus] ca_file`, plus `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+
+use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::config::{connection_not_set, resolve_connection, ConnectionSetting};
-use crate::servicebus::{ConnectionString, ConnectionTarget};
+use crate::servicebus::{CaSources, ClientOptions, ConnectionString, ConnectionTarget, TlsTrust};
 
-use super::load::app_settings;
+use super::load::{app_settings, host_config};
 use super::ConfigArgs;
 
 /// The connection options of `host send` and `host peek`.
@@ -23,6 +27,10 @@ pub struct ConnectionArgs {
     /// A connection string, instead of an app setting.
     #[arg(long, env = "BERTH_CONNECTION_STRING", hide_env_values = true)]
     pub connection_string: Option<String>,
+    /// A PEM file of extra CA certificates to trust (added to the public roots and to
+    /// SSL_CERT_FILE); default: `[service_bus] ca_file` of host.toml.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ConnectionArgs {
@@ -49,5 +57,22 @@ impl ConnectionArgs {
         ConnectionString::parse(&text)
             .map(ConnectionTarget::from)
             .map_err(|e| e.to_string())
+    }
+
+    /// The client options: the extra CAs to trust, read and checked now.
+    pub(crate) fn client_options(&self) -> Result<ClientOptions, String> {
+        let (ca_file, setting) = match &self.ca_file {
+            Some(path) => (Some(path.clone()), "--ca-file"),
+            None => {
+                let config = host_config(&self.files).map_err(|e| e.to_string())?;
+                (config.service_bus.ca_file, "[service_bus] ca_file")
+            }
+        };
+        let sources = CaSources::from_env(ca_file.as_deref(), setting);
+        let trust = TlsTrust::load(&sources).map_err(|e| e.to_string())?;
+        Ok(ClientOptions {
+            trust,
+            ..ClientOptions::default()
+        })
     }
 }

@@ -21,8 +21,7 @@ pub struct Loaded {
 /// Loads the files named by `args` (or the defaults in the current directory) and resolves
 /// every registered function. `Err` holds every problem, formatted for a terminal.
 pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
-    let (config_path, explicit_config) = path_or(&args.config, config::DEFAULT_HOST_CONFIG);
-    let config = config::load_host_config_with_env(&config_path, explicit_config, host_env());
+    let config = host_config(args);
     let settings = app_settings(args);
     let (config, settings) = match (config, settings) {
         (Ok(c), Ok(s)) => (c, s),
@@ -47,6 +46,12 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
         }),
         Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),
     }
+}
+
+/// `host.toml` named by `args` (or the default file), with the `BERTH__…` variables applied.
+pub(crate) fn host_config(args: &ConfigArgs) -> Result<HostConfig, ConfigError> {
+    let (path, explicit) = path_or(&args.config, config::DEFAULT_HOST_CONFIG);
+    config::load_host_config_with_env(&path, explicit, host_env())
 }
 
 /// The `BERTH__…` variables of the process environment. A value that is not valid UTF-8 is

@@ -73,27 +73,35 @@ impl PeekArgs {
     }
 }
 
-/// Runs `host peek`.
+/// Runs `host peek`. When paging stops early (an error, or a broker that does not move
+/// forward), what was peeked so far is printed, then the reason, and the exit code is 1.
 pub(crate) fn run(args: PeekArgs) -> ExitCode {
     let result = args.entity().and_then(|entity| {
         let connection_string = args.connection.resolve()?;
+        let options = args.connection.client_options()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         runtime.block_on(async {
-            let client = ServiceBusClient::connect(connection_string)
+            let client = ServiceBusClient::connect_with(connection_string, options)
                 .await
                 .map_err(|e| format!("cannot connect: {e}"))?;
             let peeked = peek_all(&client, &entity, &args).await;
             client.close().await;
-            peeked
+            Ok(peeked)
         })
     });
     match result {
-        Ok(messages) => {
+        Ok(Paged { messages, stopped }) => {
             print!("{}", render(&messages, &args));
-            ExitCode::SUCCESS
+            match stopped {
+                None => ExitCode::SUCCESS,
+                Some(e) => {
+                    eprintln!("error: {e}; stopped after {} messages", messages.len());
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -102,31 +110,48 @@ pub(crate) fn run(args: PeekArgs) -> ExitCode {
     }
 }
 
-/// Pages through the entity until `--count` messages or the end.
-async fn peek_all(
-    client: &ServiceBusClient,
-    entity: &str,
-    args: &PeekArgs,
-) -> Result<Vec<PeekedMessage>, String> {
-    let mut all = Vec::new();
+/// What paging through an entity gave.
+struct Paged {
+    /// The messages, in sequence order, each once.
+    messages: Vec<PeekedMessage>,
+    /// Why paging stopped before `--count` messages or the end.
+    stopped: Option<String>,
+}
+
+/// Pages through the entity until `--count` messages or the end. Each page starts after the
+/// last message shown, and the client keeps a page to what was asked (nothing before its
+/// start, in order, each once), so nothing is shown twice and the cursor only moves forward.
+async fn peek_all(client: &ServiceBusClient, entity: &str, args: &PeekArgs) -> Paged {
+    let mut messages = Vec::new();
     let mut from = args.from_sequence_number;
     let mut left = args.count;
     while left > 0 {
-        let page = client
+        let page = match client
             .peek(entity, from, left.min(PAGE), args.session.as_deref())
             .await
-            .map_err(|e| format!("peeking {entity} failed: {e}"))?;
+        {
+            Ok(page) => page,
+            Err(e) => {
+                return Paged {
+                    messages,
+                    stopped: Some(format!("peeking {entity} failed: {e}")),
+                }
+            }
+        };
         let Some(last) = page.last().map(|p| p.message.sequence_number) else {
             break;
         };
-        left = left.saturating_sub(page.len() as u32);
-        all.extend(page);
-        if last < from {
-            break; // a broker that does not move forward: stop rather than loop
+        left = left.saturating_sub(u32::try_from(page.len()).unwrap_or(u32::MAX));
+        messages.extend(page);
+        match last.checked_add(1) {
+            Some(next) => from = next,
+            None => break, // the last possible sequence number
         }
-        from = last.saturating_add(1);
     }
-    Ok(all)
+    Paged {
+        messages,
+        stopped: None,
+    }
 }
 
 /// The whole output, text or JSON.

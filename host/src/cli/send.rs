@@ -10,7 +10,7 @@ use berth::{Message, PropertyValue};
 use clap::Args;
 
 use crate::message_file;
-use crate::servicebus::{ConnectionTarget, ServiceBusClient};
+use crate::servicebus::{ClientOptions, ConnectionTarget, ServiceBusClient};
 
 use super::connection_args::ConnectionArgs;
 use super::parse_timeout;
@@ -62,8 +62,8 @@ pub struct SendArgs {
 
 /// Runs `host send`.
 pub(crate) fn run(args: SendArgs) -> ExitCode {
-    match build(&args) {
-        Ok((connection_string, entity, messages)) => {
+    match build(&args).and_then(|built| Ok((built, args.connection.client_options()?))) {
+        Ok(((connection_string, entity, messages), options)) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -71,7 +71,7 @@ pub(crate) fn run(args: SendArgs) -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(e) => return fail(format!("cannot start the async runtime: {e}")),
             };
-            let sent = send(connection_string, &entity, messages, args.timeout);
+            let sent = send(connection_string, options, &entity, messages, args.timeout);
             match runtime.block_on(sent) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
@@ -154,22 +154,23 @@ fn typed(value: &str) -> PropertyValue {
 /// are at the broker, the rest may or may not be.
 pub(crate) async fn send(
     connection_string: ConnectionTarget,
+    options: ClientOptions,
     entity: &str,
     messages: Vec<Message>,
     timeout: Duration,
 ) -> Result<(), String> {
     let address = format!("{}:{}", connection_string.host(), connection_string.port());
-    let client =
-        match tokio::time::timeout(timeout, ServiceBusClient::connect(connection_string)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(format!("cannot connect: {e}")),
-            Err(_) => {
-                return Err(format!(
-                    "cannot connect: {address} did not answer within {} ms",
-                    timeout.as_millis()
-                ))
-            }
-        };
+    let connect = ServiceBusClient::connect_with(connection_string, options);
+    let client = match tokio::time::timeout(timeout, connect).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return Err(format!("cannot connect: {e}")),
+        Err(_) => {
+            return Err(format!(
+                "cannot connect: {address} did not answer within {} ms",
+                timeout.as_millis()
+            ))
+        }
+    };
     let sender = client.sender(entity).with_timeout(timeout);
     let total = messages.len();
     let started = Instant::now();

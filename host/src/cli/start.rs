@@ -16,7 +16,9 @@ use crate::config::{ConnectionSetting, HostConfig, LogFormat};
 use crate::ops::Ops;
 use crate::registry::{entity_groups, ResolvedFunction};
 use crate::runtime::{acceptor, message_pump, Entity, TriggerSet};
-use crate::servicebus::{ClientOptions, ConnectionString, ConnectionTarget, ServiceBusClient};
+use crate::servicebus::{
+    CaSources, ClientOptions, ConnectionString, ConnectionTarget, ServiceBusClient, TlsTrust,
+};
 use crate::{logging, message_file, shutdown};
 
 use super::emulator::queue;
@@ -81,6 +83,13 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         warn!("no enabled functions: nothing to do");
         return ExitCode::SUCCESS;
     }
+    let options = match client_options(config) {
+        Ok(options) => options,
+        Err(e) => {
+            error!(error = %e, "the extra TLS certificate authorities cannot be used");
+            return ExitCode::FAILURE;
+        }
+    };
     let stop = CancellationToken::new();
     shutdown::watch_signals(stop.clone());
     let ops = Ops::new();
@@ -139,7 +148,7 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
         };
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
-            None => match connect(function, &key, setting, client_options(config)) {
+            None => match connect(function, &key, setting, options.clone()) {
                 Ok(client) => {
                     ops.instrument_client(&client, &function.spec.connection);
                     clients.insert(key.clone(), client.clone());
@@ -196,11 +205,21 @@ async fn serve(config: &HostConfig, functions: Vec<ResolvedFunction>) -> ExitCod
     }
 }
 
-/// The options of every client the host opens, from `[service_bus]`.
-fn client_options(config: &HostConfig) -> ClientOptions {
-    ClientOptions {
-        idle_timeout: config.service_bus.connection_idle_timeout,
+/// The options of every client the host opens, from `[service_bus]`; the extra CAs of
+/// `ca_file`, `SSL_CERT_FILE` and `SSL_CERT_DIR` are read and checked here.
+pub(super) fn client_options(config: &HostConfig) -> Result<ClientOptions, String> {
+    let sources = CaSources::from_env(
+        config.service_bus.ca_file.as_deref(),
+        "[service_bus] ca_file",
+    );
+    let trust = TlsTrust::load(&sources).map_err(|e| e.to_string())?;
+    for (origin, certificates) in trust.added() {
+        info!(%origin, certificates, "trusting extra CA certificates");
     }
+    Ok(ClientOptions {
+        idle_timeout: config.service_bus.connection_idle_timeout,
+        trust,
+    })
 }
 
 /// A client for a connection string (`text`) or an identity-based connection. A malformed
@@ -251,7 +270,7 @@ async fn seed(
         None => {
             let cs =
                 ConnectionString::parse(&broker.connection_string()).map_err(|e| e.to_string())?;
-            ServiceBusClient::connect_with(cs, client_options(config))
+            ServiceBusClient::connect_with(cs, client_options(config)?)
                 .await
                 .map_err(|e| e.to_string())?
         }

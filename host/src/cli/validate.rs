@@ -1,4 +1,4 @@
-//! `host validate`: check everything, start nothing.
+//! `host validate`: check everything, start nothing (the extra CA files included).
 
 use std::process::ExitCode;
 
@@ -7,7 +7,13 @@ use super::ConfigArgs;
 
 /// Runs `host validate`.
 pub(crate) fn run(args: ConfigArgs) -> ExitCode {
-    match load(&args) {
+    let checked = load(&args).and_then(|loaded| {
+        let trust = super::start::client_options(&loaded.config);
+        trust
+            .map(|_| loaded)
+            .map_err(|e| vec![format!("error: {e}")])
+    });
+    match checked {
         Ok(loaded) => {
             let enabled = loaded.functions.iter().filter(|f| !f.disabled).count();
             println!(

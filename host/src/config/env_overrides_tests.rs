@@ -330,3 +330,16 @@ fn the_connection_idle_timeout_is_read_from_the_environment_and_checked() {
         "{error}"
     );
 }
+
+#[test]
+fn the_ca_file_is_read_from_the_environment_and_checked() {
+    assert_eq!(env_only(&[]).unwrap().service_bus.ca_file, None);
+    let config = env_only(&[("BERTH__service_bus__ca_file", "/etc/corp/ca.pem")]).unwrap();
+    assert_eq!(
+        config.service_bus.ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/corp/ca.pem"))
+    );
+    let error = env_error(&[("BERTH__service_bus__ca_file", "")]).to_string();
+    assert!(error.contains("BERTH__service_bus__ca_file"), "{error}");
+    assert!(error.contains("must not be empty"), "{error}");
+}

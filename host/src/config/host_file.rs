@@ -129,6 +129,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "poison",
             "message_type_property",
             "connection_idle_timeout",
+            "ca_file",
         ],
         rejected: &[],
         fallback_hint: None,
@@ -172,6 +173,12 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
                 message: "`connection_idle_timeout` cannot be set per function",
                 hint: "the functions on one connection share it: set it for the host in \
                        [service_bus]",
+            },
+            RejectedKey {
+                key: "ca_file",
+                message: "`ca_file` cannot be set per function",
+                hint: "every connection of the host trusts the same CAs: set it for the host \
+                       in [service_bus]",
             },
         ],
         fallback_hint: None,
@@ -315,8 +322,8 @@ fn session_ids(
 }
 
 /// Reads `host.toml` from `path`. A missing file is an error when the path was given
-/// `explicit`ly, and means "all defaults" otherwise. A relative `[emulator] data_dir` is
-/// taken from the file's directory.
+/// `explicit`ly, and means "all defaults" otherwise. A relative `[emulator] data_dir` or
+/// `[service_bus] ca_file` is taken from the file's directory.
 pub fn load_host_config(path: &Path, explicit: bool) -> Result<HostConfig, ConfigError> {
     load_host_config_with_env(path, explicit, std::iter::empty())
 }
@@ -342,9 +349,15 @@ pub fn load_host_config_with_env(
             }
         }
     }
-    if let (Some(dir), Some(base)) = (&mut config.emulator.data_dir, path.parent()) {
-        if dir.is_relative() {
-            *dir = base.join(&*dir);
+    if let Some(base) = path.parent() {
+        let relative = [
+            config.emulator.data_dir.as_mut(),
+            config.service_bus.ca_file.as_mut(),
+        ];
+        for path in relative.into_iter().flatten() {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
         }
     }
     config.source = Some(path.to_path_buf());

@@ -1,6 +1,7 @@
 //! Service Bus processing settings: the `[service_bus]` defaults and the per-function
 //! `[functions.<name>]` overrides of `host.toml`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -63,6 +64,27 @@ pub struct ServiceBusSettings {
     /// function: every function on a connection shares it. Default 60s.
     #[serde(deserialize_with = "deserialize_connection_idle_timeout")]
     pub connection_idle_timeout: Duration,
+    /// A PEM file of extra certificate authorities the host's TLS connections trust, added
+    /// to the public web roots (and to `SSL_CERT_FILE` / `SSL_CERT_DIR`): for a
+    /// TLS-inspecting proxy or a TLS-enabled local broker whose certificate a private CA
+    /// signed. A relative path is taken from the directory of `host.toml`. The file is read
+    /// and checked at start-up. Not overridable per function. Default: none.
+    #[serde(deserialize_with = "deserialize_ca_file")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `deserialize_with` for `ca_file`: a path that is not blank.
+fn deserialize_ca_file<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<PathBuf>, D::Error> {
+    let path = String::deserialize(d)?;
+    if path.trim().is_empty() {
+        return Err(serde::de::Error::custom(
+            "the CA file path must not be empty\nhint: name a PEM file of CA certificates, \
+             e.g. `\"certs/corporate-ca.pem\"`, or remove the key",
+        ));
+    }
+    Ok(Some(PathBuf::from(path)))
 }
 
 /// The shortest `connection_idle_timeout`: half of it is announced in whole milliseconds,
@@ -103,6 +125,7 @@ impl Default for ServiceBusSettings {
             poison: Poison::DeadLetter,
             message_type_property: "MessageType".to_owned(),
             connection_idle_timeout: Duration::from_secs(60),
+            ca_file: None,
         }
     }
 }
@@ -140,6 +163,7 @@ impl ServiceBusSettings {
             poison: overrides.poison.unwrap_or(self.poison),
             message_type_property: self.message_type_property.clone(),
             connection_idle_timeout: self.connection_idle_timeout,
+            ca_file: self.ca_file.clone(),
         }
     }
 }

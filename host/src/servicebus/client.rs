@@ -18,24 +18,30 @@ use super::connection::{Connection, Endpoint};
 use super::message_receiver::AmqpMessageSource;
 use super::sender::Sender;
 use super::target::ConnectionTarget;
+use super::trust::TlsTrust;
 use crate::ops::ConnectionProbe;
 use crate::runtime::acceptor::Backoff;
 use crate::runtime::FunctionSpec;
 
 /// How a client's connections behave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// A connection on which no frame (not even a heartbeat) arrived for this long is
     /// declared dead and replaced; half of it is announced to the broker as the AMQP
     /// idle-time-out, so it sends heartbeats at least that often. Default 60 s (`host.toml`
     /// `[service_bus] connection_idle_timeout`).
     pub idle_timeout: Duration,
+    /// The certificate authorities TLS connections trust. Default: the web roots only;
+    /// [`TlsTrust::load`] adds `[service_bus] ca_file`, `SSL_CERT_FILE` and `SSL_CERT_DIR`
+    /// (the host's commands do).
+    pub trust: TlsTrust,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             idle_timeout: Duration::from_secs(60),
+            trust: TlsTrust::default(),
         }
     }
 }
@@ -64,7 +70,11 @@ impl ServiceBusClient {
     pub fn with_options(target: impl Into<ConnectionTarget>, options: ClientOptions) -> Self {
         ServiceBusClient {
             inner: Arc::new(Inner {
-                endpoint: Arc::new(Endpoint::new(target.into(), options.idle_timeout)),
+                endpoint: Arc::new(Endpoint::new(
+                    target.into(),
+                    options.idle_timeout,
+                    options.trust,
+                )),
                 current: tokio::sync::Mutex::new(None),
                 closed: CancellationToken::new(),
                 probe: Arc::default(),

@@ -1,5 +1,5 @@
 //! One AMQP connection to a namespace: TCP (`TCP_NODELAY`), TLS first for Service Bus (rustls
-//! with the web PKI roots, port 5671) or plain TCP for the development emulator, SASL
+//! with the web PKI roots and any CA the user added, see `trust`; port 5671) or plain TCP for the development emulator, SASL
 //! ANONYMOUS, then the `$cbs` link pair that authorises every link opened on it.
 //!
 //! Links get their own AMQP session each ([`Connection::begin_session`]); `$management` link
@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use berth::{ErrorKind, ServiceBusError};
@@ -16,7 +16,7 @@ use fe2o3_amqp::sasl_profile::SaslProfile;
 use fe2o3_amqp::session::SessionHandle;
 use fe2o3_amqp::{Connection as AmqpConnection, Session};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use super::cbs::Cbs;
@@ -26,6 +26,7 @@ use super::management::Management;
 use super::request_link::RequestLink;
 use super::target::ConnectionTarget;
 use super::token_source::TokenSource;
+use super::trust::{self, TlsTrust};
 use super::verdict::{LinkWatch, VerdictTap, Verdicts};
 
 /// How long dialling, TLS, SASL and Open may take together.
@@ -41,12 +42,14 @@ pub(crate) struct Endpoint {
     names: AtomicU64,
     /// The AMQP idle timeout announced on every connection (see [`open_amqp`]).
     idle_timeout: Duration,
+    /// The CAs TLS connections trust.
+    trust: TlsTrust,
 }
 
 impl Endpoint {
     /// An endpoint for `target` whose connections are declared dead after `idle_timeout`
-    /// without a frame from the broker.
-    pub fn new(target: ConnectionTarget, idle_timeout: Duration) -> Self {
+    /// without a frame from the broker, and whose TLS connections trust `trust`.
+    pub fn new(target: ConnectionTarget, idle_timeout: Duration, trust: TlsTrust) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -54,7 +57,8 @@ impl Endpoint {
         let tokens = match &target {
             ConnectionTarget::ConnectionString(cs) => TokenSource::Sas(cs.credential.clone()),
             ConnectionTarget::Identity(identity) => {
-                TokenSource::Identity(Arc::new(TokenProvider::new(identity.credential.clone())))
+                let provider = TokenProvider::new(identity.credential.clone());
+                TokenSource::Identity(Arc::new(provider.trusting(trust.clone())))
             }
         };
         Endpoint {
@@ -63,6 +67,7 @@ impl Endpoint {
             container_id: format!("berth-{}-{nanos:x}", std::process::id()),
             names: AtomicU64::new(0),
             idle_timeout,
+            trust,
         }
     }
 
@@ -203,10 +208,15 @@ async fn open_amqp(
         let server_name = ServerName::try_from(host.to_owned()).map_err(|e| {
             ServiceBusError::new(ErrorKind::Connection, format!("bad TLS server name: {e}"))
         })?;
-        let tls = TlsConnector::from(tls_config()?)
+        let tls = TlsConnector::from(endpoint.trust.client_config()?)
             .connect(server_name, tcp)
             .await
-            .map_err(|e| connection_error(endpoint, "TLS handshake", &e))?;
+            .map_err(|e| {
+                ServiceBusError::new(
+                    ErrorKind::Connection,
+                    trust::handshake_error(&endpoint.address(), &e),
+                )
+            })?;
         builder
             .open_with_stream(VerdictTap::new(tls, verdicts.clone()))
             .await
@@ -237,22 +247,4 @@ fn connection_error(endpoint: &Endpoint, step: &str, e: &std::io::Error) -> Serv
         ErrorKind::Connection,
         format!("{step} to {} failed: {e}", endpoint.address()),
     )
-}
-
-/// The TLS client configuration: ring crypto, the Mozilla roots from `webpki-roots` (also
-/// used by the token credentials' HTTPS requests).
-pub(crate) fn tls_config() -> Result<Arc<ClientConfig>, ServiceBusError> {
-    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-                .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(|e| ServiceBusError::new(ErrorKind::Connection, format!("TLS setup failed: {e}")))
 }

@@ -43,6 +43,7 @@ mod settle;
 mod target;
 mod ticks;
 mod token_source;
+pub mod trust;
 mod verdict;
 
 pub use acceptor::AmqpSessionSource;
@@ -53,3 +54,4 @@ pub use peek::{MessageState, PeekedMessage};
 pub use sender::{BatchError, Sender};
 pub use session_receiver::AmqpSession;
 pub use target::{ConnectionTarget, IdentityConnection};
+pub use trust::{CaSources, TlsTrust, TrustError};

@@ -4,6 +4,12 @@
 //!
 //! Each entry of the response is a whole encoded AMQP message; besides what a receiver sees,
 //! a peek shows the message's state (`x-opt-message-state`: active, deferred, scheduled).
+//!
+//! Whatever a broker answers, a page holds only messages at or after the sequence number
+//! asked for, in sequence order, each once ([`in_order_from`]): so a caller that continues
+//! after the last one never sees a message twice nor goes backwards, and a broker that
+//! answers only with earlier messages (it does not move forward) is an error instead of a
+//! loop.
 
 use berth::{ErrorKind, Message, ServiceBusError};
 use fe2o3_amqp_types::messaging::annotations::AnnotationKey;
@@ -57,7 +63,10 @@ impl ServiceBusClient {
     /// either one followed by `/$DeadLetterQueue`), from sequence number
     /// `from_sequence_number` on, in sequence order, without locking them; with
     /// `session_id`, only that session's messages. An empty result means there are no
-    /// (more) messages.
+    /// (more) messages. Whatever the broker answers, the result holds no message before
+    /// `from_sequence_number`, none twice, at most `count`, in sequence order; a non-empty
+    /// answer with nothing at or after `from_sequence_number` is an error (the broker does
+    /// not move forward).
     pub async fn peek(
         &self,
         entity: &str,
@@ -68,13 +77,45 @@ impl ServiceBusClient {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let count = i32::try_from(count).unwrap_or(i32::MAX);
+        let asked = i32::try_from(count).unwrap_or(i32::MAX);
         let connection = self.connection().await?;
         let management = connection.management(entity).await?;
-        management
-            .peek(from_sequence_number, count, session_id)
-            .await
+        let page = management
+            .peek(from_sequence_number, asked, session_id)
+            .await?;
+        in_order_from(page, from_sequence_number, count as usize)
     }
+}
+
+/// The messages of `page` at or after `from`, in sequence order, each sequence number once,
+/// at most `count`. A page that is not empty but has nothing at or after `from` is an error
+/// saying so (a broker that does not move forward).
+pub(crate) fn in_order_from(
+    mut page: Vec<PeekedMessage>,
+    from: i64,
+    count: usize,
+) -> Result<Vec<PeekedMessage>, ServiceBusError> {
+    let answered = page.len();
+    let (lowest, highest) = page
+        .iter()
+        .map(|p| p.message.sequence_number)
+        .fold((i64::MAX, i64::MIN), |(lo, hi), n| (lo.min(n), hi.max(n)));
+    page.retain(|p| p.message.sequence_number >= from);
+    if page.is_empty() && answered > 0 {
+        return Err(ServiceBusError::new(
+            ErrorKind::Other,
+            format!(
+                "the broker answered a peek from sequence number {from} with {answered} \
+                 message{} numbered {lowest} to {highest}, none at or after {from}: it does \
+                 not move forward",
+                if answered == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    page.sort_by_key(|p| p.message.sequence_number);
+    page.dedup_by_key(|p| p.message.sequence_number);
+    page.truncate(count);
+    Ok(page)
 }
 
 /// Decodes one encoded message of a peek response.
@@ -93,4 +134,49 @@ pub(crate) fn decode(encoded: &[u8]) -> Result<PeekedMessage, ServiceBusError> {
     // A peek is not a delivery: report the prior attempts as they are (as .NET does).
     message.delivery_count = message.delivery_count.saturating_sub(1);
     Ok(PeekedMessage { message, state })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn page(numbers: &[i64]) -> Vec<PeekedMessage> {
+        numbers
+            .iter()
+            .map(|&n| {
+                let mut message = Message::with_body(n.to_string());
+                message.sequence_number = n;
+                PeekedMessage {
+                    message,
+                    state: MessageState::Active,
+                }
+            })
+            .collect()
+    }
+
+    fn numbers(page: &[PeekedMessage]) -> Vec<i64> {
+        page.iter().map(|p| p.message.sequence_number).collect()
+    }
+
+    #[test]
+    fn pages_are_cut_to_what_was_asked_sorted_and_without_repeats() {
+        let kept = in_order_from(page(&[3, 9, 5, 5, 7, 2]), 4, 10).unwrap();
+        assert_eq!(numbers(&kept), [5, 7, 9]);
+        let kept = in_order_from(page(&[6, 5, 4]), 4, 2).unwrap();
+        assert_eq!(numbers(&kept), [4, 5]);
+        assert!(in_order_from(Vec::new(), 4, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_page_of_only_earlier_messages_is_an_error_naming_them() {
+        let error = in_order_from(page(&[2, 1, 3]), 4, 10).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Other);
+        assert!(
+            error
+                .message
+                .contains("from sequence number 4 with 3 messages numbered 1 to 3"),
+            "{error}"
+        );
+    }
 }

@@ -50,6 +50,8 @@ struct State {
 /// The running fake.
 pub struct FakeTokenEndpoint {
     addr: SocketAddr,
+    /// Whether it serves HTTPS (as `localhost`).
+    tls: bool,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -57,6 +59,16 @@ pub struct FakeTokenEndpoint {
 impl FakeTokenEndpoint {
     /// Starts the fake on a free loopback port; tokens live an hour until told otherwise.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// [`start`](Self::start), serving HTTPS with `acceptor`'s certificate (for `localhost`).
+    pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        Self::start_with(Some(acceptor)).await
+    }
+
+    async fn start_with(acceptor: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        let tls = acceptor.is_some();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State {
@@ -74,20 +86,39 @@ impl FakeTokenEndpoint {
                     return;
                 };
                 let state = shared.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match acceptor {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(tls), service).await;
+                            }
+                        }
+                    }
                 });
             }
         });
-        FakeTokenEndpoint { addr, state, task }
+        FakeTokenEndpoint {
+            addr,
+            tls,
+            state,
+            task,
+        }
     }
 
-    /// `http://127.0.0.1:<port>`: the authority host, and the IMDS host.
+    /// `http://127.0.0.1:<port>` (or `https://localhost:<port>`): the authority host, and
+    /// the IMDS host.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// Tokens issued from now on live `secs` seconds.

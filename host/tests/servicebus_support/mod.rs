@@ -10,7 +10,8 @@ use berth::Message;
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::EntityCounts;
 use berth_host::logging::JsonLayer;
-use berth_host::servicebus::{AmqpSessionSource, ConnectionString, ServiceBusClient};
+use berth_host::runtime::{Received, SessionSource, SourceSession};
+use berth_host::servicebus::{AmqpSession, AmqpSessionSource, ConnectionString, ServiceBusClient};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -69,6 +70,20 @@ pub fn msg(session: &str, n: u32) -> Message {
         .session(session)
         .id(format!("{session}-{n}"))
         .property("n", i64::from(n))
+}
+
+/// Sends `s1-0` to `orders`, accepts the next session and receives that message (left
+/// unsettled): the session and what it received.
+pub async fn send_and_receive_one(client: &ServiceBusClient) -> (AmqpSession, Received) {
+    client.sender("orders").send(&msg("s1", 0)).await.unwrap();
+    let mut session = source(client, "orders")
+        .accept_next()
+        .await
+        .unwrap()
+        .unwrap();
+    let received = session.receive(WAIT).await.unwrap().unwrap();
+    assert_eq!(received.message.body_str(), Some("s1-0"));
+    (session, received)
 }
 
 /// A fresh directory under the system temp dir.

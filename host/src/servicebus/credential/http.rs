@@ -1,6 +1,7 @@
 //! The few HTTP requests token credentials make: one HTTP/1.1 request per connection (tokens
 //! are fetched about once an hour, so nothing is pooled) over hyper's client connection, with
-//! TLS (rustls, ring, the web PKI roots) for `https` and plain TCP for `http`.
+//! TLS (rustls, ring, the web PKI roots and the client's extra CAs) for `https` and plain TCP
+//! for `http`.
 
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
+
+use crate::servicebus::trust::{self, TlsTrust};
 
 /// How long one request may take, from dialling to the last byte of the body.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,6 +41,8 @@ pub(crate) struct Call<'a> {
     pub headers: Vec<(&'static str, String)>,
     /// A form body (`application/x-www-form-urlencoded`), for `POST`.
     pub form: Option<String>,
+    /// The CAs `https` trusts.
+    pub trust: &'a TlsTrust,
 }
 
 /// Sends `call`; the error says which step failed (never the request body: it holds secrets).
@@ -101,11 +106,11 @@ async fn exchange(call: Call<'_>) -> Result<Response, String> {
     if tls {
         let name = ServerName::try_from(host.clone())
             .map_err(|e| format!("bad TLS server name {host}: {e}"))?;
-        let config = super::super::connection::tls_config().map_err(|e| e.message)?;
+        let config = call.trust.client_config().map_err(|e| e.message)?;
         let stream = TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with {host} failed: {e}"))?;
+            .map_err(|e| trust::handshake_error(&format!("{host}:{port}"), &e))?;
         round_trip(stream, request).await
     } else {
         round_trip(tcp, request).await

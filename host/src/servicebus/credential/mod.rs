@@ -18,6 +18,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::servicebus::trust::TlsTrust;
+
 pub use provider::TokenProvider;
 pub use select::{select, CredentialKind, IdentityOptions};
 
@@ -150,8 +152,8 @@ impl TokenCredential {
         }
     }
 
-    /// Asks the endpoint once for a token.
-    pub(crate) async fn fetch(&self) -> Result<AccessToken, CredentialError> {
+    /// Asks the endpoint once for a token; HTTPS trusts `trust`.
+    pub(crate) async fn fetch(&self, trust: &TlsTrust) -> Result<AccessToken, CredentialError> {
         use super::sas::encode;
         let fail = |message: String, transient: bool| CredentialError {
             credential: self.name(),
@@ -234,6 +236,7 @@ impl TokenCredential {
             url: &call.url,
             headers: call.headers,
             form: call.form,
+            trust,
         })
         .await
         .map_err(|e| fail(format!("{endpoint}: {e}"), true))?;

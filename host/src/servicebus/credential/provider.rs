@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use tracing::{debug, warn};
 
 use super::{AccessToken, CredentialError, TokenCredential};
+use crate::servicebus::trust::TlsTrust;
 
 /// Pauses before the second and third attempt of one fetch.
 const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
@@ -17,15 +18,22 @@ const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_
 pub struct TokenProvider {
     credential: TokenCredential,
     cached: tokio::sync::Mutex<Option<AccessToken>>,
+    trust: TlsTrust,
 }
 
 impl TokenProvider {
-    /// A provider with no token yet.
+    /// A provider with no token yet; its HTTPS requests trust the web roots.
     pub fn new(credential: TokenCredential) -> Self {
         TokenProvider {
             credential,
             cached: tokio::sync::Mutex::new(None),
+            trust: TlsTrust::default(),
         }
+    }
+
+    /// This provider with its HTTPS requests trusting `trust` (the client's CAs).
+    pub fn trusting(self, trust: TlsTrust) -> Self {
+        TokenProvider { trust, ..self }
     }
 
     /// The credential.
@@ -51,7 +59,7 @@ impl TokenProvider {
         let name = self.credential.name();
         let mut pauses = RETRY_PAUSES.iter();
         loop {
-            match self.credential.fetch().await {
+            match self.credential.fetch(&self.trust).await {
                 Ok(token) => {
                     let expires_in_s = token
                         .expires_on()

@@ -4,6 +4,7 @@
 //! An app binary's `main` is one line: `fn main() -> ExitCode { berth_host::main() }`.
 #![warn(missing_docs)]
 
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod logging;

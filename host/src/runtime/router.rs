@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use berth::app_state::AppState;
 use berth::{BoxedHook, Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
@@ -45,6 +46,9 @@ pub struct EntityGroup {
     pub hooks: SessionHooks,
     /// The metric handles its pumps count with (detached until [`Self::with_metrics`]).
     pub metrics: GroupMetrics,
+    /// The app's state its handlers and hooks take as `State<T>` (empty until
+    /// [`Self::with_app_state`]).
+    pub app_state: Arc<AppState>,
 }
 
 /// Which function takes which message.
@@ -106,6 +110,7 @@ impl EntityGroup {
             routes: Routes::One(function),
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
+            app_state: Arc::default(),
         }
     }
 
@@ -161,6 +166,7 @@ impl EntityGroup {
             }),
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
+            app_state: Arc::default(),
         })
     }
 
@@ -173,6 +179,12 @@ impl EntityGroup {
     /// Call these hooks around each session.
     pub fn with_hooks(mut self, hooks: SessionHooks) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Lends its handlers and hooks the app's state.
+    pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
+        self.app_state = state;
         self
     }
 

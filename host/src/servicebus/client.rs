@@ -18,8 +18,8 @@ use super::connection::{Connection, Endpoint};
 use super::message_receiver::AmqpMessageSource;
 use super::sender::Sender;
 use super::target::ConnectionTarget;
+use crate::backoff::Backoff;
 use crate::ops::ConnectionProbe;
-use crate::runtime::acceptor::Backoff;
 use crate::runtime::FunctionSpec;
 
 /// How a client's connections behave.

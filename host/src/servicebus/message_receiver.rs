@@ -24,8 +24,8 @@ use super::client::ServiceBusClient;
 use super::management::Management;
 use super::peek_lock::PeekLockReceiver;
 use super::verdict::Pending;
+use crate::backoff::Backoff;
 use crate::ops::ReceiverProbe;
-use crate::runtime::acceptor::Backoff;
 use crate::runtime::{DeliveryToken, MessageSource, Received, TriggerSettings};
 
 /// A settlement's answer: on the link, the disposition sent and its verdict to wait for

@@ -213,16 +213,15 @@ fn spawn_trigger(
     client: &ServiceBusClient,
     stop: &CancellationToken,
 ) {
-    let Some(function) = group.functions().next().cloned() else {
-        return;
-    };
+    let path = group.entity.path();
+    let settings = &group.settings;
     if group.sessions {
-        let source = client.session_source(&function);
-        let group = Arc::new(ops.instrument(group, source.probe()));
+        let source = client.session_source(&path, settings.prefetch_count);
+        let group = Arc::new(group.instrumented(ops, source.probe()));
         triggers.spawn(acceptor::serve_group(group, source, stop.clone()));
     } else {
-        let source = client.message_source(&function);
-        let group = Arc::new(ops.instrument(group, source.probe()));
+        let source = client.message_source(&path, settings.receiver());
+        let group = Arc::new(group.instrumented(ops, source.probe()));
         triggers.spawn(message_pump::run_group(group, source, stop.clone()));
     }
 }

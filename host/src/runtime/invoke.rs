@@ -121,7 +121,7 @@ pub(crate) async fn invoke<H: Holder + Send>(
         };
         holder.ready(attempt).await?;
         let tried = run_attempt(holder, function, metrics, message, trace.clone(), token).await;
-        metrics.invoked(&tried.result, tried.elapsed);
+        metrics.invoked(settle::outcome(&tried.result), tried.elapsed);
         log_result(&tried.result);
         if let Some(stop) = tried.lock_lost {
             error!(

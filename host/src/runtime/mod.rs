@@ -27,4 +27,6 @@ pub mod source;
 pub use function::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 pub use host::{DrainReport, TriggerSet};
 pub use router::{EntityGroup, GroupConflict, Routes, SessionHook, SessionHooks};
-pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};
+pub use source::{
+    DeliveryToken, MessageSource, Received, ReceiverSettings, SessionSource, SourceSession,
+};

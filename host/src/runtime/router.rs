@@ -16,7 +16,7 @@ use berth::app_state::AppState;
 use berth::{BoxedHook, Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
-use crate::ops::{GroupMetrics, Metrics};
+use crate::ops::{GroupMetrics, Metrics, Ops, ReceiverProbe};
 
 /// The dead-letter reason of a message whose type no function handles.
 pub const NO_HANDLER_REASON: &str = "NoHandlerForMessageType";
@@ -186,6 +186,14 @@ impl EntityGroup {
     pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
         self.app_state = state;
         self
+    }
+
+    /// Counts with `ops`' metrics (see [`Self::with_metrics`]) and has `ops` watch the group's
+    /// receiver (reporting through `probe`) for `/readyz`.
+    pub fn instrumented(self, ops: &Ops, probe: &Arc<ReceiverProbe>) -> Self {
+        let group = self.with_metrics(&ops.metrics);
+        ops.watch_receiver(group.name.clone(), probe, group.metrics.trigger.clone());
+        group
     }
 
     /// Count with handles from `metrics` (resolved now, once, for the group and each of its

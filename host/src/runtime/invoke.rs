@@ -5,7 +5,7 @@
 //! log the `invocation completed` line.
 //!
 //! What differs between the triggers is how the message is held while this runs, the
-//! [`Holder`]: a session pump serves the handler's session requests, keeps the session lock
+//! `Holder`: a session pump serves the handler's session requests, keeps the session lock
 //! renewed, checks it is still held before each attempt and owns the session state; a
 //! non-session worker settles on its receiver directly (which renews the message's lock).
 

@@ -744,3 +744,6 @@ async fn a_message_that_arrives_after_the_lock_expired_is_not_handed_to_the_hand
     assert_eq!(summaries[0].end, SessionEnd::LockLost);
     assert_eq!(broker.completed(QUEUE).len(), 1, "'two' is not settled");
 }
+
+#[path = "pump/non_session_retry.rs"]
+mod non_session_retry;

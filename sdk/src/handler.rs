@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::app_state::StateType;
 use crate::error::{HandlerError, Rejection};
 use crate::extract::FromInvocation;
 use crate::invocation::Invocation;
@@ -72,6 +73,9 @@ pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
 
     /// Extracts the arguments and starts the handler, or returns the first rejection.
     fn call(&self, invocation: &Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>;
+
+    /// The application state types the arguments read.
+    fn app_state_types() -> Vec<StateType>;
 }
 
 macro_rules! impl_handler {
@@ -94,6 +98,13 @@ macro_rules! impl_handler {
                 $(let $arg = $arg::from_invocation(invocation)?;)*
                 let future = (self)($($arg),*);
                 Ok(Box::pin(async move { future.await.into_outcome() }))
+            }
+
+            fn app_state_types() -> Vec<StateType> {
+                #[allow(unused_mut)]
+                let mut types = Vec::new();
+                $($arg::app_state_types(&mut types);)*
+                types
             }
         }
     };
@@ -125,6 +136,7 @@ pub struct BoxedHandler {
     call: Arc<CallFn>,
     needs_session: bool,
     needs_state: bool,
+    app_state_types: Vec<StateType>,
 }
 
 impl BoxedHandler {
@@ -137,6 +149,7 @@ impl BoxedHandler {
             call: Arc::new(move |invocation: &Invocation| handler.call(invocation)),
             needs_session: H::NEEDS_SESSION,
             needs_state: H::NEEDS_STATE,
+            app_state_types: H::app_state_types(),
         }
     }
 
@@ -153,6 +166,11 @@ impl BoxedHandler {
     /// Whether any argument reads the typed session state (`SessionState<T>`).
     pub fn needs_state(&self) -> bool {
         self.needs_state
+    }
+
+    /// The application state types the arguments read (`State<T>`).
+    pub fn app_state_types(&self) -> &[StateType] {
+        &self.app_state_types
     }
 }
 

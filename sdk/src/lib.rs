@@ -11,7 +11,7 @@
 //!
 //! A handler takes any number of extractors ([`Message`], [`Json`], [`Body`], `String`,
 //! [`SessionId`], [`DeliveryCount`], [`ApplicationProperties`], [`SessionContext`],
-//! [`SessionState`],
+//! [`SessionState`], [`State`] (the app's own state, given to the host at start-up),
 //! [`MessageActions`], [`CancellationToken`], [`TraceContext`]) and returns `()`, a [`Settlement`] or a
 //! `Result` of those. `Ok` completes the message, `Err` abandons it, a panic is caught and
 //! abandons it, and an argument that cannot be extracted dead-letters it.
@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod actions;
+pub mod app_state;
 mod error;
 mod extract;
 mod handler;
@@ -44,6 +45,7 @@ mod state;
 pub mod trace;
 
 pub use actions::MessageActions;
+pub use app_state::State;
 pub use berth_macros::{service_bus_trigger, session_closing, session_opened};
 pub use error::{HandlerError, Rejection};
 pub use extract::{ApplicationProperties, Body, DeliveryCount, FromInvocation, Json, SessionId};
@@ -67,7 +69,7 @@ pub mod prelude {
     pub use crate::{
         service_bus_trigger, session_closing, session_opened, ApplicationProperties, Body,
         CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions,
-        SessionContext, SessionId, SessionState, Settlement, TraceContext,
+        SessionContext, SessionId, SessionState, Settlement, State, TraceContext,
     };
 }
 

@@ -4,16 +4,33 @@ use std::process::ExitCode;
 
 use super::load::{load, report};
 use super::ConfigArgs;
+use crate::app::HostBuilder;
 
-/// Runs `host validate`.
-pub(crate) fn run(args: ConfigArgs) -> ExitCode {
-    let checked = load(&args).and_then(|loaded| {
-        let trust = super::start::client_options(&loaded.config);
-        trust
-            .map(|_| loaded)
-            .map_err(|e| vec![format!("error: {e}")])
+/// Runs `host validate`; the application state the functions take is checked against what
+/// `builder` provides, and the extra CA files are read.
+pub(crate) fn run(args: ConfigArgs, builder: &HostBuilder) -> ExitCode {
+    let loaded = load(&args).and_then(|loaded| {
+        let enabled: Vec<_> = loaded
+            .functions
+            .iter()
+            .filter(|f| !f.disabled)
+            .cloned()
+            .collect();
+        let mut problems: Vec<String> = builder
+            .missing(&enabled)
+            .into_iter()
+            .map(|m| format!("error: {m}"))
+            .collect();
+        if let Err(e) = crate::app::client_options(&loaded.config) {
+            problems.push(format!("error: {e}"));
+        }
+        if problems.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(problems)
+        }
     });
-    match checked {
+    match loaded {
         Ok(loaded) => {
             let enabled = loaded.functions.iter().filter(|f| !f.disabled).count();
             println!(

@@ -3,6 +3,7 @@
 use berth::{Outcome, Settlement};
 
 use super::dispatch::InvocationResult;
+use crate::ops::InvocationOutcome;
 
 /// What the host does with the message after an invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,17 @@ pub fn decide(
         }
     };
     Decision::Settle(settlement)
+}
+
+/// The outcome as counted.
+pub fn outcome(result: &InvocationResult) -> InvocationOutcome {
+    match result {
+        InvocationResult::Rejected(_) => InvocationOutcome::Rejected,
+        InvocationResult::Returned(Outcome::Done) => InvocationOutcome::Ok,
+        InvocationResult::Returned(Outcome::Settle(_)) => InvocationOutcome::Settled,
+        InvocationResult::Returned(Outcome::Failed(_)) => InvocationOutcome::Error,
+        InvocationResult::Panicked(_) => InvocationOutcome::Panic,
+    }
 }
 
 /// The outcome's name as logged: `ok`, `settled`, `error`, `panic`, `rejected`.

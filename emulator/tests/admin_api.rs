@@ -31,9 +31,13 @@ async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16
 
 async fn start() -> (Namespace, AdminServer) {
     let namespace = Namespace::in_memory();
-    let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), namespace.clone())
-        .await
-        .unwrap();
+    let server = AdminServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        namespace.clone(),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     (namespace, server)
 }
 

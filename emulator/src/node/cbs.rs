@@ -1,20 +1,27 @@
 //! `$cbs` put-token: which audiences a connection may use (invariant 3).
 //!
 //! With SAS rules configured, a `SharedAccessSignature …` token must verify against them
-//! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
-//! links then need a covering audience. Without rules the broker runs in development mode like
-//! the official emulator: any token (SAS or `jwt`) is accepted and every link is allowed.
+//! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and
+//! cover the audience it is put for. The connection then holds a grant for that audience: the
+//! signing rule's [`Rights`] until the token's expiry. Each operation needs a covering grant
+//! with its claim ([`Authorizations::check`], as Azure checks claims at attach and per
+//! `$management` operation, not at put-token); a fresh token for the same audience replaces
+//! the grant, and links whose grant expires are detached ([`super::guard`]). Without rules
+//! the broker runs in development mode like the official emulator: any token (SAS or `jwt`)
+//! is accepted and everything is allowed.
 //!
 //! With development JWTs on ([`Authorizations::with_dev_jwt`]), a token shaped like a JWT
 //! (Entra ID, put by identity-based connections) is checked by [`super::dev_jwt::check`]
 //! (audience and expiry, **no signature**) with or without rules, and authorises the
-//! audience it is put for.
+//! audience it is put for with every right until its `exp` (Azure assigns data roles outside
+//! the token, so there is nothing in it to map to Listen/Send/Manage).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::dev_jwt;
 use super::request::{Request, Status};
+use crate::rights::{Right, Rights};
 use crate::sas::{self, SasRule};
 
 /// What a put-token request led to.
@@ -26,12 +33,21 @@ pub struct PutTokenOutcome {
     pub close: bool,
 }
 
+/// One audience authorised on a connection: what its token allows and until when.
+#[derive(Debug, Clone)]
+struct Grant {
+    audience: String,
+    rights: Rights,
+    /// Unix seconds; the grant is void from then on.
+    expires_at: u64,
+}
+
 /// The audiences one connection has authorised.
 #[derive(Debug, Clone)]
 pub struct Authorizations {
     rules: Arc<[SasRule]>,
     dev_jwt: bool,
-    audiences: Vec<String>,
+    grants: Vec<Grant>,
 }
 
 impl Authorizations {
@@ -40,7 +56,7 @@ impl Authorizations {
         Self {
             rules,
             dev_jwt: false,
-            audiences: Vec::new(),
+            grants: Vec::new(),
         }
     }
 
@@ -79,14 +95,15 @@ impl Authorizations {
             return match dev_jwt::check(token, now) {
                 Ok(jwt) => {
                     tracing::debug!(audience, subject = ?jwt.subject, expires_at = jwt.expires_at, "development jwt accepted (signature not verified)");
-                    self.authorise(audience);
+                    // Azure assigns roles outside the token; a development JWT gets every right.
+                    self.authorise(audience, Rights::ALL, jwt.expires_at);
                     accepted()
                 }
                 Err(error) => refused(&error.to_string()),
             };
         }
         if !self.enforced() {
-            self.authorise(audience);
+            self.authorise(audience, Rights::ALL, u64::MAX);
             return accepted();
         }
         let Some(token) = token else {
@@ -101,30 +118,105 @@ impl Authorizations {
             };
             return refused(text);
         }
-        match sas::verify(token, &audience, &self.rules, now) {
-            Ok(_) => {
-                self.authorise(audience);
+        match sas::verify_rule(token, &audience, &self.rules, now) {
+            Ok((rule, expires_at)) => {
+                let rights = rule.rights;
+                self.authorise(audience, rights, expires_at);
                 accepted()
             }
             Err(error) => refused(&error.to_string()),
         }
     }
 
-    /// Remembers an audience once (tokens are re-put every ~45 minutes per link).
-    fn authorise(&mut self, audience: String) {
-        if !self.audiences.contains(&audience) {
-            self.audiences.push(audience);
+    /// Records a grant; a fresh token for an audience replaces the previous one (clients
+    /// re-put tokens before they expire).
+    fn authorise(&mut self, audience: String, rights: Rights, expires_at: u64) {
+        let grant = Grant {
+            audience,
+            rights,
+            expires_at,
+        };
+        match self
+            .grants
+            .iter_mut()
+            .find(|g| g.audience == grant.audience)
+        {
+            Some(existing) => *existing = grant,
+            None => self.grants.push(grant),
         }
     }
 
-    /// Whether an entity (or its `$management` node) at `path` may be used.
-    pub fn allows(&self, path: &str) -> bool {
-        !self.enforced()
-            || self
-                .audiences
+    /// Whether the entity (or `$management` node) at `path` may be used for `right` (`None`:
+    /// any right) at `now`; the error is the Azure-style refusal text.
+    pub fn check(&self, path: &str, right: Option<Right>, now: SystemTime) -> Result<(), Denied> {
+        if !self.enforced() {
+            return Ok(());
+        }
+        let now = unix_seconds(now);
+        let covering = || {
+            self.grants
                 .iter()
-                .any(|audience| sas::resource_covers(audience, path))
+                .filter(|g| sas::resource_covers(&g.audience, path))
+        };
+        let allows = |g: &Grant| right.is_none_or(|r| g.rights.allows(r));
+        if covering().any(|g| g.expires_at > now && allows(g)) {
+            return Ok(());
+        }
+        let resource = covering().next().map_or(path, |g| g.audience.as_str());
+        let expired_at = covering().filter(|g| allows(g)).map(|g| g.expires_at).max();
+        Err(Denied {
+            right,
+            resource: resource.to_owned(),
+            expired_at,
+        })
     }
+
+    /// When the first grant still in force runs out (for the expiry watch).
+    pub fn next_expiry(&self, now: SystemTime) -> Option<SystemTime> {
+        if !self.enforced() {
+            return None;
+        }
+        let now = unix_seconds(now);
+        self.grants
+            .iter()
+            .map(|g| g.expires_at)
+            .filter(|e| *e > now && *e != u64::MAX)
+            .min()
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+    }
+}
+
+/// A refused operation: which claim was missing on which resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The claim the operation needs (`None`: any).
+    pub right: Option<Right>,
+    /// The token audience that covers the entity, or the entity path.
+    pub resource: String,
+    /// Set when a token that would have allowed it has expired (Unix seconds).
+    pub expired_at: Option<u64>,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let claim = self.right.map_or("Listen' or 'Send", Right::name);
+        if let Some(at) = self.expired_at {
+            write!(
+                f,
+                "ExpiredToken: the token for '{}' expired at {at} (Unix seconds) and no fresh one was put on $cbs. ",
+                self.resource
+            )?;
+        }
+        write!(
+            f,
+            "Unauthorized access. '{claim}' claim(s) are required to perform this operation. Resource: '{}'.",
+            self.resource
+        )
+    }
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn accepted() -> PutTokenOutcome {
@@ -141,15 +233,8 @@ fn refused(description: &str) -> PutTokenOutcome {
     }
 }
 
-/// The text links get when no token covers their entity.
-pub fn unauthorized_text(path: &str) -> String {
-    format!("Unauthorized access to '{path}': put a valid SAS token for it on $cbs first.")
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use fe2o3_amqp_types::primitives::{OrderedMap, SimpleValue, Value};
 
     use super::*;
@@ -182,6 +267,10 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_900_000_000)
     }
 
+    fn allows(auth: &Authorizations, path: &str) -> bool {
+        auth.check(path, None, now()).is_ok()
+    }
+
     fn enforced() -> Authorizations {
         Authorizations::new(Arc::from(vec![SasRule::new("root", "key")]))
     }
@@ -189,7 +278,7 @@ mod tests {
     #[test]
     fn valid_token_is_accepted_with_202_and_authorises_its_entity() {
         let mut auth = enforced();
-        assert!(!auth.allows("q"));
+        assert!(!allows(&auth, "q"));
         let outcome = auth.put_token(
             &put(
                 "sb://h/q",
@@ -199,8 +288,8 @@ mod tests {
             now(),
         );
         assert_eq!(outcome, accepted());
-        assert!(auth.allows("q") && auth.allows("Q/$management"));
-        assert!(!auth.allows("other"));
+        assert!(allows(&auth, "q") && allows(&auth, "Q/$management"));
+        assert!(!allows(&auth, "other"));
     }
 
     #[test]
@@ -220,7 +309,7 @@ mod tests {
             Some("amqp:unauthorized-access")
         );
         assert!(outcome.close);
-        assert!(!auth.allows("q"));
+        assert!(!allows(&auth, "q"));
     }
 
     #[test]
@@ -247,7 +336,7 @@ mod tests {
             dev.put_token(&put("sb://h/q", "jwt", "eyJ..."), now()),
             accepted()
         );
-        assert!(dev.allows("anything"));
+        assert!(allows(&dev, "anything"));
     }
 
     #[test]
@@ -259,7 +348,7 @@ mod tests {
             auth.put_token(&put("sb://h/q", "jwt", &good), now()),
             accepted()
         );
-        assert!(auth.allows("q") && !auth.allows("other"));
+        assert!(allows(&auth, "q") && !allows(&auth, "other"));
         let sas = token("sb%3A%2F%2Fh%2Fother", "key");
         assert_eq!(
             auth.put_token(&put("sb://h/other", "jwt", &sas), now()),
@@ -283,6 +372,73 @@ mod tests {
                 outcome.status
             );
         }
+    }
+
+    #[test]
+    fn rights_follow_the_signing_rule_and_claims_are_checked_per_operation() {
+        let rules = vec![
+            SasRule::new("root", "key"),
+            SasRule::new("reader", "r-key").with_rights(Rights::parse("Listen").unwrap()),
+        ];
+        let mut auth = Authorizations::new(Arc::from(rules));
+        let reader = token("sb%3A%2F%2Fh%2Fq", "r-key").replace("skn=root", "skn=reader");
+        let put_reader = put("sb://h/q", "servicebus.windows.net:sastoken", &reader);
+        assert_eq!(auth.put_token(&put_reader, now()), accepted());
+        assert!(auth.check("q", Some(Right::Listen), now()).is_ok());
+        assert!(auth.check("q/$management", None, now()).is_ok());
+        let denied = auth.check("q", Some(Right::Send), now()).unwrap_err();
+        let text = denied.to_string();
+        assert!(
+            text.contains("Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: 'sb://h/q'."),
+            "{text}"
+        );
+        assert_eq!(denied.expired_at, None);
+        // A fresh token from a rule with more rights replaces the grant.
+        let root = put(
+            "sb://h/q",
+            "servicebus.windows.net:sastoken",
+            &token("sb%3A%2F%2Fh%2Fq", "key"),
+        );
+        assert_eq!(auth.put_token(&root, now()), accepted());
+        assert!(auth.check("q", Some(Right::Manage), now()).is_ok());
+    }
+
+    #[test]
+    fn a_grant_ends_at_its_token_expiry_unless_a_fresh_token_is_put() {
+        let mut auth = enforced();
+        let soon = |se: u64| {
+            let sig = sas::sign("key", "sb%3A%2F%2Fh%2Fq", &se.to_string())
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D");
+            format!("SharedAccessSignature sr=sb%3A%2F%2Fh%2Fq&sig={sig}&se={se}&skn=root")
+        };
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        let first = put(
+            "sb://h/q",
+            "servicebus.windows.net:sastoken",
+            &soon(1_900_000_010),
+        );
+        assert_eq!(auth.put_token(&first, now()), accepted());
+        assert_eq!(auth.next_expiry(now()), Some(at(1_900_000_010)));
+        assert!(auth
+            .check("q", Some(Right::Send), at(1_900_000_009))
+            .is_ok());
+        let lapsed = auth
+            .check("q", Some(Right::Send), at(1_900_000_010))
+            .unwrap_err();
+        assert_eq!(lapsed.expired_at, Some(1_900_000_010));
+        assert!(lapsed.to_string().starts_with("ExpiredToken"), "{lapsed}");
+        let fresh = put(
+            "sb://h/q",
+            "servicebus.windows.net:sastoken",
+            &soon(1_900_000_100),
+        );
+        assert_eq!(auth.put_token(&fresh, at(1_900_000_005)), accepted());
+        assert!(auth
+            .check("q", Some(Right::Send), at(1_900_000_050))
+            .is_ok());
+        assert_eq!(auth.next_expiry(at(1_900_000_050)), Some(at(1_900_000_100)));
     }
 
     #[test]

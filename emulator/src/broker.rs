@@ -171,16 +171,15 @@ impl BrokerBuilder {
     /// refused before anything is opened.
     pub async fn start(self) -> Result<RunningBroker, BrokerError> {
         let open = self.open_reason();
-        let tls_address = self.tls.as_ref().map(|t| t.address);
-        for (listener, address) in [
-            ("AMQP listener", Some(self.address)),
-            ("AMQP TLS listener", tls_address),
-        ] {
-            if let Some(address) = address {
-                crate::exposure::check(listener, address, open, self.allow_anonymous)
-                    .map_err(BrokerError::Exposed)?;
-            }
-        }
+        let allow = self.allow_anonymous;
+        let exposure = |listener, address| {
+            crate::exposure::check(listener, address, open, allow).map_err(BrokerError::Exposed)
+        };
+        let warn_amqp = exposure("AMQP listener", self.address)?;
+        let warn_tls = match &self.tls {
+            Some(tls) => exposure("AMQP TLS listener", tls.address)?,
+            None => None,
+        };
         let namespace = match &self.data_dir {
             Some(dir) => Namespace::open_with(dir, self.store.clone())
                 .await
@@ -225,6 +224,9 @@ impl BrokerBuilder {
                     .await
                     .map_err(|e| BrokerError::Bind { address, error: e })?;
                 tracing::info!(address = %listener.local_addr(), "broker listening (TLS)");
+                if let Some(reason) = warn_tls {
+                    crate::exposure::warn_open("AMQP TLS listener", listener.local_addr(), reason);
+                }
                 Some(listener)
             }
             None => None,
@@ -239,6 +241,9 @@ impl BrokerBuilder {
             error: e,
         })?;
         tracing::info!(address = %listener.local_addr(), durable = namespace.is_durable(), "broker listening");
+        if let Some(reason) = warn_amqp {
+            crate::exposure::warn_open("AMQP listener", listener.local_addr(), reason);
+        }
         Ok(RunningBroker {
             listener,
             tls_listener,

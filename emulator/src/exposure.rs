@@ -36,17 +36,18 @@ impl fmt::Display for ExposureError {
 
 impl std::error::Error for ExposureError {}
 
-/// Checks one listener. `open` says why it accepts anyone (`None`: it does not); with
-/// `allow_anonymous` an open non-loopback listener is allowed and a warning is logged.
+/// Checks one listener before it binds. `open` says why it accepts anyone (`None`: it does
+/// not); with `allow_anonymous` an open non-loopback listener is allowed, and the answer is
+/// `Ok(Some(reason))`: call [`warn_open`] once it listens.
 pub fn check(
     listener: &'static str,
     address: SocketAddr,
     open: Option<&'static str>,
     allow_anonymous: bool,
-) -> Result<(), ExposureError> {
-    let Some(reason) = open else { return Ok(()) };
+) -> Result<Option<&'static str>, ExposureError> {
+    let Some(reason) = open else { return Ok(None) };
     if address.ip().is_loopback() {
-        return Ok(());
+        return Ok(None);
     }
     if !allow_anonymous {
         return Err(ExposureError {
@@ -55,15 +56,18 @@ pub fn check(
             reason,
         });
     }
+    Ok(Some(reason))
+}
+
+/// The loud warning for an open listener on a network address (allowed explicitly).
+pub fn warn_open(listener: &'static str, address: SocketAddr, reason: &'static str) {
     tracing::warn!(
         listener,
         %address,
-        reason,
-        "ANONYMOUS ACCESS: listening on a non-loopback address {reason} (allow_anonymous): anyone \
-         who can reach {address} can send, receive, peek and delete messages, and use the admin \
+        "ANONYMOUS ACCESS on {address} ({listener}, {reason}; allowed by allow_anonymous): \
+         anyone who can reach it can send, receive, peek and delete messages, and use the admin \
          API to create and delete entities"
     );
-    Ok(())
 }
 
 #[cfg(test)]
@@ -77,10 +81,10 @@ mod tests {
         let local: SocketAddr = "127.0.0.1:5672".parse().unwrap();
         let local6: SocketAddr = "[::1]:5672".parse().unwrap();
         let open = Some("without SAS rules");
-        assert!(check("AMQP", local, open, false).is_ok());
-        assert!(check("AMQP", local6, open, false).is_ok());
-        assert!(check("AMQP", any, None, false).is_ok());
-        assert!(check("AMQP", any, open, true).is_ok());
+        assert_eq!(check("AMQP", local, open, false), Ok(None));
+        assert_eq!(check("AMQP", local6, open, false), Ok(None));
+        assert_eq!(check("AMQP", any, None, false), Ok(None));
+        assert_eq!(check("AMQP", any, open, true), Ok(open));
         let err = check("admin API", any, open, false).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("admin API on 0.0.0.0:5672"), "{text}");

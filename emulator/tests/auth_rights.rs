@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use berth_emulator::broker::{Broker, RunningBroker};
+use berth_emulator::broker::{Broker, BrokerError, RunningBroker};
 use berth_emulator::rights::parse_rule;
 use berth_emulator::sas;
 use fe2o3_amqp::link::{DetachError, Receiver, Sender, SenderAttachError};
@@ -292,4 +292,45 @@ async fn an_expiring_token_detaches_its_links_unless_a_fresh_one_is_put() {
         1
     );
     broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_open_broker_is_refused_off_loopback_unless_allowed() {
+    let any = "0.0.0.0:0".parse().unwrap();
+    let open = Broker::builder().address(any).start().await;
+    let Err(BrokerError::Exposed(error)) = open else {
+        panic!("a broker without rules on 0.0.0.0 must be refused: {open:?}");
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("0.0.0.0:0")
+            && text.contains("--sas-rule NAME=KEY")
+            && text.contains("allow_anonymous = true"),
+        "{text}"
+    );
+    let jwt = Broker::builder()
+        .address(any)
+        .sas_rule("root", "k")
+        .dev_jwt(true)
+        .start()
+        .await;
+    assert!(
+        matches!(&jwt, Err(BrokerError::Exposed(e)) if e.reason.contains("development JWTs")),
+        "{jwt:?}"
+    );
+    let secured = Broker::builder()
+        .address(any)
+        .sas_rule("root", "k")
+        .start()
+        .await;
+    secured
+        .expect("with a rule it may listen anywhere")
+        .shutdown()
+        .await;
+    let allowed = Broker::builder()
+        .address(any)
+        .allow_anonymous(true)
+        .start()
+        .await;
+    allowed.expect("allowed explicitly").shutdown().await;
 }

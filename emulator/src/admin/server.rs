@@ -66,7 +66,7 @@ impl AdminServer {
         namespace: Namespace,
         access: AdminAccess,
     ) -> Result<Self, AdminError> {
-        crate::exposure::check(
+        let warn = crate::exposure::check(
             "admin API",
             address,
             access.open_reason(),
@@ -80,6 +80,9 @@ impl AdminServer {
         let access = Arc::new(access);
         tokio::spawn(accept_loop(listener, namespace, access, stop.clone()));
         info!(address = %local_addr, "admin API listening");
+        if let Some(reason) = warn {
+            crate::exposure::warn_open("admin API", local_addr, reason);
+        }
         Ok(AdminServer { local_addr, stop })
     }
 

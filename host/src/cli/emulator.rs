@@ -90,7 +90,7 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
     // against a local fake token endpoint) can use this broker too. Anyone can mint one, so
     // they are off on a network address unless anonymous access is allowed.
     let dev_jwt = args.host.is_loopback() || args.allow_anonymous;
-    if !dev_jwt {
+    if !dev_jwt && !args.sas_rules.is_empty() {
         info!(host = %args.host, "development JWTs are off (not a loopback address): only SAS tokens are accepted");
     }
     let mut builder = Broker::builder()

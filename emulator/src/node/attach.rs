@@ -76,7 +76,7 @@ impl NodeHandler {
                 // Each operation then needs its own claim (see `management`).
                 let node = format!("{path}/$management");
                 if let Err(denied) = self.authorise_link(link, &node, None) {
-                    return refuse(cx, link, "amqp:unauthorized-access", &denied.to_string());
+                    return self.refuse_unauthorized(cx, link, attach, client_sends, &denied);
                 }
                 if let Err(e) = self.config.namespace.resolve(path) {
                     return refuse_with(cx, link, &e);
@@ -96,7 +96,7 @@ impl NodeHandler {
                     Right::Listen
                 };
                 if let Err(denied) = self.authorise_link(link, path, Some(right)) {
-                    return refuse(cx, link, "amqp:unauthorized-access", &denied.to_string());
+                    return self.refuse_unauthorized(cx, link, attach, client_sends, &denied);
                 }
                 if client_sends {
                     match self.config.namespace.sender(path) {
@@ -110,6 +110,33 @@ impl NodeHandler {
                     self.attach_receiver(cx, link, attach, path);
                 }
             }
+        }
+    }
+
+    /// Refuses a link its tokens do not authorise as Service Bus does: an attach whose
+    /// terminus on our side is null (the link was not created), then `detach(closed)` with
+    /// `amqp:unauthorized-access`. The null terminus keeps clients from sending on the link
+    /// before they see the error (Python would otherwise report its transfer as undelivered).
+    fn refuse_unauthorized(
+        &self,
+        cx: &mut Context<'_>,
+        link: LinkId,
+        attach: &Attach,
+        client_sends: bool,
+        denied: &super::cbs::Denied,
+    ) {
+        let mut reply = self.reply(attach);
+        if client_sends {
+            reply.target = None;
+        } else {
+            reply.source = None;
+        }
+        let error = errors::service_error("amqp:unauthorized-access", &denied.to_string());
+        let refused = cx
+            .accept_attach(link, reply)
+            .and_then(|()| cx.detach(link, Some(error)));
+        if let Err(error) = refused {
+            tracing::debug!(%link, %error, "unauthorised attach could not be refused");
         }
     }
 

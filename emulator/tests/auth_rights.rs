@@ -75,7 +75,7 @@ impl Client {
         let mut session = Session::begin(&mut connection).await.unwrap();
         let cbs = request_pair(&mut session, "$cbs").await;
         Client {
-            connection: connection,
+            connection,
             session,
             cbs,
         }

@@ -96,7 +96,11 @@ async fn a_rule_s_rights_decide_what_its_tokens_may_do() {
     );
     assert_eq!(counts(&broker, "plain").active, 1);
     let again = reader.peek("plain", 1, 10, None).await.unwrap();
-    assert_eq!(again.len(), 1, "the connection still works after the refusal");
+    assert_eq!(
+        again.len(),
+        1,
+        "the connection still works after the refusal"
+    );
     writer.close().await;
     reader.close().await;
     broker.shutdown().await;

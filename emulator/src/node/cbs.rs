@@ -171,6 +171,16 @@ impl Authorizations {
         })
     }
 
+    /// Whether a grant ran out after `after` and at or before `until` (Unix seconds): only
+    /// then can a link that was authorised have lost its authorisation.
+    pub fn expired_between(&self, after: u64, until: u64) -> bool {
+        self.enforced()
+            && self
+                .grants
+                .iter()
+                .any(|g| g.expires_at > after && g.expires_at <= until)
+    }
+
     /// When the first grant still in force runs out (for the expiry watch).
     pub fn next_expiry(&self, now: SystemTime) -> Option<SystemTime> {
         if !self.enforced() {
@@ -215,7 +225,8 @@ impl std::fmt::Display for Denied {
     }
 }
 
-fn unix_seconds(at: SystemTime) -> u64 {
+/// `at` in whole seconds since the Unix epoch (0 before it).
+pub fn unix_seconds(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -27,6 +27,8 @@ pub(super) struct Guarded {
 #[derive(Debug, Default)]
 pub(super) struct Guards {
     links: HashMap<LinkId, Guarded>,
+    /// Unix seconds of the last look: grants that ran out before were dealt with then.
+    checked_at: u64,
 }
 
 impl Guards {
@@ -60,6 +62,12 @@ impl NodeHandler {
             return None;
         }
         let now = SystemTime::now();
+        let now_secs = super::cbs::unix_seconds(now);
+        // Cheap unless a grant ran out since the last look (this runs on every wake-up).
+        if !self.auth.expired_between(self.guards.checked_at, now_secs) {
+            return self.next_guard_check(now);
+        }
+        self.guards.checked_at = now_secs;
         let lapsed: Vec<(LinkId, Denied)> = self
             .guards
             .links
@@ -78,6 +86,10 @@ impl NodeHandler {
             }
             self.forget(link);
         }
+        self.next_guard_check(now)
+    }
+
+    fn next_guard_check(&self, now: SystemTime) -> Option<Instant> {
         let next = self.auth.next_expiry(now)?;
         let wait = next.duration_since(now).unwrap_or_default();
         Some(Instant::now() + wait)

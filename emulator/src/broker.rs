@@ -22,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::admin::AdminAccess;
 use crate::amqp::{ConnectionConfig, Listener};
 use crate::entity::{EntitiesConfig, EntityError, Namespace};
 use crate::node::{NodeConfig, NodeHandler};
@@ -50,6 +51,7 @@ impl Broker {
             max_message_size: 256 * 1024,
             tls: None,
             dev_jwt: false,
+            allow_anonymous: false,
         }
     }
 }
@@ -65,6 +67,7 @@ pub struct BrokerBuilder {
     max_message_size: u64,
     tls: Option<crate::tls::TlsListen>,
     dev_jwt: bool,
+    allow_anonymous: bool,
 }
 
 impl BrokerBuilder {
@@ -105,11 +108,38 @@ impl BrokerBuilder {
         Ok(self.entities(entities))
     }
 
-    /// Adds a SAS rule. With at least one rule, `$cbs` tokens must be signed by a rule's key;
-    /// the first rule goes into [`RunningBroker::connection_string`].
-    pub fn sas_rule(mut self, name: impl Into<String>, key: impl Into<String>) -> Self {
-        self.rules.push(SasRule::new(name, key));
+    /// Adds a SAS rule with every right (Listen, Send, Manage). With at least one rule,
+    /// `$cbs` tokens must be signed by a rule's key and each operation needs its claim (see
+    /// [`crate::rights`]); the first rule with Manage (else the first rule) goes into
+    /// [`RunningBroker::connection_string`].
+    pub fn sas_rule(self, name: impl Into<String>, key: impl Into<String>) -> Self {
+        self.rule(SasRule::new(name, key))
+    }
+
+    /// Adds a SAS rule with its own rights (e.g. from [`crate::rights::parse_rule`]).
+    pub fn rule(mut self, rule: SasRule) -> Self {
+        self.rules.push(rule);
         self
+    }
+
+    /// Lets the broker listen on a non-loopback address while anyone may use it (no SAS rule,
+    /// or development JWTs on). Off by default: [`start`](Self::start) then refuses such an
+    /// address with [`BrokerError::Exposed`]. With it, a warning is logged at start naming the
+    /// address. See [`crate::exposure`].
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.allow_anonymous = allow;
+        self
+    }
+
+    /// Why anyone may use this broker (`None`: tokens are checked and signed by a rule).
+    fn open_reason(&self) -> Option<&'static str> {
+        if self.rules.is_empty() {
+            Some("without SAS rules (no authentication)")
+        } else if self.dev_jwt {
+            Some("with development JWTs on (unsigned tokens are accepted)")
+        } else {
+            None
+        }
     }
 
     /// Accept development JWTs on `$cbs` (default off): a JWT-shaped token is accepted when
@@ -136,8 +166,20 @@ impl BrokerBuilder {
         self
     }
 
-    /// Opens the namespace, creates the configured entities and starts listening.
+    /// Opens the namespace, creates the configured entities and starts listening. An open
+    /// broker (see [`allow_anonymous`](Self::allow_anonymous)) on a non-loopback address is
+    /// refused before anything is opened.
     pub async fn start(self) -> Result<RunningBroker, BrokerError> {
+        let open = self.open_reason();
+        let allow = self.allow_anonymous;
+        let exposure = |listener, address| {
+            crate::exposure::check(listener, address, open, allow).map_err(BrokerError::Exposed)
+        };
+        let warn_amqp = exposure("AMQP listener", self.address)?;
+        let warn_tls = match &self.tls {
+            Some(tls) => exposure("AMQP TLS listener", tls.address)?,
+            None => None,
+        };
         let namespace = match &self.data_dir {
             Some(dir) => Namespace::open_with(dir, self.store.clone())
                 .await
@@ -152,10 +194,16 @@ impl BrokerBuilder {
             .map_err(BrokerError::Store)?;
         let connection_string_key = self
             .rules
-            .first()
+            .iter()
+            .find(|r| r.rights.allows(crate::rights::Right::Manage))
+            .or(self.rules.first())
             .map_or((DEFAULT_KEY_NAME.to_owned(), DEFAULT_KEY.to_owned()), |r| {
                 (r.name.clone(), r.key.clone())
             });
+        let admin = AdminAccess {
+            rules: self.rules.clone().into(),
+            allow_anonymous: self.allow_anonymous,
+        };
         let mut node = NodeConfig::new(namespace.clone(), self.rules);
         node.max_message_size = self.max_message_size;
         node.dev_jwt = self.dev_jwt;
@@ -176,6 +224,9 @@ impl BrokerBuilder {
                     .await
                     .map_err(|e| BrokerError::Bind { address, error: e })?;
                 tracing::info!(address = %listener.local_addr(), "broker listening (TLS)");
+                if let Some(reason) = warn_tls {
+                    crate::exposure::warn_open("AMQP TLS listener", listener.local_addr(), reason);
+                }
                 Some(listener)
             }
             None => None,
@@ -190,11 +241,15 @@ impl BrokerBuilder {
             error: e,
         })?;
         tracing::info!(address = %listener.local_addr(), durable = namespace.is_durable(), "broker listening");
+        if let Some(reason) = warn_amqp {
+            crate::exposure::warn_open("AMQP listener", listener.local_addr(), reason);
+        }
         Ok(RunningBroker {
             listener,
             tls_listener,
             namespace,
             key: connection_string_key,
+            admin,
         })
     }
 }
@@ -208,6 +263,7 @@ pub struct RunningBroker {
     tls_listener: Option<Listener>,
     namespace: Namespace,
     key: (String, String),
+    admin: AdminAccess,
 }
 
 impl fmt::Debug for RunningBroker {
@@ -240,6 +296,12 @@ impl RunningBroker {
     /// The TLS-first listener's address, when one was asked for.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_listener.as_ref().map(Listener::local_addr)
+    }
+
+    /// What the admin API of this broker should require: its SAS rules (a Manage token) and
+    /// whether it may be open off loopback; pass to [`crate::admin::AdminServer::start`].
+    pub fn admin_access(&self) -> AdminAccess {
+        self.admin.clone()
     }
 
     /// The entities, for inspection or for creating more at run time.
@@ -284,6 +346,9 @@ pub enum BrokerError {
     Config(String),
     /// The namespace could not be opened or the entities could not be created.
     Store(EntityError),
+    /// An open broker (no SAS rule, or development JWTs) on a non-loopback address without
+    /// [`BrokerBuilder::allow_anonymous`].
+    Exposed(crate::exposure::ExposureError),
     /// The address could not be bound.
     Bind {
         /// The address asked for.
@@ -298,6 +363,7 @@ impl fmt::Display for BrokerError {
         match self {
             Self::Config(text) => write!(f, "invalid entities configuration: {text}"),
             Self::Store(error) => write!(f, "could not prepare the namespace: {error}"),
+            Self::Exposed(error) => error.fmt(f),
             Self::Bind { address, error } => write!(f, "could not listen on {address}: {error}"),
         }
     }
@@ -308,6 +374,7 @@ impl std::error::Error for BrokerError {
         match self {
             Self::Config(_) => None,
             Self::Store(error) => Some(error),
+            Self::Exposed(error) => Some(error),
             Self::Bind { error, .. } => Some(error),
         }
     }

@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::rights::Rights;
+
 /// The scheme word every SAS token starts with.
 const SCHEME: &str = "SharedAccessSignature";
 
@@ -23,6 +25,8 @@ pub struct SasRule {
     pub name: String,
     /// The key, used as raw UTF-8 bytes for the HMAC (not base64-decoded).
     pub key: String,
+    /// What tokens signed with this key may do.
+    pub rights: Rights,
 }
 
 impl fmt::Debug for SasRule {
@@ -30,17 +34,25 @@ impl fmt::Debug for SasRule {
         f.debug_struct("SasRule")
             .field("name", &self.name)
             .field("key", &"<redacted>")
+            .field("rights", &self.rights)
             .finish()
     }
 }
 
 impl SasRule {
-    /// A rule with this name and key.
+    /// A rule with this name and key and every right (like `RootManageSharedAccessKey`).
     pub fn new(name: impl Into<String>, key: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             key: key.into(),
+            rights: Rights::ALL,
         }
+    }
+
+    /// The same rule with only `rights`.
+    pub fn with_rights(mut self, rights: Rights) -> Self {
+        self.rights = rights;
+        self
     }
 }
 
@@ -158,6 +170,17 @@ pub fn verify<'r>(
     rules: &'r [SasRule],
     now: SystemTime,
 ) -> Result<&'r str, SasError> {
+    verify_rule(token, audience, rules, now).map(|(rule, _)| rule.name.as_str())
+}
+
+/// Like [`verify`], returning the rule that signed the token and the token's expiry (Unix
+/// seconds).
+pub fn verify_rule<'r>(
+    token: &str,
+    audience: &str,
+    rules: &'r [SasRule],
+    now: SystemTime,
+) -> Result<(&'r SasRule, u64), SasError> {
     let parsed = parse(token)?;
     let rule = rules
         .iter()
@@ -182,7 +205,7 @@ pub fn verify<'r>(
             audience: audience.to_owned(),
         });
     }
-    Ok(&rule.name)
+    Ok((rule, parsed.expiry))
 }
 
 /// The base64 HMAC-SHA256 of `raw_resource + "\n" + raw_expiry` keyed with `key`.

@@ -3,16 +3,30 @@
 
 use std::net::SocketAddr;
 
-use berth_emulator::admin::AdminServer;
+use berth_emulator::admin::{AdminAccess, AdminError, AdminServer};
 use berth_emulator::entity::{Namespace, NewMessage};
+use berth_emulator::rights::parse_rule;
+use berth_emulator::sas;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    request_as(addr, method, path, body, None).await
+}
+
+/// A request with an `Authorization` header when `token` is given.
+async fn request_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
+    let authorization = token.map_or(String::new(), |t| format!("Authorization: {t}\r\n"));
     let text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(text.as_bytes()).await.unwrap();
@@ -31,9 +45,13 @@ async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16
 
 async fn start() -> (Namespace, AdminServer) {
     let namespace = Namespace::in_memory();
-    let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), namespace.clone())
-        .await
-        .unwrap();
+    let server = AdminServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        namespace.clone(),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     (namespace, server)
 }
 
@@ -128,4 +146,133 @@ async fn bad_bodies_and_unknown_routes_get_clear_errors() {
     );
     let (status, health) = request(addr, "GET", "/health", "").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+}
+
+/// A SAS token for `resource` (e.g. `http://localhost/` for the whole namespace).
+fn token(resource: &str, rule: &str, key: &str, se: u64) -> String {
+    let sig = sas::sign(key, resource, &se.to_string())
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    format!("SharedAccessSignature sr={resource}&sig={sig}&se={se}&skn={rule}")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn with_rules_every_request_but_health_needs_a_manage_token() {
+    let namespace = Namespace::in_memory();
+    let access = AdminAccess {
+        rules: vec![
+            parse_rule("root=root-key").unwrap(),
+            parse_rule("reader=reader-key:Listen,Send").unwrap(),
+        ]
+        .into(),
+        allow_anonymous: false,
+    };
+    let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), namespace.clone(), access)
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let later = unix_now() + 600;
+    let root = token("http%3A%2F%2Flocalhost%2F", "root", "root-key", later);
+
+    let (status, _) = request(addr, "GET", "/health", "").await;
+    assert_eq!(status, 200, "health stays open");
+    let refusals = [
+        (None, "needs an 'Authorization: SharedAccessSignature"),
+        (
+            Some(token(
+                "http%3A%2F%2Flocalhost%2F",
+                "reader",
+                "reader-key",
+                later,
+            )),
+            "'Manage' claim(s) are required to perform this operation",
+        ),
+        (
+            Some(token(
+                "http%3A%2F%2Flocalhost%2F",
+                "root",
+                "wrong-key",
+                later,
+            )),
+            "InvalidSignature",
+        ),
+        (
+            Some(token(
+                "http%3A%2F%2Flocalhost%2F",
+                "root",
+                "root-key",
+                unix_now() - 1,
+            )),
+            "ExpiredToken",
+        ),
+        (
+            Some(token(
+                "http%3A%2F%2Flocalhost%2Fother",
+                "root",
+                "root-key",
+                later,
+            )),
+            "InvalidAudience",
+        ),
+    ];
+    for (token, expected) in &refusals {
+        let (status, body) = request_as(addr, "PUT", "/queues/orders", "", token.as_deref()).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["condition"], "amqp:unauthorized-access");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.contains(expected) && error.contains("TrackingId:"),
+            "{error}"
+        );
+    }
+    assert!(namespace.entities().is_empty(), "nothing was created");
+
+    let (status, body) = request_as(addr, "PUT", "/queues/orders", "", Some(&root)).await;
+    assert_eq!(status, 201, "{body}");
+    let scoped = token("http%3A%2F%2Flocalhost%2Forders", "root", "root-key", later);
+    let (status, body) = request_as(addr, "GET", "/entities/orders", "", Some(&scoped)).await;
+    assert_eq!(
+        (status, body["path"].as_str()),
+        (200, Some("orders")),
+        "{body}"
+    );
+    let (status, _) = request_as(addr, "GET", "/entities", "", Some(&scoped)).await;
+    assert_eq!(
+        status, 401,
+        "an entity token does not cover the namespace listing"
+    );
+    let (status, _) = request_as(addr, "DELETE", "/entities/orders", "", Some(&root)).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn an_open_admin_api_is_refused_off_loopback_unless_allowed() {
+    let any = "0.0.0.0:0".parse().unwrap();
+    let refused = AdminServer::start(any, Namespace::in_memory(), AdminAccess::default()).await;
+    let Err(AdminError::Exposed(error)) = refused else {
+        panic!("an open admin API on 0.0.0.0 must be refused");
+    };
+    assert!(error.to_string().contains("--allow-anonymous"), "{error}");
+    let allowed = AdminAccess {
+        allow_anonymous: true,
+        ..AdminAccess::default()
+    };
+    AdminServer::start(any, Namespace::in_memory(), allowed)
+        .await
+        .expect("allowed explicitly");
+    let secured = AdminAccess {
+        rules: vec![parse_rule("root=k").unwrap()].into(),
+        allow_anonymous: false,
+    };
+    AdminServer::start(any, Namespace::in_memory(), secured)
+        .await
+        .expect("with a rule it may listen anywhere");
 }

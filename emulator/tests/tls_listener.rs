@@ -164,3 +164,19 @@ fn missing_or_wrong_files_are_named_in_the_error() {
     };
     assert!(error.0.contains("private key"), "{error}");
 }
+
+#[tokio::test]
+async fn an_open_tls_listener_off_loopback_is_refused() {
+    let (_, cert, key) = certificates();
+    let acceptor = berth_emulator::tls::acceptor(&cert, &key).unwrap();
+    let refused = Broker::builder()
+        .address("127.0.0.1:0".parse().unwrap())
+        .tls("0.0.0.0:0".parse().unwrap(), acceptor)
+        .start()
+        .await;
+    let error = refused.expect_err("a TLS listener on 0.0.0.0 without rules must be refused");
+    assert!(
+        error.to_string().contains("AMQP TLS listener on 0.0.0.0:0"),
+        "{error}"
+    );
+}

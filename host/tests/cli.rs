@@ -326,3 +326,85 @@ fn send_gives_up_at_its_timeout_when_the_broker_stops_answering() {
     drop(broker);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `host emulator` with `args`, its stdout and stderr piped.
+fn spawn_emulator(args: &[&str]) -> Killed {
+    let child = host()
+        .args(["emulator", "--port", "0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Killed(child)
+}
+
+fn stderr_of(child: &mut Killed) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn emulator_on_a_network_address_without_rules_is_refused_with_the_fix() {
+    let mut child = spawn_emulator(&["--host", "0.0.0.0", "--admin-port", "0"]);
+    let status = wait_exit(
+        &mut child.0,
+        "host emulator --host 0.0.0.0",
+        Duration::from_secs(30),
+    );
+    assert!(!status.success());
+    let stderr = stderr_of(&mut child);
+    assert!(
+        stderr.contains("refusing to serve the AMQP listener on 0.0.0.0:0")
+            && stderr.contains("--sas-rule NAME=KEY")
+            && stderr.contains("--allow-anonymous"),
+        "{stderr}"
+    );
+
+    let mut bad = spawn_emulator(&["--sas-rule", "reader=k3y:Read"]);
+    let status = wait_exit(
+        &mut bad.0,
+        "host emulator --sas-rule …:Read",
+        Duration::from_secs(30),
+    );
+    assert!(!status.success());
+    let stderr = stderr_of(&mut bad);
+    assert!(stderr.contains("unknown right `Read`"), "{stderr}");
+}
+
+#[test]
+fn emulator_with_allow_anonymous_starts_on_a_network_address_and_warns() {
+    use std::io::BufRead;
+    let mut child = spawn_emulator(&[
+        "--host",
+        "0.0.0.0",
+        "--admin-port",
+        "0",
+        "--allow-anonymous",
+    ]);
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("Endpoint=sb://"),
+        "the emulator printed {line:?}"
+    );
+    child.0.kill().unwrap();
+    let stderr = stderr_of(&mut child);
+    assert!(
+        stderr.contains("WARN")
+            && stderr.contains("ANONYMOUS ACCESS")
+            && stderr.contains("0.0.0.0"),
+        "{stderr}"
+    );
+}

@@ -13,8 +13,14 @@
 //!
 //! Created: 201 with the entity; existing: 409; unknown: 404; bad body: 400 with the line
 //! and column. Errors are `{"error": "...", "condition": "..."}`.
+//!
+//! With SAS rules every request but `GET /health` needs a token from a rule with the Manage
+//! right (`Authorization: SharedAccessSignature …`), else 401 ([`auth`]). Without rules the
+//! API is open and may only listen on loopback unless anonymous access is allowed.
 
+mod auth;
 mod routes;
 mod server;
 
+pub use auth::AdminAccess;
 pub use server::{AdminError, AdminServer};

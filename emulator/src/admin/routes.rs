@@ -185,7 +185,7 @@ pub(super) fn error_response(status: u16, message: &str, condition: &str) -> Res
 }
 
 /// `%XX` escapes in a path decoded (invalid escapes are kept as written).
-fn percent_decode(path: &str) -> String {
+pub(super) fn percent_decode(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

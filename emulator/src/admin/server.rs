@@ -2,6 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,7 +18,7 @@ use tracing::{debug, info};
 
 use crate::entity::Namespace;
 
-use super::routes;
+use super::{routes, AdminAccess};
 
 /// The most a request body may hold (entity options are small).
 const MAX_BODY: usize = 64 * 1024;
@@ -30,37 +32,57 @@ pub struct AdminServer {
 
 /// Why the admin API could not start.
 #[derive(Debug)]
-pub struct AdminError {
-    /// The address asked for.
-    pub address: SocketAddr,
-    /// Why binding failed.
-    pub error: std::io::Error,
+pub enum AdminError {
+    /// The address could not be bound.
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why binding failed.
+        error: std::io::Error,
+    },
+    /// Open (no SAS rule) on a non-loopback address without `allow_anonymous`.
+    Exposed(crate::exposure::ExposureError),
 }
 
 impl std::fmt::Display for AdminError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot listen on {} for the admin API: {}",
-            self.address, self.error
-        )
+        match self {
+            AdminError::Bind { address, error } => {
+                write!(f, "cannot listen on {address} for the admin API: {error}")
+            }
+            AdminError::Exposed(error) => error.fmt(f),
+        }
     }
 }
 
 impl std::error::Error for AdminError {}
 
 impl AdminServer {
-    /// Serves the admin API of `namespace` on `address` (port 0 picks one).
-    pub async fn start(address: SocketAddr, namespace: Namespace) -> Result<Self, AdminError> {
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|error| AdminError { address, error })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|error| AdminError { address, error })?;
+    /// Serves the admin API of `namespace` on `address` (port 0 picks one), requiring what
+    /// `access` says (usually [`crate::broker::RunningBroker::admin_access`]). Without SAS
+    /// rules a non-loopback address is refused unless `access.allow_anonymous`.
+    pub async fn start(
+        address: SocketAddr,
+        namespace: Namespace,
+        access: AdminAccess,
+    ) -> Result<Self, AdminError> {
+        let warn = crate::exposure::check(
+            "admin API",
+            address,
+            access.open_reason(),
+            access.allow_anonymous,
+        )
+        .map_err(AdminError::Exposed)?;
+        let bind_error = |error| AdminError::Bind { address, error };
+        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, namespace, stop.clone()));
+        let access = Arc::new(access);
+        tokio::spawn(accept_loop(listener, namespace, access, stop.clone()));
         info!(address = %local_addr, "admin API listening");
+        if let Some(reason) = warn {
+            crate::exposure::warn_open("admin API", local_addr, reason);
+        }
         Ok(AdminServer { local_addr, stop })
     }
 
@@ -81,7 +103,12 @@ impl Drop for AdminServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, namespace: Namespace, stop: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    namespace: Namespace,
+    access: Arc<AdminAccess>,
+    stop: CancellationToken,
+) {
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -95,9 +122,11 @@ async fn accept_loop(listener: TcpListener, namespace: Namespace, stop: Cancella
         };
         let _ = stream.set_nodelay(true);
         let namespace = namespace.clone();
+        let access = access.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(namespace.clone(), request));
+            let service =
+                service_fn(move |request| handle(namespace.clone(), access.clone(), request));
             let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = stop.cancelled() => {}
@@ -111,9 +140,17 @@ async fn accept_loop(listener: TcpListener, namespace: Namespace, stop: Cancella
 
 async fn handle(
     namespace: Namespace,
+    access: Arc<AdminAccess>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
+    let path = routes::percent_decode(parts.uri.path().trim_start_matches('/'));
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let Err(why) = access.authorise(&parts.method, &segments, &parts.headers, SystemTime::now())
+    {
+        debug!(method = %parts.method, %path, %why, "admin request refused");
+        return Ok(super::auth::unauthorized(&why));
+    }
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {

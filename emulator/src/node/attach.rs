@@ -12,12 +12,13 @@ use tokio::time::Instant;
 use super::address::{self, Node};
 use super::errors;
 use super::outgoing::{ReceiverLink, Source};
-use super::{cbs, time, NodeHandler, RequestNode};
+use super::{time, NodeHandler, RequestNode};
 use crate::amqp::{AttachReply, Context, LinkId};
 use crate::entity::{
     EntityError, EntityHandle, ReceiveMode, SessionLock, SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER,
     SESSION_RECEIVER_ON_SESSIONLESS_ENTITY,
 };
+use crate::rights::Right;
 
 /// The source filter naming the session a receiver wants.
 const SESSION_FILTER: &str = "com.microsoft:session-filter";
@@ -72,10 +73,10 @@ impl NodeHandler {
             Node::Management(path) => {
                 // A token for the entity covers its management node; JS also puts one for
                 // `<entity>/$management` alone.
+                // Each operation then needs its own claim (see `management`).
                 let node = format!("{path}/$management");
-                if !self.auth.allows(&node) {
-                    let text = cbs::unauthorized_text(&node);
-                    return refuse(cx, link, "amqp:unauthorized-access", &text);
+                if let Err(denied) = self.authorise_link(link, &node, None) {
+                    return self.refuse_unauthorized(cx, link, attach, client_sends, &denied);
                 }
                 if let Err(e) = self.config.namespace.resolve(path) {
                     return refuse_with(cx, link, &e);
@@ -89,13 +90,13 @@ impl NodeHandler {
                 }
             }
             Node::Entity(path) => {
-                if !self.auth.allows(path) {
-                    return refuse(
-                        cx,
-                        link,
-                        "amqp:unauthorized-access",
-                        &cbs::unauthorized_text(path),
-                    );
+                let right = if client_sends {
+                    Right::Send
+                } else {
+                    Right::Listen
+                };
+                if let Err(denied) = self.authorise_link(link, path, Some(right)) {
+                    return self.refuse_unauthorized(cx, link, attach, client_sends, &denied);
                 }
                 if client_sends {
                     match self.config.namespace.sender(path) {
@@ -109,6 +110,33 @@ impl NodeHandler {
                     self.attach_receiver(cx, link, attach, path);
                 }
             }
+        }
+    }
+
+    /// Refuses a link its tokens do not authorise as Service Bus does: an attach whose
+    /// terminus on our side is null (the link was not created), then `detach(closed)` with
+    /// `amqp:unauthorized-access`. The null terminus keeps clients from sending on the link
+    /// before they see the error (Python would otherwise report its transfer as undelivered).
+    fn refuse_unauthorized(
+        &self,
+        cx: &mut Context<'_>,
+        link: LinkId,
+        attach: &Attach,
+        client_sends: bool,
+        denied: &super::cbs::Denied,
+    ) {
+        let mut reply = self.reply(attach);
+        if client_sends {
+            reply.target = None;
+        } else {
+            reply.source = None;
+        }
+        let error = errors::service_error("amqp:unauthorized-access", &denied.to_string());
+        let refused = cx
+            .accept_attach(link, reply)
+            .and_then(|()| cx.detach(link, Some(error)));
+        if let Err(error) = refused {
+            tracing::debug!(%link, %error, "unauthorised attach could not be refused");
         }
     }
 

@@ -1,20 +1,27 @@
 //! `$cbs` put-token: which audiences a connection may use (invariant 3).
 //!
 //! With SAS rules configured, a `SharedAccessSignature …` token must verify against them
-//! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and cover the audience it is put for; entity and `$management`
-//! links then need a covering audience. Without rules the broker runs in development mode like
-//! the official emulator: any token (SAS or `jwt`) is accepted and every link is allowed.
+//! (whatever the request's `type`: Python sends SAS tokens as `jwt`) (see [`crate::sas`]) and
+//! cover the audience it is put for. The connection then holds a grant for that audience: the
+//! signing rule's [`Rights`] until the token's expiry. Each operation needs a covering grant
+//! with its claim ([`Authorizations::check`], as Azure checks claims at attach and per
+//! `$management` operation, not at put-token); a fresh token for the same audience replaces
+//! the grant, and links whose grant expires are detached ([`super::guard`]). Without rules
+//! the broker runs in development mode like the official emulator: any token (SAS or `jwt`)
+//! is accepted and everything is allowed.
 //!
 //! With development JWTs on ([`Authorizations::with_dev_jwt`]), a token shaped like a JWT
 //! (Entra ID, put by identity-based connections) is checked by [`super::dev_jwt::check`]
 //! (audience and expiry, **no signature**) with or without rules, and authorises the
-//! audience it is put for.
+//! audience it is put for with every right until its `exp` (Azure assigns data roles outside
+//! the token, so there is nothing in it to map to Listen/Send/Manage).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::dev_jwt;
 use super::request::{Request, Status};
+use crate::rights::{Right, Rights};
 use crate::sas::{self, SasRule};
 
 /// What a put-token request led to.
@@ -26,12 +33,21 @@ pub struct PutTokenOutcome {
     pub close: bool,
 }
 
+/// One audience authorised on a connection: what its token allows and until when.
+#[derive(Debug, Clone)]
+struct Grant {
+    audience: String,
+    rights: Rights,
+    /// Unix seconds; the grant is void from then on.
+    expires_at: u64,
+}
+
 /// The audiences one connection has authorised.
 #[derive(Debug, Clone)]
 pub struct Authorizations {
     rules: Arc<[SasRule]>,
     dev_jwt: bool,
-    audiences: Vec<String>,
+    grants: Vec<Grant>,
 }
 
 impl Authorizations {
@@ -40,7 +56,7 @@ impl Authorizations {
         Self {
             rules,
             dev_jwt: false,
-            audiences: Vec::new(),
+            grants: Vec::new(),
         }
     }
 
@@ -79,14 +95,15 @@ impl Authorizations {
             return match dev_jwt::check(token, now) {
                 Ok(jwt) => {
                     tracing::debug!(audience, subject = ?jwt.subject, expires_at = jwt.expires_at, "development jwt accepted (signature not verified)");
-                    self.authorise(audience);
+                    // Azure assigns roles outside the token; a development JWT gets every right.
+                    self.authorise(audience, Rights::ALL, jwt.expires_at);
                     accepted()
                 }
                 Err(error) => refused(&error.to_string()),
             };
         }
         if !self.enforced() {
-            self.authorise(audience);
+            self.authorise(audience, Rights::ALL, u64::MAX);
             return accepted();
         }
         let Some(token) = token else {
@@ -101,30 +118,116 @@ impl Authorizations {
             };
             return refused(text);
         }
-        match sas::verify(token, &audience, &self.rules, now) {
-            Ok(_) => {
-                self.authorise(audience);
+        match sas::verify_rule(token, &audience, &self.rules, now) {
+            Ok((rule, expires_at)) => {
+                let rights = rule.rights;
+                self.authorise(audience, rights, expires_at);
                 accepted()
             }
             Err(error) => refused(&error.to_string()),
         }
     }
 
-    /// Remembers an audience once (tokens are re-put every ~45 minutes per link).
-    fn authorise(&mut self, audience: String) {
-        if !self.audiences.contains(&audience) {
-            self.audiences.push(audience);
+    /// Records a grant; a fresh token for an audience replaces the previous one (clients
+    /// re-put tokens before they expire).
+    fn authorise(&mut self, audience: String, rights: Rights, expires_at: u64) {
+        let grant = Grant {
+            audience,
+            rights,
+            expires_at,
+        };
+        match self
+            .grants
+            .iter_mut()
+            .find(|g| g.audience == grant.audience)
+        {
+            Some(existing) => *existing = grant,
+            None => self.grants.push(grant),
         }
     }
 
-    /// Whether an entity (or its `$management` node) at `path` may be used.
-    pub fn allows(&self, path: &str) -> bool {
-        !self.enforced()
-            || self
-                .audiences
+    /// Whether the entity (or `$management` node) at `path` may be used for `right` (`None`:
+    /// any right) at `now`; the error is the Azure-style refusal text.
+    pub fn check(&self, path: &str, right: Option<Right>, now: SystemTime) -> Result<(), Denied> {
+        if !self.enforced() {
+            return Ok(());
+        }
+        let now = unix_seconds(now);
+        let covering = || {
+            self.grants
                 .iter()
-                .any(|audience| sas::resource_covers(audience, path))
+                .filter(|g| sas::resource_covers(&g.audience, path))
+        };
+        let allows = |g: &Grant| right.is_none_or(|r| g.rights.allows(r));
+        if covering().any(|g| g.expires_at > now && allows(g)) {
+            return Ok(());
+        }
+        let resource = covering().next().map_or(path, |g| g.audience.as_str());
+        let expired_at = covering().filter(|g| allows(g)).map(|g| g.expires_at).max();
+        Err(Denied {
+            right,
+            resource: resource.to_owned(),
+            expired_at,
+        })
     }
+
+    /// Whether a grant ran out after `after` and at or before `until` (Unix seconds): only
+    /// then can a link that was authorised have lost its authorisation.
+    pub fn expired_between(&self, after: u64, until: u64) -> bool {
+        self.enforced()
+            && self
+                .grants
+                .iter()
+                .any(|g| g.expires_at > after && g.expires_at <= until)
+    }
+
+    /// When the first grant still in force runs out (for the expiry watch).
+    pub fn next_expiry(&self, now: SystemTime) -> Option<SystemTime> {
+        if !self.enforced() {
+            return None;
+        }
+        let now = unix_seconds(now);
+        self.grants
+            .iter()
+            .map(|g| g.expires_at)
+            .filter(|e| *e > now && *e != u64::MAX)
+            .min()
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+    }
+}
+
+/// A refused operation: which claim was missing on which resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The claim the operation needs (`None`: any).
+    pub right: Option<Right>,
+    /// The token audience that covers the entity, or the entity path.
+    pub resource: String,
+    /// Set when a token that would have allowed it has expired (Unix seconds).
+    pub expired_at: Option<u64>,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let claim = self.right.map_or("Listen' or 'Send", Right::name);
+        if let Some(at) = self.expired_at {
+            write!(
+                f,
+                "ExpiredToken: the token for '{}' expired at {at} (Unix seconds) and no fresh one was put on $cbs. ",
+                self.resource
+            )?;
+        }
+        write!(
+            f,
+            "Unauthorized access. '{claim}' claim(s) are required to perform this operation. Resource: '{}'.",
+            self.resource
+        )
+    }
+}
+
+/// `at` in whole seconds since the Unix epoch (0 before it).
+pub fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn accepted() -> PutTokenOutcome {
@@ -141,159 +244,7 @@ fn refused(description: &str) -> PutTokenOutcome {
     }
 }
 
-/// The text links get when no token covers their entity.
-pub fn unauthorized_text(path: &str) -> String {
-    format!("Unauthorized access to '{path}': put a valid SAS token for it on $cbs first.")
-}
-
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use fe2o3_amqp_types::primitives::{OrderedMap, SimpleValue, Value};
-
-    use super::*;
-
-    fn put(audience: &str, kind: &str, token: &str) -> Request {
-        let mut properties = OrderedMap::new();
-        properties.insert(
-            "operation".to_owned(),
-            SimpleValue::String("put-token".into()),
-        );
-        properties.insert("type".to_owned(), SimpleValue::String(kind.into()));
-        properties.insert("name".to_owned(), SimpleValue::String(audience.into()));
-        Request {
-            message_id: None,
-            reply_to: None,
-            properties,
-            body: Value::String(token.into()),
-        }
-    }
-
-    fn token(resource: &str, key: &str) -> String {
-        let sig = sas::sign(key, resource, "4102444800")
-            .replace('+', "%2B")
-            .replace('/', "%2F")
-            .replace('=', "%3D");
-        format!("SharedAccessSignature sr={resource}&sig={sig}&se=4102444800&skn=root")
-    }
-
-    fn now() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_900_000_000)
-    }
-
-    fn enforced() -> Authorizations {
-        Authorizations::new(Arc::from(vec![SasRule::new("root", "key")]))
-    }
-
-    #[test]
-    fn valid_token_is_accepted_with_202_and_authorises_its_entity() {
-        let mut auth = enforced();
-        assert!(!auth.allows("q"));
-        let outcome = auth.put_token(
-            &put(
-                "sb://h/q",
-                "servicebus.windows.net:sastoken",
-                &token("sb%3A%2F%2Fh%2Fq", "key"),
-            ),
-            now(),
-        );
-        assert_eq!(outcome, accepted());
-        assert!(auth.allows("q") && auth.allows("Q/$management"));
-        assert!(!auth.allows("other"));
-    }
-
-    #[test]
-    fn wrong_key_is_refused_with_401_and_closes() {
-        let mut auth = enforced();
-        let outcome = auth.put_token(
-            &put(
-                "sb://h/q",
-                "servicebus.windows.net:sastoken",
-                &token("sb%3A%2F%2Fh%2Fq", "wrong"),
-            ),
-            now(),
-        );
-        assert_eq!(outcome.status.code, 401);
-        assert_eq!(
-            outcome.status.condition.as_deref(),
-            Some("amqp:unauthorized-access")
-        );
-        assert!(outcome.close);
-        assert!(!auth.allows("q"));
-    }
-
-    #[test]
-    fn sas_token_sent_with_type_jwt_is_verified_as_sas() {
-        let mut auth = enforced();
-        let outcome = auth.put_token(
-            &put("sb://h/q", "jwt", &token("sb%3A%2F%2Fh%2Fq", "key")),
-            now(),
-        );
-        assert_eq!(outcome, accepted());
-    }
-
-    #[test]
-    fn jwt_is_refused_when_keys_are_configured_but_accepted_in_dev_mode() {
-        assert_eq!(
-            enforced()
-                .put_token(&put("sb://h/q", "jwt", "eyJ..."), now())
-                .status
-                .code,
-            401
-        );
-        let mut dev = Authorizations::new(Arc::from(Vec::new()));
-        assert_eq!(
-            dev.put_token(&put("sb://h/q", "jwt", "eyJ..."), now()),
-            accepted()
-        );
-        assert!(dev.allows("anything"));
-    }
-
-    #[test]
-    fn dev_jwts_authorise_their_audience_and_bad_ones_get_401() {
-        let claims = |aud: &str, exp: u64| serde_json::json!({"aud": aud, "exp": exp});
-        let good = dev_jwt::unsigned(&claims("https://servicebus.azure.net", 1_900_000_060));
-        let mut auth = enforced().with_dev_jwt(true);
-        assert_eq!(
-            auth.put_token(&put("sb://h/q", "jwt", &good), now()),
-            accepted()
-        );
-        assert!(auth.allows("q") && !auth.allows("other"));
-        let sas = token("sb%3A%2F%2Fh%2Fother", "key");
-        assert_eq!(
-            auth.put_token(&put("sb://h/other", "jwt", &sas), now()),
-            accepted()
-        );
-
-        let expired = dev_jwt::unsigned(&claims("https://servicebus.azure.net", 1_899_999_999));
-        let wrong_aud = dev_jwt::unsigned(&claims("https://vault.azure.net", 1_900_000_060));
-        for (token, text) in [
-            (expired, "ExpiredToken"),
-            (wrong_aud, "InvalidAudience"),
-            ("a.b.c".to_owned(), "malformed"),
-        ] {
-            let mut dev = Authorizations::new(Arc::from(Vec::new())).with_dev_jwt(true);
-            let outcome = dev.put_token(&put("sb://h/q", "jwt", &token), now());
-            assert_eq!(outcome.status.code, 401);
-            assert!(outcome.close);
-            assert!(
-                outcome.status.description.contains(text),
-                "{:?}",
-                outcome.status
-            );
-        }
-    }
-
-    #[test]
-    fn other_operations_are_not_implemented() {
-        let mut request = put("a", "servicebus.windows.net:sastoken", "t");
-        request.properties.insert(
-            "operation".to_owned(),
-            SimpleValue::String("delete-token".into()),
-        );
-        let outcome = enforced().put_token(&request, now());
-        assert_eq!(outcome.status.code, 400);
-        assert!(!outcome.close);
-    }
-}
+#[path = "cbs_tests.rs"]
+#[allow(clippy::unwrap_used)]
+mod tests;

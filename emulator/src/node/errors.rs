@@ -14,6 +14,11 @@ pub fn service_error(condition: &str, text: &str) -> ErrorInfo {
         .with_info("com.microsoft:tracking-id", Value::String(tracking_id))
 }
 
+/// `text` followed by a fresh ` TrackingId:…`, as Service Bus ends its error texts.
+pub fn with_tracking_id(text: &str) -> String {
+    format!("{text} TrackingId:{}", LockToken::random())
+}
+
 /// The Service Bus error for an entity-layer failure.
 pub fn entity_error(error: &EntityError) -> ErrorInfo {
     service_error(error.condition(), &error.to_string())

@@ -3,6 +3,7 @@
 //! `errorCondition` on failure, and an amqp-value map body.
 
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use fe2o3_amqp_types::primitives::{Timestamp, Value};
@@ -10,9 +11,10 @@ use fe2o3_amqp_types::primitives::{Timestamp, Value};
 use super::management_ops;
 use super::outgoing::ReceiverLink;
 use super::request::{Request, Status};
-use super::{request, Action, NodeHandler};
+use super::{errors, request, Action, NodeHandler};
 use crate::amqp::{Context, LinkId};
 use crate::entity::{EntityError, LockToken, SessionLock};
+use crate::rights::Right;
 use crate::store::Commit;
 
 /// A successful operation's reply, and the commit to await before sending it.
@@ -101,6 +103,16 @@ impl NodeHandler {
         request: Request,
     ) {
         let operation = request.property("operation").unwrap_or_default().to_owned();
+        if let Some(right) = required_right(&operation) {
+            let node = format!("{path}/$management");
+            if let Err(denied) = self.auth.check(&node, Some(right), SystemTime::now()) {
+                tracing::debug!(%path, %operation, %denied, "management request refused");
+                let text = errors::with_tracking_id(&denied.to_string());
+                let status = Status::error(401, "amqp:unauthorized-access", text);
+                let reply = request::encode_reply(request.message_id, &status, Value::Null);
+                return self.replies.send(cx, reply_link, reply.into());
+            }
+        }
         let mut bodies = Bodies {
             held: &mut self.held_bodies,
             receivers: &self.receivers,
@@ -143,6 +155,24 @@ impl NodeHandler {
                 self.replies.send(cx, reply_link, reply.into());
             }
         }
+    }
+}
+
+/// The claim a `$management` operation needs, as Azure asks for it (unknown operations are
+/// left to the operation table, which refuses them).
+fn required_right(operation: &str) -> Option<Right> {
+    match operation.strip_prefix("com.microsoft:")? {
+        "schedule-message" | "cancel-scheduled-message" => Some(Right::Send),
+        "renew-lock"
+        | "renew-session-lock"
+        | "get-session-state"
+        | "set-session-state"
+        | "peek-message"
+        | "receive-by-sequence-number"
+        | "update-disposition"
+        | "get-message-sessions" => Some(Right::Listen),
+        "add-rule" | "remove-rule" | "enumerate-rules" => Some(Right::Manage),
+        _ => None,
     }
 }
 

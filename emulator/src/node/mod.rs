@@ -22,6 +22,7 @@ pub mod codec;
 pub mod dev_jwt;
 mod durable;
 mod errors;
+mod guard;
 mod incoming;
 mod management;
 mod management_ops;
@@ -157,6 +158,8 @@ pub struct NodeHandler {
     scratch_links: Vec<LinkId>,
     /// Bodies of messages locked through `$management` (see [`management::Bodies`]).
     held_bodies: HashMap<crate::entity::LockToken, bytes::Bytes>,
+    /// Links that hold on a `$cbs` token (detached when it expires).
+    guards: guard::Guards,
 }
 
 impl NodeHandler {
@@ -173,6 +176,7 @@ impl NodeHandler {
             wiring: None,
             scratch_links: Vec::new(),
             held_bodies: HashMap::new(),
+            guards: guard::Guards::default(),
         }
     }
 
@@ -255,7 +259,7 @@ impl NodeHandler {
         for (action, outcome) in done {
             self.run(cx, action, outcome);
         }
-        let mut next = self.poll_pending(cx);
+        let mut next = earliest(self.poll_pending(cx), self.check_guards(cx));
         let mut links = std::mem::take(&mut self.scratch_links);
         links.extend(self.receivers.keys().copied());
         for link in links.drain(..) {
@@ -281,7 +285,8 @@ fn earliest(
 impl ConnectionHandler for NodeHandler {
     fn on_attach(&mut self, cx: &mut Context<'_>, link: LinkId, attach: &Attach) {
         self.attach(cx, link, attach);
-        if !self.pending.is_empty() {
+        // Held attaches wait for a session; authorised links arm the token-expiry watch.
+        if !self.pending.is_empty() || self.auth.enforced() {
             self.poll(cx);
         }
     }
@@ -312,13 +317,7 @@ impl ConnectionHandler for NodeHandler {
         _closed: bool,
         _error: Option<ErrorInfo>,
     ) {
-        self.replies.remove(link);
-        self.requests.remove(&link);
-        self.senders.remove(&link);
-        self.pending.retain(|p| p.link != link);
-        if let Some(receiver) = self.receivers.remove(&link) {
-            receiver.release();
-        }
+        self.forget(link);
     }
 
     fn on_wake(&mut self, cx: &mut Context<'_>) {
@@ -330,5 +329,19 @@ impl ConnectionHandler for NodeHandler {
             receiver.release();
         }
         self.pending.clear();
+    }
+}
+
+impl NodeHandler {
+    /// Drops everything known about a link that is gone (idempotent).
+    fn forget(&mut self, link: LinkId) {
+        self.guards.remove(link);
+        self.replies.remove(link);
+        self.requests.remove(&link);
+        self.senders.remove(&link);
+        self.pending.retain(|p| p.link != link);
+        if let Some(receiver) = self.receivers.remove(&link) {
+            receiver.release();
+        }
     }
 }

@@ -17,6 +17,10 @@ use serde_json::Value;
 pub const KEY_NAME: &str = "RootManageSharedAccessKey";
 /// The key of [`KEY_NAME`].
 pub const KEY: &str = "berth-test-key";
+/// A second rule with only the Listen right (`SB_LISTEN_CONNECTION_STRING`).
+pub const LISTEN_KEY_NAME: &str = "listener";
+/// The key of [`LISTEN_KEY_NAME`].
+pub const LISTEN_KEY: &str = "berth-listen-key";
 /// Upper bound for one scenario script: a hang fails the test instead of blocking CI.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -116,6 +120,10 @@ pub async fn run(sdk: Sdk, scenario: &str, entities: &str, env: &[(&str, &str)])
         .entities_toml(entities)
         .expect("entities")
         .sas_rule(KEY_NAME, KEY)
+        .rule(
+            berth_emulator::rights::parse_rule(&format!("{LISTEN_KEY_NAME}={LISTEN_KEY}:Listen"))
+                .expect("rule"),
+        )
         .start()
         .await
         .expect("broker starts");
@@ -136,6 +144,13 @@ pub async fn run(sdk: Sdk, scenario: &str, entities: &str, env: &[(&str, &str)])
     };
     command
         .env("SB_CONNECTION_STRING", broker.connection_string())
+        .env(
+            "SB_LISTEN_CONNECTION_STRING",
+            broker
+                .connection_string()
+                .replace(KEY_NAME, LISTEN_KEY_NAME)
+                .replace(KEY, LISTEN_KEY),
+        )
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -243,6 +243,29 @@ pub async fn wrong_key(sdk: Sdk) {
     );
 }
 
+/// A Listen-only rule receives but cannot send (Azure's `'Send' claim(s) are required`).
+pub async fn listen_only(sdk: Sdk) {
+    let events = on_queue(sdk, "listen_only", "plain").await;
+    let refused = events.one("refused");
+    assert!(
+        [
+            "ServiceBusAuthenticationError",
+            "ServiceBusAuthorizationError",
+            "UnauthorizedAccess"
+        ]
+        .contains(&refused["type"].as_str().unwrap_or_default()),
+        "{refused}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'Send' claim(s) are required"),
+        "{refused}"
+    );
+    assert_eq!(events.one("received")["bodies"], json!(["allowed"]));
+}
+
 /// Topic fan-out to two subscriptions.
 pub async fn topic_fanout(sdk: Sdk) {
     let events = run(

@@ -27,11 +27,18 @@ pub(super) async fn start(
         .host
         .parse()
         .map_err(|e| format!("[emulator] host `{}`: {e}", emulator.host))?;
-    // Development JWTs: identity-based connections (token credentials) work against it.
+    // Development JWTs: identity-based connections (token credentials) work against it, but
+    // anyone can mint one, so not on a network address unless anonymous access is allowed.
+    let address = SocketAddr::new(ip, emulator.port);
+    let dev_jwt = ip.is_loopback() || emulator.allow_anonymous;
     let mut builder = Broker::builder()
-        .address(SocketAddr::new(ip, emulator.port))
-        .dev_jwt(true)
+        .address(address)
+        .dev_jwt(dev_jwt)
+        .allow_anonymous(emulator.allow_anonymous)
         .entities(entities_for(functions));
+    for rule in &emulator.sas_rules {
+        builder = builder.rule(rule.rule());
+    }
     builder = match &emulator.data_dir {
         Some(dir) => builder.data_dir(dir),
         None => builder.in_memory(),

@@ -56,10 +56,18 @@ pub struct EmulatorArgs {
     /// Do not serve the admin HTTP API.
     #[arg(long)]
     pub no_admin: bool,
-    /// Check SAS tokens against this rule (`NAME=KEY`, repeatable); without any, tokens are
-    /// not checked (like the official emulator).
-    #[arg(long = "sas-rule", value_name = "NAME=KEY")]
+    /// Check SAS tokens against this rule (repeatable): `NAME=KEY` has every right (like
+    /// RootManageSharedAccessKey); `NAME=KEY:RIGHTS` only those listed, comma-separated, of
+    /// Listen (receive, peek, settle, renew locks, session state), Send (send, schedule) and
+    /// Manage (everything, and the admin API). With rules, the admin API needs a token from
+    /// a rule with Manage. Without any rule, tokens are not checked (like the official
+    /// emulator) and the broker only listens on loopback unless --allow-anonymous.
+    #[arg(long = "sas-rule", value_name = "NAME=KEY[:RIGHTS]")]
     pub sas_rules: Vec<String>,
+    /// Listen on a non-loopback --host even though anyone can use the broker (no SAS rule, or
+    /// development JWTs, which are otherwise only accepted on loopback). Logged as a warning.
+    #[arg(long)]
+    pub allow_anonymous: bool,
 }
 
 /// Runs `host emulator` until SIGINT or SIGTERM.
@@ -80,10 +88,16 @@ pub(crate) fn run(args: EmulatorArgs) -> ExitCode {
 
 async fn serve(args: EmulatorArgs) -> ExitCode {
     // Development JWTs: a host with an identity-based connection (a token credential
-    // against a local fake token endpoint) can use this broker too.
+    // against a local fake token endpoint) can use this broker too. Anyone can mint one, so
+    // they are off on a network address unless anonymous access is allowed.
+    let dev_jwt = args.host.is_loopback() || args.allow_anonymous;
+    if !dev_jwt && !args.sas_rules.is_empty() {
+        info!(host = %args.host, "development JWTs are off (not a loopback address): only SAS tokens are accepted");
+    }
     let mut builder = Broker::builder()
         .address(SocketAddr::new(args.host, args.port))
-        .dev_jwt(true);
+        .dev_jwt(dev_jwt)
+        .allow_anonymous(args.allow_anonymous);
     let mut entities = EntitiesConfig::default();
     if let Some(path) = &args.config {
         let parsed = std::fs::read_to_string(path)
@@ -104,11 +118,13 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
     }
     builder = builder.entities(entities);
     for rule in &args.sas_rules {
-        let Some((name, key)) = rule.split_once('=') else {
-            eprintln!("error: --sas-rule `{rule}`: expected NAME=KEY");
-            return ExitCode::FAILURE;
-        };
-        builder = builder.sas_rule(name, key);
+        match berth_emulator::rights::parse_rule(rule) {
+            Ok(rule) => builder = builder.rule(rule),
+            Err(e) => {
+                eprintln!("error: --sas-rule {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     if let (Some(port), Some(cert), Some(key)) = (args.tls_port, &args.tls_cert, &args.tls_key) {
         match berth_emulator::tls::acceptor(cert, key) {
@@ -136,6 +152,7 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
         match AdminServer::start(
             SocketAddr::new(args.host, args.admin_port),
             broker.namespace().clone(),
+            broker.admin_access(),
         )
         .await
         {

@@ -10,6 +10,7 @@ use super::error::ConfigError;
 use super::field_types::{
     deserialize_log_filter, deserialize_non_empty, deserialize_optional_socket_address,
 };
+use super::sas_rules::SasRuleConfig;
 use super::service_bus::{FunctionOverrides, ServiceBusSettings};
 use super::suggest::closest;
 
@@ -130,6 +131,12 @@ pub struct EmulatorConfig {
     /// Messages to send once the broker has started (`[[emulator.seed]]` tables), e.g. the
     /// sample orders of a quickstart. Default: none.
     pub seed: Vec<SeedConfig>,
+    /// `[[emulator.sas_rules]]`: SAS rules the broker checks tokens against, with their
+    /// rights. Default: none (tokens are not checked; loopback only unless `allow_anonymous`).
+    pub sas_rules: Vec<SasRuleConfig>,
+    /// Let the broker listen on a non-loopback `host` with no SAS rule (anyone can use it;
+    /// a warning is logged at start). Default false: such a configuration is refused.
+    pub allow_anonymous: bool,
 }
 
 /// One `[[emulator.seed]]` table: a JSON-lines file of messages (the `host send --jsonl`
@@ -159,6 +166,8 @@ impl Default for EmulatorConfig {
             port: 0,
             data_dir: None,
             seed: Vec::new(),
+            sas_rules: Vec::new(),
+            allow_anonymous: false,
         }
     }
 }

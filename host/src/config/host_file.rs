@@ -191,7 +191,14 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
     },
     TableKeys {
         name: "[emulator]",
-        keys: &["host", "port", "data_dir", "seed"],
+        keys: &[
+            "host",
+            "port",
+            "data_dir",
+            "seed",
+            "sas_rules",
+            "allow_anonymous",
+        ],
         rejected: &[],
         fallback_hint: None,
     },

@@ -223,3 +223,36 @@ fn ops_address_is_a_socket_address_and_off_by_default() {
     let err = parse_host_config("[ops]\naddress = 8080\n", "host.toml").unwrap_err();
     assert!(err.to_string().contains("found the number 8080"), "{err}");
 }
+
+#[test]
+fn emulator_sas_rules_carry_rights_and_bad_rights_point_at_their_line() {
+    use berth_emulator::rights::{Right, Rights};
+    let text = "[emulator]\nhost = \"0.0.0.0\"\nallow_anonymous = true\n\
+                [[emulator.sas_rules]]\nname = \"root\"\nkey = \"k1\"\n\
+                [[emulator.sas_rules]]\nname = \"reader\"\nkey = \"k2\"\nrights = [\"Listen\"]\n";
+    let config = parse_host_config(text, "host.toml").unwrap();
+    assert!(config.emulator.allow_anonymous);
+    let rules: Vec<_> = config.emulator.sas_rules.iter().map(|r| r.rule()).collect();
+    assert_eq!(rules[0].rights, Rights::ALL);
+    assert_eq!(
+        (rules[1].name.as_str(), rules[1].key.as_str()),
+        ("reader", "k2")
+    );
+    assert!(rules[1].rights.allows(Right::Listen) && !rules[1].rights.allows(Right::Send));
+    assert!(
+        !format!("{:?}", config.emulator.sas_rules).contains("k2"),
+        "keys are not logged"
+    );
+
+    let err = parse_host_config(
+        "[[emulator.sas_rules]]\nname = \"r\"\nkey = \"k\"\nrights = [\"Read\"]\n",
+        "host.toml",
+    )
+    .unwrap_err();
+    assert_eq!(err.line(), Some(4));
+    assert!(
+        err.message().contains("unknown right `Read`"),
+        "{}",
+        err.message()
+    );
+}

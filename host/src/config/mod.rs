@@ -17,6 +17,7 @@ mod field_types;
 mod host_config;
 mod host_file;
 mod retry;
+mod sas_rules;
 mod service_bus;
 mod suggest;
 
@@ -31,6 +32,7 @@ pub use error::{ConfigError, Location};
 pub use host_config::{EmulatorConfig, HostConfig, LogFormat, LoggingConfig, SeedConfig};
 pub use host_file::{load_host_config, load_host_config_with_env, parse_host_config};
 pub use retry::{Poison, RetryConfig};
+pub use sas_rules::{RightsList, SasRuleConfig};
 pub use service_bus::{FunctionOverrides, ServiceBusSettings};
 pub(crate) use suggest::closest;
 

@@ -45,7 +45,7 @@ pub mod trace;
 
 pub use actions::MessageActions;
 pub use berth_macros::{service_bus_trigger, session_closing, session_opened};
-pub use error::{HandlerError, Rejection};
+pub use error::{DeadLetterOnErr, HandlerError, Rejection};
 pub use extract::{ApplicationProperties, Body, DeliveryCount, FromInvocation, Json, SessionId};
 pub use handler::{BoxedHandler, Handler, HandlerOutput, Outcome};
 pub use hook::{BoxedHook, FromHookContext, Hook, HookContext, HookKind, HookOutput};

@@ -118,7 +118,7 @@ impl<S: SourceSession> Pump<S> {
             }
             match retry {
                 Some(policy)
-                    if failed(&tried.result)
+                    if settle::retryable(&tried.result)
                         && !tried.settled_by_handler
                         && attempt < policy.max_attempts
                         && !self.shutdown.is_cancelled() =>
@@ -141,7 +141,7 @@ impl<S: SourceSession> Pump<S> {
         let result = &last.result;
         let mut decision = settle::decide(result, settings.auto_complete, last.settled_by_handler);
         if let (Some(policy), Decision::Settle(Settlement::Abandon { .. })) = (&retry, &decision) {
-            if failed(result)
+            if settle::retryable(result)
                 && !self.shutdown.is_cancelled()
                 && settings.poison == PoisonPolicy::DeadLetter
             {
@@ -297,14 +297,6 @@ impl<S: SourceSession> Pump<S> {
     }
 }
 
-/// Whether the handler failed (error or panic), as opposed to being refused or succeeding.
-fn failed(result: &InvocationResult) -> bool {
-    matches!(
-        result,
-        InvocationResult::Returned(Outcome::Failed(_)) | InvocationResult::Panicked(_)
-    )
-}
-
 fn failure_text(result: &InvocationResult) -> String {
     match result {
         InvocationResult::Returned(Outcome::Failed(e)) => e.to_string(),
@@ -321,9 +313,14 @@ pub(crate) fn log_result(result: &InvocationResult) {
             description = %rejection.description,
             "the message could not be turned into the handler's arguments; dead-lettering it"
         ),
-        InvocationResult::Returned(Outcome::Failed(e)) => {
-            warn!(error = %e, "the handler returned an error")
-        }
+        InvocationResult::Returned(Outcome::Failed(e)) => match e.dead_letter_reason() {
+            Some(reason) => warn!(
+                error = %e,
+                reason,
+                "the handler returned an error not worth retrying; dead-lettering the message"
+            ),
+            None => warn!(error = %e, "the handler returned an error"),
+        },
         InvocationResult::Panicked(panic) => error!(panic = %panic, "the handler panicked"),
         InvocationResult::Returned(_) => {}
     }

@@ -832,3 +832,45 @@ async fn an_anyhow_error_in_a_non_session_trigger_abandons_and_a_dead_letter_err
         ("invalid", "InvalidOrder", 1)
     );
 }
+
+#[tokio::test]
+async fn a_session_state_moved_into_a_spawned_task_fails_the_invocation_instead_of_losing_the_change(
+) {
+    let broker = broker(2);
+    broker.send(QUEUE, message("c1", "5"));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
+    let handler = move |DeliveryCount(count): DeliveryCount,
+                        mut totals: berth::SessionState<Totals>| {
+        let r = r.clone();
+        async move {
+            totals.orders += 1;
+            if count == 1 {
+                // The mistake: the state leaves the handler, so its value at return is unknown.
+                tokio::spawn(async move {
+                    r.notified().await;
+                    drop(totals);
+                });
+            }
+        }
+    };
+    run_until_within(
+        "the redelivery to be completed",
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 1,
+    )
+    .await;
+    release.notify_one();
+    let completed = broker.completed(QUEUE);
+    assert_eq!(
+        completed[0].delivery_count, 2,
+        "the first invocation must fail"
+    );
+    let totals: Totals =
+        serde_json::from_slice(&broker.session_state(QUEUE, "c1").unwrap()).unwrap();
+    assert_eq!(
+        totals.orders, 1,
+        "only the second invocation's change is saved"
+    );
+}

@@ -152,7 +152,7 @@ impl FromInvocation for CancellationToken {
     }
 }
 
-fn short_type_name<T>() -> &'static str {
+pub(crate) fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     match base.rfind("::") {

@@ -37,10 +37,13 @@ mod hook;
 mod invocation;
 mod message;
 pub mod ops;
+mod optional;
 mod registration;
 mod session;
 mod settlement;
 mod state;
+#[cfg(test)]
+mod test_support;
 pub mod trace;
 
 pub use actions::MessageActions;

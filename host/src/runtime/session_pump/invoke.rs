@@ -284,7 +284,7 @@ impl<S: SourceSession> Pump<S> {
                     Ok(outcome) => InvocationResult::Returned(outcome),
                     Err(panic) => InvocationResult::Panicked(panic),
                 };
-                (result, lock_lost)
+                (fail_if_state_outlived(result, state.as_deref()), lock_lost)
             }
         };
         Attempt {
@@ -294,6 +294,17 @@ impl<S: SourceSession> Pump<S> {
             lock_lost,
             elapsed: started.started_at.elapsed(),
         }
+    }
+}
+
+/// A successful invocation whose `SessionState` outlived the handler (moved into a spawned
+/// task) fails: its change cannot be saved, and must not be lost silently.
+fn fail_if_state_outlived(result: InvocationResult, slot: Option<&StateSlot>) -> InvocationResult {
+    match (result, slot.and_then(StateSlot::outlived)) {
+        (InvocationResult::Returned(Outcome::Done | Outcome::Settle(_)), Some(error)) => {
+            InvocationResult::Returned(Outcome::Failed(error))
+        }
+        (result, _) => result,
     }
 }
 

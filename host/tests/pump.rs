@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth::host::BoxedHandler;
 use berth::{
-    BoxedHandler, CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions,
-    SessionContext, SessionId, Settlement,
+    CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions, SessionContext,
+    SessionId, Settlement,
 };
 use berth_host::runtime::memory::MemoryBroker;
 use berth_host::runtime::session_pump::SessionEnd;

@@ -23,6 +23,7 @@ struct Inner {
 
 impl MessageActions {
     /// Actions backed by a host's settlement operation.
+    #[doc(hidden)]
     pub fn new(ops: Arc<dyn MessageOps>) -> Self {
         MessageActions {
             inner: Arc::new(Inner {

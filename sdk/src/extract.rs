@@ -16,7 +16,7 @@ use crate::session::SessionContext;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a Service Bus function",
     label = "not an extractor",
-    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `MessageActions`, `CancellationToken` or `TraceContext`",
+    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `MessageActions`, `CancellationToken` or `TraceContext`, or `Option<E>` / `Result<E, Rejection>` of one",
     note = "to read the body as your own type, derive `serde::Deserialize` and take `Json<YourType>`"
 )]
 pub trait FromInvocation: Sized {

@@ -26,7 +26,7 @@ pub enum Outcome {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a Service Bus function",
     label = "unsupported return type",
-    note = "return `()`, `Settlement`, or `Result<(), E>` / `Result<Settlement, E>` where `E` converts into `HandlerError` (any `std::error::Error + Send + Sync + 'static`)"
+    note = "return `()`, `Settlement`, or `Result<(), E>` / `Result<Settlement, E>` where `E` converts into `HandlerError` (any std error, `anyhow::Error`, `Box<dyn Error + Send + Sync>`, `String`)"
 )]
 pub trait HandlerOutput {
     /// Converts the returned value into an outcome.
@@ -127,6 +127,25 @@ pub struct BoxedHandler {
     needs_state: bool,
 }
 
+/// What the host needs to know of one handler argument type, before any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgumentInfo {
+    /// The argument needs a session trigger (`FromInvocation::NEEDS_SESSION`).
+    pub needs_session: bool,
+    /// The argument reads the typed session state (`FromInvocation::NEEDS_STATE`).
+    pub needs_state: bool,
+}
+
+impl ArgumentInfo {
+    /// The facts of the extractor `T`.
+    pub const fn of<T: FromInvocation>() -> Self {
+        ArgumentInfo {
+            needs_session: T::NEEDS_SESSION,
+            needs_state: T::NEEDS_STATE,
+        }
+    }
+}
+
 impl BoxedHandler {
     /// Erases a handler's argument types.
     pub fn new<H, Args>(handler: H) -> Self
@@ -137,6 +156,22 @@ impl BoxedHandler {
             call: Arc::new(move |invocation: &Invocation| handler.call(invocation)),
             needs_session: H::NEEDS_SESSION,
             needs_state: H::NEEDS_STATE,
+        }
+    }
+
+    /// A handler from a function that extracts its arguments itself, and the facts of those
+    /// arguments (as `#[service_bus_trigger]` generates it).
+    pub fn from_fn<C>(arguments: &[ArgumentInfo], call: C) -> Self
+    where
+        C: Fn(&Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>
+            + Send
+            + Sync
+            + 'static,
+    {
+        BoxedHandler {
+            call: Arc::new(call),
+            needs_session: arguments.iter().any(|a| a.needs_session),
+            needs_state: arguments.iter().any(|a| a.needs_state),
         }
     }
 

@@ -44,7 +44,8 @@ pub struct HookContext {
 }
 
 impl HookContext {
-    /// A call for `session`, cancelled by `cancellation` (shutdown or lock loss).
+    /// A call for `session`, cancelled by `cancellation` (shutdown or lock loss). For hosts.
+    #[doc(hidden)]
     pub fn new(session: SessionContext, cancellation: CancellationToken) -> Self {
         HookContext {
             session,
@@ -60,6 +61,18 @@ impl HookContext {
     /// The token that fires on shutdown or on session lock loss.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.cancellation
+    }
+}
+
+/// What the host needs to know of one session hook argument type, before any session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HookArgumentInfo {}
+
+impl HookArgumentInfo {
+    /// The facts of the hook argument `T`.
+    pub const fn of<T: FromHookContext>() -> Self {
+        HookArgumentInfo {}
     }
 }
 
@@ -159,6 +172,18 @@ impl BoxedHook {
     {
         BoxedHook {
             call: Arc::new(move |context: &HookContext| hook.call(context)),
+        }
+    }
+
+    /// A hook from a function that builds its arguments itself (as the session hook
+    /// attributes generate it); `arguments` are the facts of its argument types.
+    pub fn from_fn<C>(arguments: &[HookArgumentInfo], call: C) -> Self
+    where
+        C: Fn(&HookContext) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync + 'static,
+    {
+        let _ = arguments;
+        BoxedHook {
+            call: Arc::new(call),
         }
     }
 

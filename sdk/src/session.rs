@@ -19,6 +19,7 @@ pub struct SessionContext {
 
 impl SessionContext {
     /// A context for `session_id`, backed by a host's session operations.
+    #[doc(hidden)]
     pub fn new(session_id: impl Into<Arc<str>>, ops: Arc<dyn SessionOps>) -> Self {
         SessionContext {
             session_id: session_id.into(),

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{Outcome, Settlement};
+use berth::host::Outcome;
+use berth::Settlement;
 use prometheus_client::encoding::text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use berth::ops::{MessageOps, SessionOps};
+use berth::host::{MessageOps, Outcome, SessionOps, StateSlot};
 use berth::trace::TraceScope;
 use berth::{
-    CancellationToken, Invocation, Message, MessageActions, Outcome, Rejection, SessionContext,
-    StateSlot, TraceContext,
+    CancellationToken, Invocation, Message, MessageActions, Rejection, SessionContext, TraceContext,
 };
 
 use super::catch_panic::CatchPanic;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::BoxedHandler;
+use berth::host::BoxedHandler;
 
 /// The entity a trigger receives from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

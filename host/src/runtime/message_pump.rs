@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use berth::ops::{BoxFuture, MessageOps};
+use berth::host::{BoxFuture, MessageOps};
 use berth::{ErrorKind, ServiceBusError, Settlement, TraceContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

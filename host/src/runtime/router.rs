@@ -12,7 +12,8 @@
 
 use std::sync::Arc;
 
-use berth::{BoxedHook, Message, PropertyValue, Rejection};
+use berth::host::BoxedHook;
+use berth::{Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
 use crate::ops::{GroupMetrics, Metrics};

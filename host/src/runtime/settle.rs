@@ -1,6 +1,7 @@
 //! The one place that decides how an invocation's result settles its message.
 
-use berth::{Outcome, Settlement};
+use berth::host::Outcome;
+use berth::Settlement;
 
 use super::dispatch::InvocationResult;
 

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{
-    Message, Outcome, Rejection, Settlement, StateSlot, TraceContext, MAX_SESSION_STATE_BYTES,
-};
+use berth::host::{Outcome, StateSlot};
+use berth::{Message, Rejection, Settlement, TraceContext, MAX_SESSION_STATE_BYTES};
 use tracing::{error, info, warn, Instrument};
 
 use super::lock::end_for;
@@ -264,7 +263,7 @@ impl<S: SourceSession> Pump<S> {
             .state
             .as_ref()
             .map(|loaded| StateSlot::new(loaded.clone()));
-        let ops: Arc<dyn berth::ops::SessionOps> = Arc::new(self.handle.clone());
+        let ops: Arc<dyn berth::host::SessionOps> = Arc::new(self.handle.clone());
         let started = dispatch::start(
             function,
             message,

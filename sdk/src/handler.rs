@@ -22,7 +22,50 @@ pub enum Outcome {
 }
 
 /// A handler's return type: `()`, `Settlement`, or `Result<T, E>` where `T` is one of those
-/// and `E` converts into `HandlerError`.
+/// and `E` converts into `HandlerError` (so `anyhow::Result<()>` is one).
+///
+/// - `()` / `Ok(())`: the message is completed (with `auto_complete`, the default; without
+///   it, abandoned unless the handler settled it through `MessageActions`).
+/// - a [`Settlement`] / `Ok(Settlement)`: that settlement is applied.
+/// - `Err(error)`: the message is abandoned and retried, or dead-lettered at once when the
+///   error was made with `HandlerError::dead_letter` / `.dead_letter_on_err(reason)`.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "a")]
+/// async fn nothing(_body: String) {}
+///
+/// #[service_bus_trigger(queue = "b")]
+/// async fn settles(body: String) -> Settlement {
+///     if body.is_empty() { Settlement::dead_letter("Empty", "no body") } else { Settlement::Complete }
+/// }
+///
+/// #[service_bus_trigger(queue = "c")]
+/// async fn fallible(body: String) -> Result<(), HandlerError> {
+///     let _n: u32 = body.parse()?;
+///     Ok(())
+/// }
+///
+/// #[service_bus_trigger(queue = "d")]
+/// async fn fallible_settles(body: String) -> Result<Settlement, std::num::ParseIntError> {
+///     Ok(if body.parse::<u32>()? > 10 { Settlement::defer() } else { Settlement::Complete })
+/// }
+///
+/// #[service_bus_trigger(queue = "e")]
+/// async fn with_anyhow(body: String) -> anyhow::Result<()> {
+///     anyhow::ensure!(!body.is_empty(), "empty body");
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// nothing(String::new()).await;
+/// assert_eq!(settles(String::new()).await.name(), "dead_letter");
+/// assert!(fallible("x".into()).await.is_err());
+/// assert_eq!(fallible_settles("11".into()).await.unwrap(), Settlement::defer());
+/// assert_eq!(with_anyhow(String::new()).await.unwrap_err().to_string(), "empty body");
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a Service Bus function",
     label = "unsupported return type",

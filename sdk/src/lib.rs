@@ -98,7 +98,9 @@ mod test_support;
 pub mod trace;
 
 pub use actions::MessageActions;
-pub use berth_macros::{service_bus_trigger, session_closing, session_opened};
+#[doc = include_str!("../docs/service_bus_trigger.md")]
+pub use berth_macros::service_bus_trigger;
+pub use berth_macros::{session_closing, session_opened};
 pub use error::{DeadLetterOnErr, HandlerError, Rejection};
 pub use extract::{ApplicationProperties, Body, DeliveryCount, FromInvocation, Json, SessionId};
 pub use handler::{Handler, HandlerOutput};

@@ -104,7 +104,7 @@ impl FromHookContext for CancellationToken {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a session hook",
     label = "unsupported return type",
-    note = "return `()` or `Result<(), E>` where `E` converts into `HandlerError` (any `std::error::Error + Send + Sync + 'static`)"
+    note = "return `()` or `Result<(), E>` where `E` converts into `HandlerError` (any std error, `anyhow::Error`, `Box<dyn Error + Send + Sync>`, `String`)"
 )]
 pub trait HookOutput {
     /// Whether the hook succeeded.

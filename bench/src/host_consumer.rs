@@ -135,7 +135,7 @@ pub(crate) async fn throughput(options: &Options, cs: &str) -> Result<Throughput
     };
     let spec = spec(options, settings(options, options.concurrency), handler);
     let source = Arc::new(Timed {
-        inner: client.session_source(&spec),
+        inner: client.session_source(&spec.entity.path(), spec.settings.prefetch_count),
         accepts: Mutex::new(Vec::new()),
     });
     let cpu_before = usage::own()?.cpu;
@@ -184,7 +184,7 @@ pub(crate) async fn memory(options: &Options, cs: &str) -> Result<Memory, String
         })
     };
     let spec = spec(options, settings(options, sessions), handler);
-    let source = client.session_source(&spec);
+    let source = client.session_source(&spec.entity.path(), spec.settings.prefetch_count);
     let rss_before_kib = usage::own()?.rss_kib;
     let shutdown = CancellationToken::new();
     let trigger = tokio::spawn(acceptor::run(spec, source, shutdown.clone()));
@@ -237,7 +237,7 @@ pub(crate) async fn latency(options: &Options, cs: &str) -> Result<Latency, Stri
         )
     };
     let spec = spec(options, settings(options, sessions), handler);
-    let source = client.session_source(&spec);
+    let source = client.session_source(&spec.entity.path(), spec.settings.prefetch_count);
     let shutdown = CancellationToken::new();
     let trigger = tokio::spawn(acceptor::run(spec, source, shutdown.clone()));
 

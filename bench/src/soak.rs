@@ -99,7 +99,7 @@ async fn soak(options: &Options, cs: &str, total: u64, every: u64) -> Result<Vec
         },
         handler,
     });
-    let source = consumer.session_source(&spec);
+    let source = consumer.session_source(&spec.entity.path(), spec.settings.prefetch_count);
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let mut samples = vec![sample(0, started)?];

@@ -97,8 +97,8 @@ struct Running {
 fn start_trigger(ops: &Ops, client: &ServiceBusClient, handler: BoxedHandler) -> Running {
     ops.instrument_client(client, "ServiceBusConnection");
     let spec = spec(QUEUE, TriggerSettings::default(), handler);
-    let source = client.session_source(&spec);
-    let group = Arc::new(ops.instrument(EntityGroup::single(spec), source.probe()));
+    let source = client.session_source(&spec.entity.path(), spec.settings.prefetch_count);
+    let group = Arc::new(EntityGroup::single(spec).instrumented(ops, source.probe()));
     let stop = CancellationToken::new();
     let task = tokio::spawn(acceptor::run_group(group, source, stop.clone()));
     Running { stop, task }

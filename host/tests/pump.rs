@@ -875,3 +875,6 @@ async fn a_session_state_moved_into_a_spawned_task_fails_the_invocation_instead_
         "only the second invocation's change is saved"
     );
 }
+
+#[path = "pump/non_session_retry.rs"]
+mod non_session_retry;

@@ -107,7 +107,7 @@ async fn abandon_redelivers_with_a_higher_count_defer_and_dead_letter_move_it_as
     let dlq = AmqpMessageSource::new(
         client.clone(),
         "orders/$DeadLetterQueue".into(),
-        &TriggerSettings::default(),
+        TriggerSettings::default().receiver(),
     );
     let dead = tokio::time::timeout(WAIT, dlq.receive())
         .await
@@ -205,7 +205,7 @@ async fn a_non_session_source_receives_and_settles_concurrently() {
         max_concurrent_calls: 3,
         ..TriggerSettings::default()
     };
-    let source = AmqpMessageSource::new(client.clone(), "plain".into(), &settings);
+    let source = AmqpMessageSource::new(client.clone(), "plain".into(), settings.receiver());
     let mut bodies = Vec::new();
     for _ in 0..6 {
         let received = tokio::time::timeout(WAIT, source.receive())

@@ -28,8 +28,11 @@ async fn a_held_message_keeps_its_lock_until_settled() {
         .send(&berth::Message::with_body("slow work"))
         .await
         .unwrap();
-    let source =
-        AmqpMessageSource::new(client.clone(), "short".into(), &TriggerSettings::default());
+    let source = AmqpMessageSource::new(
+        client.clone(),
+        "short".into(),
+        TriggerSettings::default().receiver(),
+    );
     let received = tokio::time::timeout(WAIT, source.receive())
         .await
         .unwrap()
@@ -63,7 +66,7 @@ async fn settling_after_the_lock_ran_out_reports_the_lost_lock() {
         max_auto_lock_renewal_duration: Duration::ZERO,
         ..TriggerSettings::default()
     };
-    let source = AmqpMessageSource::new(client.clone(), "short".into(), &no_renewal);
+    let source = AmqpMessageSource::new(client.clone(), "short".into(), no_renewal.receiver());
     let received = tokio::time::timeout(WAIT, source.receive())
         .await
         .unwrap()

@@ -190,7 +190,7 @@ async fn a_refused_completion_is_not_counted() {
     let source = Arc::new(AmqpMessageSource::new(
         client.clone(),
         "plain".into(),
-        &group.settings,
+        group.settings.receiver(),
     ));
     let shutdown = CancellationToken::new();
     let pump = tokio::spawn(message_pump::run_group(group, source, shutdown.clone()));

@@ -58,9 +58,8 @@ pub(crate) struct Erasure {
     pub(crate) info: &'static str,
     /// `<T as __private::<extract>>`: the argument trait, whose method takes `context`.
     pub(crate) extract: &'static str,
-    /// The extraction method, and whether it returns a `Result` (a refusal ends the call).
+    /// The extraction method; it returns a `Result`, and a refusal ends the call.
     pub(crate) method: &'static str,
-    pub(crate) fallible: bool,
     /// `__private::<output>::<R>(future)`: the output check and conversion.
     pub(crate) output: &'static str,
 }
@@ -71,7 +70,6 @@ pub(crate) const HANDLER: Erasure = Erasure {
     info: "argument_info",
     extract: "FromInvocation",
     method: "from_invocation",
-    fallible: true,
     output: "handler_output",
 };
 
@@ -94,13 +92,12 @@ pub(crate) fn erase(function: &AnnotatedFn, erasure: &Erasure) -> TokenStream {
     let extract = format_ident!("{}", erasure.extract);
     let method = format_ident!("{}", erasure.method);
     let output = format_ident!("{}", erasure.output);
-    let try_ = erasure.fallible.then(|| quote!(?));
     let infos = function
         .argument_types()
         .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::#info::<#ty>()));
     let extractions = function.argument_types().zip(&names).map(|(ty, name)| {
         quote_spanned! {ty.span()=>
-            let #name = <#ty as ::berth::__private::#extract>::#method(__berth_context) #try_;
+            let #name = <#ty as ::berth::__private::#extract>::#method(__berth_context)?;
         }
     });
     let future = quote_spanned!(ident.span()=> ::berth::__private::send(#ident(#(#names),*)));
@@ -110,17 +107,13 @@ pub(crate) fn erase(function: &AnnotatedFn, erasure: &Erasure) -> TokenStream {
         }
         ReturnType::Default => quote!(::berth::__private::#output::<()>(__berth_future)),
     };
-    let converted = match erasure.fallible {
-        true => quote!(::core::result::Result::Ok(#converted)),
-        false => converted,
-    };
     quote! {
         ::berth::__private::#erase(
             &[#(#infos),*],
             |__berth_context| {
                 #(#extractions)*
                 let __berth_future = #future;
-                #converted
+                ::core::result::Result::Ok(#converted)
             },
         )
     }

@@ -136,7 +136,6 @@ const HOOK: Erasure = Erasure {
     info: "hook_argument_info",
     extract: "FromHookContext",
     method: "from_hook_context",
-    fallible: false,
     output: "hook_output",
 };
 

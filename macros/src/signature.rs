@@ -45,9 +45,9 @@ pub(crate) const fn hook(attribute: &'static str) -> Role {
     Role {
         attribute,
         noun: "a session hook",
-        max_arguments: 2,
-        too_many: "a session hook takes at most 2 arguments: `SessionContext` and, \
-                   optionally, `CancellationToken`",
+        max_arguments: 4,
+        too_many: "a session hook takes at most 4 arguments: `SessionContext`, \
+                   `CancellationToken` and `State<T>` values",
         impl_trait_argument: "`impl Trait` makes a session hook generic: name the type \
                               instead, `SessionContext` or `CancellationToken`",
         impl_trait_output: "a session hook returns a named type: `()` or `Result<(), E>`",

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::MessageActions;
+use crate::app_state::StateType;
 use crate::error::Rejection;
 use crate::invocation::Invocation;
 use crate::message::{ApplicationPropertyMap, Message};
@@ -63,7 +64,7 @@ use crate::session::SessionContext;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a Service Bus function",
     label = "not an extractor",
-    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `MessageActions`, `CancellationToken` or `TraceContext`, or `Option<E>` / `Result<E, Rejection>` of one",
+    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `State<T>`, `MessageActions`, `CancellationToken` or `TraceContext`, or `Option<E>` / `Result<E, Rejection>` of one",
     note = "to read the body as your own type, derive `serde::Deserialize` and take `Json<YourType>`"
 )]
 pub trait FromInvocation: Sized {
@@ -77,6 +78,12 @@ pub trait FromInvocation: Sized {
 
     /// Builds the argument, or says why it cannot.
     fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection>;
+
+    /// Adds the application state types this extractor reads ([`State<T>`](crate::State)),
+    /// which the host checks are provided before it starts.
+    fn app_state_types(types: &mut Vec<StateType>) {
+        let _ = types;
+    }
 }
 
 impl FromInvocation for Message {

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::app_state::StateType;
 use crate::error::{HandlerError, Rejection};
 use crate::extract::FromInvocation;
 use crate::invocation::Invocation;
@@ -115,6 +116,9 @@ pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
 
     /// Extracts the arguments and starts the handler, or returns the first rejection.
     fn call(&self, invocation: &Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>;
+
+    /// The application state types the arguments read.
+    fn app_state_types() -> Vec<StateType>;
 }
 
 macro_rules! impl_handler {
@@ -137,6 +141,13 @@ macro_rules! impl_handler {
                 $(let $arg = $arg::from_invocation(invocation)?;)*
                 let future = (self)($($arg),*);
                 Ok(Box::pin(async move { future.await.into_outcome() }))
+            }
+
+            fn app_state_types() -> Vec<StateType> {
+                #[allow(unused_mut)]
+                let mut types = Vec::new();
+                $($arg::app_state_types(&mut types);)*
+                types
             }
         }
     };
@@ -168,15 +179,18 @@ pub struct BoxedHandler {
     call: Arc<CallFn>,
     needs_session: bool,
     needs_state: bool,
+    app_state_types: Vec<StateType>,
 }
 
 /// What the host needs to know of one handler argument type, before any message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ArgumentInfo {
     /// The argument needs a session trigger (`FromInvocation::NEEDS_SESSION`).
     pub needs_session: bool,
     /// The argument reads the typed session state (`FromInvocation::NEEDS_STATE`).
     pub needs_state: bool,
+    /// Adds the application state types the argument reads (`FromInvocation::app_state_types`).
+    pub app_state_types: fn(&mut Vec<StateType>),
 }
 
 impl ArgumentInfo {
@@ -185,6 +199,7 @@ impl ArgumentInfo {
         ArgumentInfo {
             needs_session: T::NEEDS_SESSION,
             needs_state: T::NEEDS_STATE,
+            app_state_types: T::app_state_types,
         }
     }
 }
@@ -199,6 +214,7 @@ impl BoxedHandler {
             call: Arc::new(move |invocation: &Invocation| handler.call(invocation)),
             needs_session: H::NEEDS_SESSION,
             needs_state: H::NEEDS_STATE,
+            app_state_types: H::app_state_types(),
         }
     }
 
@@ -211,10 +227,15 @@ impl BoxedHandler {
             + Sync
             + 'static,
     {
+        let mut app_state_types = Vec::new();
+        for argument in arguments {
+            (argument.app_state_types)(&mut app_state_types);
+        }
         BoxedHandler {
             call: Arc::new(call),
             needs_session: arguments.iter().any(|a| a.needs_session),
             needs_state: arguments.iter().any(|a| a.needs_state),
+            app_state_types,
         }
     }
 
@@ -231,6 +252,11 @@ impl BoxedHandler {
     /// Whether any argument reads the typed session state (`SessionState<T>`).
     pub fn needs_state(&self) -> bool {
         self.needs_state
+    }
+
+    /// The application state types the arguments read (`State<T>`).
+    pub fn app_state_types(&self) -> &[StateType] {
+        &self.app_state_types
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::app_state::{AppState, StateType};
 use crate::error::HandlerError;
 use crate::ops::BoxFuture;
 use crate::session::SessionContext;
@@ -41,6 +42,7 @@ impl std::fmt::Display for HookKind {
 pub struct HookContext {
     session: SessionContext,
     cancellation: CancellationToken,
+    app_state: Option<Arc<AppState>>,
 }
 
 impl HookContext {
@@ -50,7 +52,19 @@ impl HookContext {
         HookContext {
             session,
             cancellation,
+            app_state: None,
         }
+    }
+
+    /// Lends the call the app's state, for `State<T>`.
+    pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
+        self.app_state = Some(state);
+        self
+    }
+
+    /// The app's state, when the host lent it.
+    pub fn app_state(&self) -> Option<&AppState> {
+        self.app_state.as_deref()
     }
 
     /// The session.
@@ -65,14 +79,19 @@ impl HookContext {
 }
 
 /// What the host needs to know of one session hook argument type, before any session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HookArgumentInfo {}
+#[derive(Debug, Clone, Copy)]
+pub struct HookArgumentInfo {
+    /// Adds the application state types the argument reads
+    /// (`FromHookContext::app_state_types`).
+    pub app_state_types: fn(&mut Vec<StateType>),
+}
 
 impl HookArgumentInfo {
     /// The facts of the hook argument `T`.
     pub const fn of<T: FromHookContext>() -> Self {
-        HookArgumentInfo {}
+        HookArgumentInfo {
+            app_state_types: T::app_state_types,
+        }
     }
 }
 
@@ -80,22 +99,28 @@ impl HookArgumentInfo {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a session hook",
     label = "not a session hook argument",
-    note = "a session hook takes `SessionContext` and, optionally, `CancellationToken`; it sees the session's id and state, not a message"
+    note = "a session hook takes `SessionContext` and, optionally, `CancellationToken` and `State<T>`; it sees the session's id and state, not a message"
 )]
 pub trait FromHookContext: Sized {
-    /// Builds the argument.
-    fn from_hook_context(context: &HookContext) -> Self;
+    /// Builds the argument; an error fails the hook call.
+    fn from_hook_context(context: &HookContext) -> Result<Self, HandlerError>;
+
+    /// Adds the application state types this argument reads ([`State<T>`](crate::State)),
+    /// which the host checks are provided before it starts.
+    fn app_state_types(types: &mut Vec<StateType>) {
+        let _ = types;
+    }
 }
 
 impl FromHookContext for SessionContext {
-    fn from_hook_context(context: &HookContext) -> Self {
-        context.session.clone()
+    fn from_hook_context(context: &HookContext) -> Result<Self, HandlerError> {
+        Ok(context.session.clone())
     }
 }
 
 impl FromHookContext for CancellationToken {
-    fn from_hook_context(context: &HookContext) -> Self {
-        context.cancellation.clone()
+    fn from_hook_context(context: &HookContext) -> Result<Self, HandlerError> {
+        Ok(context.cancellation.clone())
     }
 }
 
@@ -126,11 +151,14 @@ impl<E: Into<HandlerError>> HookOutput for Result<(), E> {
 /// An async fn usable as a session hook: `Args` is the tuple of its argument types.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a session hook",
-    note = "a session hook is an `async fn` taking `SessionContext` and, optionally, `CancellationToken`, returning `()` or `Result<(), E: Into<HandlerError>>`; its future must be `Send`"
+    note = "a session hook is an `async fn` taking `SessionContext` and, optionally, `CancellationToken` and `State<T>`, returning `()` or `Result<(), E: Into<HandlerError>>`; its future must be `Send`"
 )]
 pub trait Hook<Args>: Clone + Send + Sync + Sized + 'static {
     /// Builds the arguments and starts the hook.
     fn call(&self, context: &HookContext) -> BoxFuture<'static, Result<(), HandlerError>>;
+
+    /// The application state types the arguments read.
+    fn app_state_types() -> Vec<StateType>;
 }
 
 macro_rules! impl_hook {
@@ -144,9 +172,19 @@ macro_rules! impl_hook {
         {
             #[allow(non_snake_case, unused_variables)]
             fn call(&self, context: &HookContext) -> BoxFuture<'static, Result<(), HandlerError>> {
-                $(let $arg = $arg::from_hook_context(context);)*
+                $(let $arg = match $arg::from_hook_context(context) {
+                    Ok(arg) => arg,
+                    Err(e) => return Box::pin(async move { Err(e) }),
+                };)*
                 let future = (self)($($arg),*);
                 Box::pin(async move { future.await.into_result() })
+            }
+
+            fn app_state_types() -> Vec<StateType> {
+                #[allow(unused_mut)]
+                let mut types = Vec::new();
+                $($arg::app_state_types(&mut types);)*
+                types
             }
         }
     };
@@ -155,6 +193,8 @@ macro_rules! impl_hook {
 impl_hook!();
 impl_hook!(A1);
 impl_hook!(A1, A2);
+impl_hook!(A1, A2, A3);
+impl_hook!(A1, A2, A3, A4);
 
 type HookFn = dyn Fn(&HookContext) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync;
 
@@ -162,6 +202,7 @@ type HookFn = dyn Fn(&HookContext) -> BoxFuture<'static, Result<(), HandlerError
 #[derive(Clone)]
 pub struct BoxedHook {
     call: Arc<HookFn>,
+    app_state_types: Vec<StateType>,
 }
 
 impl BoxedHook {
@@ -172,6 +213,7 @@ impl BoxedHook {
     {
         BoxedHook {
             call: Arc::new(move |context: &HookContext| hook.call(context)),
+            app_state_types: H::app_state_types(),
         }
     }
 
@@ -181,15 +223,24 @@ impl BoxedHook {
     where
         C: Fn(&HookContext) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync + 'static,
     {
-        let _ = arguments;
+        let mut app_state_types = Vec::new();
+        for argument in arguments {
+            (argument.app_state_types)(&mut app_state_types);
+        }
         BoxedHook {
             call: Arc::new(call),
+            app_state_types,
         }
     }
 
     /// Starts the hook.
     pub fn call(&self, context: &HookContext) -> BoxFuture<'static, Result<(), HandlerError>> {
         (self.call)(context)
+    }
+
+    /// The application state types the arguments read (`State<T>`).
+    pub fn app_state_types(&self) -> &[StateType] {
+        &self.app_state_types
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::MessageActions;
+use crate::app_state::AppState;
 use crate::message::Message;
 use crate::session::SessionContext;
 use crate::state::StateSlot;
@@ -21,6 +22,7 @@ pub struct Invocation {
     cancellation: CancellationToken,
     state: Option<Arc<StateSlot>>,
     trace: Option<TraceContext>,
+    app_state: Option<Arc<AppState>>,
 }
 
 impl Invocation {
@@ -42,6 +44,7 @@ impl Invocation {
             cancellation,
             state: None,
             trace: None,
+            app_state: None,
         }
     }
 
@@ -58,6 +61,17 @@ impl Invocation {
     pub fn with_trace(mut self, trace: TraceContext) -> Self {
         self.trace = Some(trace);
         self
+    }
+
+    /// Lends the invocation the app's state, for `State<T>`.
+    pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
+        self.app_state = Some(state);
+        self
+    }
+
+    /// The app's state, when the host lent it.
+    pub fn app_state(&self) -> Option<&AppState> {
+        self.app_state.as_deref()
     }
 
     /// The trace context, when the host set one.

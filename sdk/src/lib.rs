@@ -34,6 +34,7 @@
 //! | [`ApplicationProperties`] | the sender's application properties |
 //! | [`SessionContext`] | the session: id, lock, raw state (session triggers) |
 //! | [`SessionState<T>`](SessionState) | the session state as your own type, saved on success |
+//! | [`State<T>`](State) | the app's own state (a pool, a client, configuration), given to the host at start-up |
 //! | [`MessageActions`] | settle the message yourself (`auto_complete = false`) |
 //! | [`CancellationToken`] | fires on shutdown or session lock loss |
 //! | [`TraceContext`] | the W3C trace context the message carried |
@@ -81,6 +82,7 @@
 #![warn(missing_docs)]
 
 mod actions;
+mod app_state;
 mod error;
 mod extract;
 mod handler;
@@ -98,6 +100,7 @@ mod test_support;
 pub mod trace;
 
 pub use actions::MessageActions;
+pub use app_state::State;
 #[doc = include_str!("../docs/service_bus_trigger.md")]
 pub use berth_macros::service_bus_trigger;
 pub use berth_macros::{session_closing, session_opened};
@@ -119,7 +122,7 @@ pub mod prelude {
     pub use crate::{
         service_bus_trigger, session_closing, session_opened, ApplicationProperties, Body,
         CancellationToken, DeadLetterOnErr, DeliveryCount, HandlerError, Json, Message,
-        MessageActions, Rejection, SessionContext, SessionId, SessionState, Settlement,
+        MessageActions, Rejection, SessionContext, SessionId, SessionState, Settlement, State,
         TraceContext,
     };
 }
@@ -128,6 +131,7 @@ pub mod prelude {
 /// authors, and not a stable API (the host and the app always build against one `berth`).
 #[doc(hidden)]
 pub mod host {
+    pub use crate::app_state::{AppState, StateType};
     pub use crate::handler::{BoxedHandler, Outcome};
     pub use crate::hook::{BoxedHook, HookKind};
     pub use crate::ops::{BoxFuture, MessageOps, SessionOps};
@@ -198,13 +202,19 @@ pub mod __private {
         HookArgumentInfo::of::<T>()
     }
 
-    /// A type-erased session hook from the generated closure.
+    /// A type-erased session hook from the generated closure (which fails when an argument
+    /// cannot be built).
     pub fn hook_fn<C>(arguments: &[HookArgumentInfo], call: C) -> BoxedHook
     where
-        C: Fn(&crate::HookContext) -> BoxFuture<'static, Result<(), HandlerError>>,
+        C: Fn(
+            &crate::HookContext,
+        ) -> Result<BoxFuture<'static, Result<(), HandlerError>>, HandlerError>,
         C: Send + Sync + 'static,
     {
-        BoxedHook::from_fn(arguments, call)
+        BoxedHook::from_fn(arguments, move |context| match call(context) {
+            Ok(future) => future,
+            Err(error) => Box::pin(async move { Err(error) }),
+        })
     }
 
     /// The hook's result; fails to compile, on the return type, when `R` is not a hook

@@ -68,6 +68,12 @@ impl<E: FromInvocation> FromInvocation for Result<E, Rejection> {
     fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
         Ok(E::from_invocation(invocation))
     }
+
+    /// `E`'s: the host still checks at start-up that the state `E` reads was provided (an
+    /// `Option<State<T>>` accepts its absence instead).
+    fn app_state_types(types: &mut Vec<crate::app_state::StateType>) {
+        E::app_state_types(types);
+    }
 }
 
 #[cfg(test)]

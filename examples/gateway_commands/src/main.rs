@@ -4,11 +4,41 @@
 //! function names `session_ids = ["%GatewayId%"]`: an instance accepts only its own
 //! gateway's session, the `GatewayId` app setting (e.g. from the environment). A command
 //! type no function handles is dead-lettered with reason `NoHandlerForMessageType`.
+//!
+//! The battery's limits are application state: read once at start-up from the
+//! `MaxSetpointKw` app setting (`main`'s `state_with`), then taken by the function that
+//! needs them as `State<BatteryLimits>`.
 
 use berth::prelude::*;
+use berth_host::SetupContext;
 
-/// The largest charge or discharge power a gateway's battery accepts, in kW.
-const MAX_SETPOINT_KW: f64 = 100.0;
+/// The battery's limits, from the app settings.
+#[derive(Debug)]
+struct BatteryLimits {
+    /// The largest charge or discharge power the battery accepts, in kW.
+    max_setpoint_kw: f64,
+}
+
+impl BatteryLimits {
+    /// Without `MaxSetpointKw`, the limit is 100 kW.
+    const DEFAULT_MAX_SETPOINT_KW: f64 = 100.0;
+
+    /// Reads `MaxSetpointKw`: a positive number of kW.
+    fn from_settings(setup: &SetupContext) -> Result<Self, String> {
+        let max_setpoint_kw = match setup.setting("MaxSetpointKw") {
+            None => Self::DEFAULT_MAX_SETPOINT_KW,
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|kw| kw.is_finite() && *kw > 0.0)
+                .ok_or_else(|| {
+                    format!("the app setting `MaxSetpointKw` must be a positive number of kW, not `{text}`")
+                })?,
+        };
+        Ok(BatteryLimits { max_setpoint_kw })
+    }
+}
 
 /// `PingGatewayRequest`: is the gateway reachable?
 #[derive(Debug, serde::Deserialize)]
@@ -52,9 +82,11 @@ async fn ping_gateway(
 )]
 async fn set_battery_setpoint(
     SessionId(gateway): SessionId,
+    State(limits): State<BatteryLimits>,
     Json(request): Json<SetBatterySetpointRequest>,
 ) -> Result<Settlement, HandlerError> {
-    if !request.setpoint_kw.is_finite() || request.setpoint_kw.abs() > MAX_SETPOINT_KW {
+    let max_kw = limits.max_setpoint_kw;
+    if !request.setpoint_kw.is_finite() || request.setpoint_kw.abs() > max_kw {
         // Retrying cannot make it valid: set it aside for an operator.
         tracing::warn!(
             gateway = %gateway,
@@ -65,7 +97,7 @@ async fn set_battery_setpoint(
         return Ok(Settlement::dead_letter(
             "SetpointOutOfRange",
             format!(
-                "command {}: setpoint {} kW is outside ±{MAX_SETPOINT_KW} kW",
+                "command {}: setpoint {} kW is outside ±{max_kw} kW",
                 request.command_id, request.setpoint_kw
             ),
         ));
@@ -99,5 +131,7 @@ async fn refresh_configuration(
 }
 
 fn main() -> std::process::ExitCode {
-    berth_host::main()
+    berth_host::Host::builder()
+        .state_with(|setup| async move { BatteryLimits::from_settings(&setup) })
+        .main()
 }

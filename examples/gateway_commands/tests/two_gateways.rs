@@ -184,3 +184,26 @@ fn the_example_files_validate() {
     ]);
     run_ok(validate);
 }
+
+#[test]
+fn an_invalid_battery_limit_stops_the_instance_at_start_up() {
+    let dir = temp_dir("gateway-invalid-limit");
+    write_file(&dir, "host.toml", "");
+    let out = Command::new(APP)
+        .current_dir(&dir)
+        .args(["start", "--log-format", "json", "--config", "host.toml"])
+        .env_remove("ServiceBusConnection")
+        .env("GatewayId", "gw-1")
+        .env("MaxSetpointKw", "lots")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .contains("setting up the application state `gateway_commands::BatteryLimits` failed")
+            && stdout.contains("`MaxSetpointKw` must be a positive number of kW, not `lots`"),
+        "{stdout}"
+    );
+}

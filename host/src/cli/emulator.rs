@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use berth_emulator::admin::AdminServer;
 use berth_emulator::broker::Broker;
-use berth_emulator::entity::{EntitiesConfig, EntityConfig};
+use berth_emulator::entity::EntitiesConfig;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::app::embedded::queue;
 use crate::config::LoggingConfig;
 use crate::{logging, shutdown};
 
@@ -163,17 +164,4 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
     broker.shutdown().await;
     info!("embedded broker stopped");
     ExitCode::SUCCESS
-}
-
-/// A queue definition with the broker's defaults.
-pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
-    EntityConfig {
-        name: name.to_owned(),
-        requires_session: Some(requires_session),
-        lock_duration: None,
-        max_delivery_count: None,
-        default_message_time_to_live: None,
-        dead_lettering_on_message_expiration: None,
-        max_size_bytes: None,
-    }
 }

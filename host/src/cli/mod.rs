@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::app::HostBuilder;
+
 pub use deploy::{DeployArgs, DeployTarget, KedaArgs};
 pub use functions::{describe, describe_json};
 pub use health::{probe, HealthArgs};
@@ -110,11 +112,17 @@ pub enum LogFormatArg {
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
+    run_with(HostBuilder::new())
+}
+
+/// Parses the command line and runs the command; `host start` runs the host `builder`
+/// describes, `host validate` checks the state its functions take.
+pub fn run_with(builder: HostBuilder) -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Start(args) => start::run(args),
+        Command::Start(args) => start::run(args, builder),
         Command::Functions(args) => functions::run(args),
-        Command::Validate(args) => validate::run(args),
+        Command::Validate(args) => validate::run(args, &builder),
         Command::Emulator(args) => emulator::run(args),
         Command::Send(args) => send::run(args),
         Command::Peek(args) => peek::run(args),

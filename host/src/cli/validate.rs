@@ -4,10 +4,26 @@ use std::process::ExitCode;
 
 use super::load::{load, report};
 use super::ConfigArgs;
+use crate::app::HostBuilder;
 
-/// Runs `host validate`.
-pub(crate) fn run(args: ConfigArgs) -> ExitCode {
-    match load(&args) {
+/// Runs `host validate`; the application state the functions take is checked against what
+/// `builder` provides.
+pub(crate) fn run(args: ConfigArgs, builder: &HostBuilder) -> ExitCode {
+    let loaded = load(&args).and_then(|loaded| {
+        let enabled: Vec<_> = loaded
+            .functions
+            .iter()
+            .filter(|f| !f.disabled)
+            .cloned()
+            .collect();
+        let missing = builder.missing(&enabled);
+        if missing.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(missing.into_iter().map(|m| format!("error: {m}")).collect())
+        }
+    });
+    match loaded {
         Ok(loaded) => {
             let enabled = loaded.functions.iter().filter(|f| !f.disabled).count();
             println!(

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::host::Outcome;
 use berth::Settlement;
 use prometheus_client::encoding::text;
 use prometheus_client::metrics::counter::Counter;
@@ -18,16 +17,30 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::runtime::dispatch::InvocationResult;
-
 /// One label.
 type Labels1 = [(&'static str, String); 1];
 /// Two labels.
 type Labels2 = [(&'static str, String); 2];
 type HistogramFamily = Family<Labels1, Histogram, fn() -> Histogram>;
 
-/// The invocation outcomes, as labelled (the names the logs use).
+/// The invocation outcomes, as labelled (the names the logs use), in
+/// [`InvocationOutcome`]'s order.
 const OUTCOMES: [&str; 5] = ["ok", "settled", "error", "panic", "rejected"];
+
+/// How a handler run ended, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationOutcome {
+    /// Returned normally.
+    Ok = 0,
+    /// Returned a settlement.
+    Settled = 1,
+    /// Returned an error.
+    Error = 2,
+    /// Panicked.
+    Panic = 3,
+    /// An extractor refused the message.
+    Rejected = 4,
+}
 /// The settlement kinds, as labelled.
 const SETTLEMENTS: [&str; 4] = ["completed", "abandoned", "dead_lettered", "deferred"];
 
@@ -231,15 +244,8 @@ pub struct FunctionMetrics(Arc<FunctionHandles>);
 
 impl FunctionMetrics {
     /// Counts one handler run and its duration.
-    pub fn invoked(&self, result: &InvocationResult, elapsed: Duration) {
-        let index = match result {
-            InvocationResult::Returned(Outcome::Done) => 0,
-            InvocationResult::Returned(Outcome::Settle(_)) => 1,
-            InvocationResult::Returned(Outcome::Failed(_)) => 2,
-            InvocationResult::Panicked(_) => 3,
-            InvocationResult::Rejected(_) => 4,
-        };
-        self.0.invocations[index].inc();
+    pub fn invoked(&self, outcome: InvocationOutcome, elapsed: Duration) {
+        self.0.invocations[outcome as usize].inc();
         self.0.duration.observe(elapsed.as_secs_f64());
     }
 

@@ -11,8 +11,8 @@
 //! use berth_host::ops::{Ops, OpsServer};
 //! let ops = Ops::new();
 //! ops.instrument_client(&client, &spec.connection);
-//! let source = client.session_source(&spec);
-//! let group = ops.instrument(group, source.probe());
+//! let source = client.session_source(&spec.entity.path(), spec.settings.prefetch_count);
+//! let group = group.instrumented(&ops, source.probe());
 //! let server = OpsServer::start("127.0.0.1:8080".parse()?, ops.clone()).await?;
 //! # Ok(()) }
 //! ```
@@ -26,11 +26,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use metrics::{FunctionMetrics, GroupMetrics, Metrics, TriggerMetrics};
+pub use metrics::{FunctionMetrics, GroupMetrics, InvocationOutcome, Metrics, TriggerMetrics};
 pub use readiness::{ConnectionProbe, Readiness, ReceiverProbe};
 pub use server::{OpsError, OpsServer};
 
-use crate::runtime::EntityGroup;
 use crate::servicebus::ServiceBusClient;
 
 /// The metrics and readiness of one host, shared with the ops listener. Cheap to clone.
@@ -73,12 +72,15 @@ impl Ops {
         }
     }
 
-    /// Resolves the metric handles of `group`, and watches its receiver (reporting
-    /// through `probe`) for `/readyz`.
-    pub fn instrument(&self, group: EntityGroup, probe: &Arc<ReceiverProbe>) -> EntityGroup {
-        let group = group.with_metrics(&self.metrics);
-        probe.count_with(group.metrics.trigger.clone());
-        self.readiness.watch(group.name.clone(), probe.clone());
-        group
+    /// Watches the receiver of the trigger `name` (reporting through `probe`) for
+    /// `/readyz`, counting what it reports with `trigger`.
+    pub fn watch_receiver(
+        &self,
+        name: Arc<str>,
+        probe: &Arc<ReceiverProbe>,
+        trigger: TriggerMetrics,
+    ) {
+        probe.count_with(trigger);
+        self.readiness.watch(name, probe.clone());
     }
 }

@@ -17,8 +17,8 @@ use super::mismatch;
 use super::router::EntityGroup;
 use super::session_pump::{self, SessionEnd, SessionSummary};
 use super::source::SessionSource;
+use crate::backoff::Backoff;
 use backoff::AcceptRetry;
-pub(crate) use backoff::Backoff;
 pub(crate) use slots::Slot;
 use slots::Slots;
 

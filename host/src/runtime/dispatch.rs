@@ -1,10 +1,9 @@
 //! One invocation: build the arguments, run the handler with panics caught, and report
 //! what happened. Settling is the caller's job ([`super::settle`]).
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use berth::host::{MessageOps, Outcome, SessionOps, StateSlot};
+use berth::host::Outcome;
 use berth::trace::TraceScope;
 use berth::{
     CancellationToken, Invocation, Message, MessageActions, Rejection, SessionContext, TraceContext,
@@ -12,6 +11,7 @@ use berth::{
 
 use super::catch_panic::CatchPanic;
 use super::function::FunctionSpec;
+use super::invoke::Lent;
 
 /// What one invocation came to.
 #[derive(Debug)]
@@ -33,18 +33,17 @@ pub(crate) struct Started {
     pub(crate) started_at: Instant,
 }
 
-/// Builds the invocation and starts the handler, under `trace`.
+/// Builds the invocation from what the message's holder lends it and starts the handler,
+/// under `trace`.
 pub(crate) fn start(
     function: &FunctionSpec,
     message: Message,
     trace: TraceContext,
-    session: Option<(Arc<str>, Arc<dyn SessionOps>)>,
-    message_ops: Arc<dyn MessageOps>,
+    lent: Lent,
     cancellation: CancellationToken,
-    state: Option<Arc<StateSlot>>,
 ) -> Started {
-    let actions = MessageActions::new(message_ops);
-    let session = session.map(|(id, ops)| SessionContext::new(id, ops));
+    let actions = MessageActions::new(lent.message_ops);
+    let session = lent.session.map(|(id, ops)| SessionContext::new(id, ops));
     let mut invocation = Invocation::new(
         function.name.clone(),
         message,
@@ -52,8 +51,9 @@ pub(crate) fn start(
         actions.clone(),
         cancellation,
     )
-    .with_trace(trace.clone());
-    if let Some(slot) = state {
+    .with_trace(trace.clone())
+    .with_app_state(lent.app_state);
+    if let Some(slot) = lent.state {
         invocation = invocation.with_state_slot(slot);
     }
     Started {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use berth::host::BoxedHandler;
 
+use super::source::ReceiverSettings;
+
 /// The entity a trigger receives from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Entity {
@@ -102,6 +104,17 @@ pub enum PoisonPolicy {
     DeadLetter,
     /// Abandon it, leaving it to the entity's max delivery count.
     Abandon,
+}
+
+impl TriggerSettings {
+    /// What a receiver without sessions needs of these settings.
+    pub fn receiver(&self) -> ReceiverSettings {
+        ReceiverSettings {
+            prefetch_count: self.prefetch_count,
+            max_concurrent_calls: self.max_concurrent_calls,
+            max_auto_lock_renewal_duration: self.max_auto_lock_renewal_duration,
+        }
+    }
 }
 
 impl Default for TriggerSettings {

@@ -1,24 +1,28 @@
 //! A non-session trigger: up to `max_concurrent_calls` workers, each receiving a message,
-//! routing it to its function, dispatching it and settling it.
+//! routing it to its function and running it through the invocation pipeline
+//! ([`super::invoke`]: retry, poison policy, settlement), as the session pump does.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use berth::host::StateSlot;
 use berth::host::{BoxFuture, MessageOps};
 use berth::{ErrorKind, ServiceBusError, Settlement, TraceContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
-use super::acceptor::Backoff;
-use super::dispatch::{self, InvocationResult};
+use super::dispatch;
 use super::function::FunctionSpec;
+use super::invoke::{self, Holder, Lent};
 use super::mismatch;
 use super::router::EntityGroup;
-use super::session_pump::log_result;
-use super::settle::{self, Decision};
 use super::source::{DeliveryToken, MessageSource, Received};
+use crate::backoff::Backoff;
 use crate::logging::invocation_span;
-use crate::ops::metrics::{FunctionMetrics, GroupMetrics, SettlementKind};
+use crate::ops::metrics::{FunctionMetrics, SettlementKind};
 
 /// Runs a non-session trigger of one function until `shutdown` fires or the source closes;
 /// in-flight invocations finish and settle first. Returns the number of invocations.
@@ -75,7 +79,7 @@ async fn worker<S: MessageSource>(
                 match group.route(&received.message) {
                     Ok(function) => {
                         invocations += 1;
-                        invoke(function, &group.metrics, &source, received, &shutdown).await;
+                        invoke(function, &group, &source, received, &shutdown).await;
                     }
                     Err(rejection) => {
                         warn!(
@@ -109,7 +113,7 @@ async fn worker<S: MessageSource>(
 
 async fn invoke<S: MessageSource>(
     function: &FunctionSpec,
-    group_metrics: &GroupMetrics,
+    group: &EntityGroup,
     source: &Arc<S>,
     received: Received,
     shutdown: &CancellationToken,
@@ -123,64 +127,93 @@ async fn invoke<S: MessageSource>(
         &mut trace,
         &dispatch::invocation_id(),
     );
-    let metrics = group_metrics.function(&function.name);
+    let metrics = group.metrics.function(&function.name).clone();
+    let mut held = Held {
+        source,
+        shutdown,
+        group,
+    };
     async move {
-        let ops = Arc::new(DirectSettle {
-            source: source.clone(),
-            token,
-            metrics: metrics.clone(),
-        });
-        let started = dispatch::start(
-            function,
-            message,
-            trace,
-            None,
-            ops,
-            shutdown.child_token(),
-            None,
-        );
-        let result = match started.future {
-            Err(rejection) => InvocationResult::Rejected(rejection),
-            Ok(future) => match future.await {
-                Ok(outcome) => InvocationResult::Returned(outcome),
-                Err(panic) => InvocationResult::Panicked(panic),
-            },
-        };
-        metrics.invoked(&result, started.started_at.elapsed());
-        log_result(&result);
-        let decision = settle::decide(
-            &result,
-            function.settings.auto_complete,
-            started.actions.is_settled(),
-        );
-        let (name, settled) = match decision {
-            Decision::Settle(settlement) => {
-                let (name, kind) = (settlement.name(), SettlementKind::from(&settlement));
-                let settled = source.settle(token, settlement).await;
-                if settled.is_ok() {
-                    metrics.settled(kind);
-                }
-                (name, settled)
-            }
-            Decision::SettledByHandler => ("by_handler", Ok(())),
-        };
+        let Ok(settled) =
+            invoke::invoke(&mut held, function, &metrics, message, trace, token).await;
         if let Err(e) = &settled {
             if e.kind == ErrorKind::MessageLockLost {
-                group_metrics.trigger.lock_lost();
+                group.metrics.trigger.lock_lost();
             }
             warn!(error = %e, "settling the message failed; the broker will redeliver it");
         }
-        info!(
-            outcome = settle::outcome_name(&result),
-            settlement = name,
-            confirmed = settled.is_ok(),
-            duration_ms = started.started_at.elapsed().as_millis() as u64,
-            messaging.servicebus.disposition_status = name,
-            "invocation completed"
-        );
     }
     .instrument(span)
     .await
+}
+
+/// A non-session worker holds its message: the receiver renews the message's lock, the
+/// handler settles on the receiver directly, and nothing stops the invocation before it
+/// settles.
+struct Held<'a, S> {
+    source: &'a Arc<S>,
+    shutdown: &'a CancellationToken,
+    group: &'a EntityGroup,
+}
+
+impl<S: MessageSource> Holder for Held<'_, S> {
+    type Stop = Infallible;
+
+    fn shutdown(&self) -> &CancellationToken {
+        self.shutdown
+    }
+
+    fn lend(&mut self, token: DeliveryToken, metrics: &FunctionMetrics) -> Lent {
+        Lent {
+            session: None,
+            message_ops: Arc::new(DirectSettle {
+                source: self.source.clone(),
+                token,
+                metrics: metrics.clone(),
+            }),
+            state: None,
+            app_state: self.group.app_state.clone(),
+        }
+    }
+
+    async fn ready(&mut self, _attempt: u32) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    async fn drive_handler<F>(
+        &mut self,
+        future: F,
+        _token: DeliveryToken,
+        _metrics: &FunctionMetrics,
+        _cancellation: &CancellationToken,
+    ) -> (F::Output, Option<Infallible>)
+    where
+        F: Future + Unpin + Send,
+        F::Output: Send,
+    {
+        (future.await, None)
+    }
+
+    /// Waits out the retry delay; shutdown cuts it short (the last attempt then settles).
+    async fn wait(&mut self, delay: Duration) -> Result<(), Infallible> {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
+        Ok(())
+    }
+
+    async fn write_back(&mut self, _slot: &StateSlot) -> Result<Option<Settlement>, Infallible> {
+        Ok(None)
+    }
+
+    async fn settle(
+        &mut self,
+        token: DeliveryToken,
+        settlement: Settlement,
+    ) -> Result<(), ServiceBusError> {
+        self.source.settle(token, settlement).await
+    }
 }
 
 struct DirectSettle<S> {

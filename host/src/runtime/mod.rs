@@ -6,13 +6,15 @@
 //! (which function takes the message) → dispatch → settle, strictly one at a time) →
 //! [`dispatch`] (span, panic catch, extractor rejections) → [`settle`] (what outcome becomes
 //! which settlement). Non-session triggers take [`message_pump`] instead of the session
-//! pump. [`memory`] is an in-memory source for tests.
+//! pump; both hand each message to [`invoke`] (retry, poison policy, state write-back,
+//! settlement), holding it their own way. [`memory`] is an in-memory source for tests.
 
 pub mod acceptor;
 mod catch_panic;
 pub mod dispatch;
 pub mod function;
 pub mod host;
+pub mod invoke;
 pub mod memory;
 pub mod message_pump;
 mod mismatch;
@@ -25,4 +27,6 @@ pub mod source;
 pub use function::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 pub use host::{DrainReport, TriggerSet};
 pub use router::{EntityGroup, GroupConflict, Routes, SessionHook, SessionHooks};
-pub use source::{DeliveryToken, MessageSource, Received, SessionSource, SourceSession};
+pub use source::{
+    DeliveryToken, MessageSource, Received, ReceiverSettings, SessionSource, SourceSession,
+};

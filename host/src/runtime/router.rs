@@ -12,11 +12,11 @@
 
 use std::sync::Arc;
 
-use berth::host::BoxedHook;
+use berth::host::{AppState, BoxedHook};
 use berth::{Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
-use crate::ops::{GroupMetrics, Metrics};
+use crate::ops::{GroupMetrics, Metrics, Ops, ReceiverProbe};
 
 /// The dead-letter reason of a message whose type no function handles.
 pub const NO_HANDLER_REASON: &str = "NoHandlerForMessageType";
@@ -46,6 +46,9 @@ pub struct EntityGroup {
     pub hooks: SessionHooks,
     /// The metric handles its pumps count with (detached until [`Self::with_metrics`]).
     pub metrics: GroupMetrics,
+    /// The app's state its handlers and hooks take as `State<T>` (empty until
+    /// [`Self::with_app_state`]).
+    pub app_state: Arc<AppState>,
 }
 
 /// Which function takes which message.
@@ -107,6 +110,7 @@ impl EntityGroup {
             routes: Routes::One(function),
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
+            app_state: Arc::default(),
         }
     }
 
@@ -162,6 +166,7 @@ impl EntityGroup {
             }),
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
+            app_state: Arc::default(),
         })
     }
 
@@ -175,6 +180,20 @@ impl EntityGroup {
     pub fn with_hooks(mut self, hooks: SessionHooks) -> Self {
         self.hooks = hooks;
         self
+    }
+
+    /// Lends its handlers and hooks the app's state.
+    pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
+        self.app_state = state;
+        self
+    }
+
+    /// Counts with `ops`' metrics (see [`Self::with_metrics`]) and has `ops` watch the group's
+    /// receiver (reporting through `probe`) for `/readyz`.
+    pub fn instrumented(self, ops: &Ops, probe: &Arc<ReceiverProbe>) -> Self {
+        let group = self.with_metrics(&ops.metrics);
+        ops.watch_receiver(group.name.clone(), probe, group.metrics.trigger.clone());
+        group
     }
 
     /// Count with handles from `metrics` (resolved now, once, for the group and each of its

@@ -4,6 +4,7 @@ use berth::host::Outcome;
 use berth::Settlement;
 
 use super::dispatch::InvocationResult;
+use crate::ops::InvocationOutcome;
 
 /// What the host does with the message after an invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,17 @@ pub fn retryable(result: &InvocationResult) -> bool {
         InvocationResult::Returned(Outcome::Failed(error)) => error.dead_letter_reason().is_none(),
         InvocationResult::Panicked(_) => true,
         InvocationResult::Returned(_) | InvocationResult::Rejected(_) => false,
+    }
+}
+
+/// The outcome as counted.
+pub fn outcome(result: &InvocationResult) -> InvocationOutcome {
+    match result {
+        InvocationResult::Rejected(_) => InvocationOutcome::Rejected,
+        InvocationResult::Returned(Outcome::Done) => InvocationOutcome::Ok,
+        InvocationResult::Returned(Outcome::Settle(_)) => InvocationOutcome::Settled,
+        InvocationResult::Returned(Outcome::Failed(_)) => InvocationOutcome::Error,
+        InvocationResult::Panicked(_) => InvocationOutcome::Panic,
     }
 }
 

@@ -105,3 +105,14 @@ pub trait MessageSource: Send + Sync + 'static {
         settlement: Settlement,
     ) -> impl Future<Output = Result<(), ServiceBusError>> + Send;
 }
+
+/// How a receiver without sessions takes messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverSettings {
+    /// Messages buffered ahead of the workers.
+    pub prefetch_count: u32,
+    /// Workers taking messages at once (each holds one).
+    pub max_concurrent_calls: u32,
+    /// How long the lock of a message in hand is kept renewed (zero: never renewed).
+    pub max_auto_lock_renewal_duration: Duration,
+}

@@ -18,9 +18,9 @@ use super::connection::{Connection, Endpoint};
 use super::message_receiver::AmqpMessageSource;
 use super::sender::Sender;
 use super::target::ConnectionTarget;
+use crate::backoff::Backoff;
 use crate::ops::ConnectionProbe;
-use crate::runtime::acceptor::Backoff;
-use crate::runtime::FunctionSpec;
+use crate::runtime::ReceiverSettings;
 
 /// How a client's connections behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,23 +97,23 @@ impl ServiceBusClient {
         &self.inner.endpoint.target
     }
 
-    /// A session source for a session trigger (`spec.sessions`), using its entity and
-    /// `prefetch_count`.
-    pub fn session_source(&self, spec: &FunctionSpec) -> Arc<AmqpSessionSource> {
+    /// A session source on the session-enabled entity at `path` (`queue`,
+    /// `topic/Subscriptions/sub`), each accepted session's receiver prefetching up to
+    /// `prefetch_count` messages.
+    pub fn session_source(&self, path: &str, prefetch_count: u32) -> Arc<AmqpSessionSource> {
         Arc::new(AmqpSessionSource::new(
             self.clone(),
-            spec.entity.path(),
-            spec.settings.prefetch_count,
+            path.to_owned(),
+            prefetch_count,
         ))
     }
 
-    /// A message source for a trigger without sessions, using its entity, `prefetch_count`,
-    /// `max_concurrent_calls` and `max_auto_lock_renewal_duration`.
-    pub fn message_source(&self, spec: &FunctionSpec) -> Arc<AmqpMessageSource> {
+    /// A message source on the entity at `path`, without sessions.
+    pub fn message_source(&self, path: &str, settings: ReceiverSettings) -> Arc<AmqpMessageSource> {
         Arc::new(AmqpMessageSource::new(
             self.clone(),
-            spec.entity.path(),
-            &spec.settings,
+            path.to_owned(),
+            settings,
         ))
     }
 

@@ -24,9 +24,9 @@ use super::client::ServiceBusClient;
 use super::management::Management;
 use super::peek_lock::PeekLockReceiver;
 use super::verdict::Pending;
+use crate::backoff::Backoff;
 use crate::ops::ReceiverProbe;
-use crate::runtime::acceptor::Backoff;
-use crate::runtime::{DeliveryToken, MessageSource, Received, TriggerSettings};
+use crate::runtime::{DeliveryToken, MessageSource, Received, ReceiverSettings};
 
 /// A settlement's answer: on the link, the disposition sent and its verdict to wait for
 /// (by the settling worker, so that the task goes on meanwhile); through `$management`, done.
@@ -51,8 +51,8 @@ struct Config {
 }
 
 impl AmqpMessageSource {
-    /// A source for `entity`, sized by the trigger's settings.
-    pub fn new(client: ServiceBusClient, entity: String, settings: &TriggerSettings) -> Self {
+    /// A source for `entity`, sized by `settings`.
+    pub fn new(client: ServiceBusClient, entity: String, settings: ReceiverSettings) -> Self {
         let probe = Arc::new(ReceiverProbe::new(client.probe().clone()));
         AmqpMessageSource {
             config: Config {

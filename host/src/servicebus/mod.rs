@@ -11,12 +11,12 @@
 //! ([`ServiceBusClient::peek`]) browses an entity without locking.
 //!
 //! ```no_run
-//! # async fn start(spec: berth_host::runtime::FunctionSpec) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn start(settings: berth_host::runtime::ReceiverSettings) -> Result<(), Box<dyn std::error::Error>> {
 //! use berth_host::servicebus::{ConnectionString, ServiceBusClient};
 //! let cs: ConnectionString = "Endpoint=sb://localhost;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true".parse()?;
 //! let client = ServiceBusClient::connect(cs).await?;
-//! let sessions = client.session_source(&spec); // for runtime::acceptor::run
-//! let messages = client.message_source(&spec); // for runtime::message_pump::run
+//! let sessions = client.session_source("orders", 0); // for runtime::acceptor::run
+//! let messages = client.message_source("events", settings); // for runtime::message_pump::run
 //! client.sender("orders").send(&berth::Message::with_body("hi").session("s1")).await?;
 //! # Ok(()) }
 //! ```

@@ -47,7 +47,7 @@ impl Trigger {
     /// Runs `spec` on `client` (the source `ServiceBusClient::session_source` makes).
     pub fn start(client: &ServiceBusClient, spec: Arc<FunctionSpec>) -> Trigger {
         let shutdown = CancellationToken::new();
-        let source = client.session_source(&spec);
+        let source = client.session_source(&spec.entity.path(), spec.settings.prefetch_count);
         let task = tokio::spawn(acceptor::run(spec, source, shutdown.clone()));
         Trigger { shutdown, task }
     }

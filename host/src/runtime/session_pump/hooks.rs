@@ -30,7 +30,8 @@ impl<S: SourceSession> Pump<S> {
             let cancellation = self.shutdown.child_token();
             let ops: Arc<dyn berth::host::SessionOps> = Arc::new(self.handle.clone());
             let session = SessionContext::new(self.session_id.clone(), ops);
-            let context = HookContext::new(session, cancellation.clone());
+            let context = HookContext::new(session, cancellation.clone())
+                .with_app_state(self.group.app_state.clone());
             let started = Instant::now();
             let future = CatchPanic::new(hook.hook.call(&context));
             let (output, lock_lost) = self.drive(future, None, &cancellation).await;

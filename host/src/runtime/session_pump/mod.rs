@@ -3,7 +3,7 @@
 //! is lost. Around it, the group's session hooks: `session_opened` after the accept, before
 //! the first message; `session_closing` before the release.
 //!
-//! `invoke` runs one message (routing, retry, state write-back, settlement); `lock`
+//! `invoke` routes one message and holds it through the shared invocation pipeline; `lock`
 //! serves the requests of whatever runs (handler or hook) and keeps the lock renewed;
 //! `hooks` calls the hooks; `park` gives the slot back while the session is quiet.
 
@@ -28,7 +28,6 @@ use super::router::EntityGroup;
 use super::source::{Received, SourceSession};
 use lock::{end_for, Renewal};
 
-pub(crate) use invoke::log_result;
 pub(crate) use lock::sleep_until;
 
 /// Why a session pump stopped.

@@ -11,6 +11,13 @@ async fn returns_a_settlement(_session: SessionContext) -> Settlement {
 }
 
 #[session_closing(function = "process")]
-async fn too_many(_a: SessionContext, _b: CancellationToken, _c: CancellationToken) {}
+async fn too_many(
+    _a: SessionContext,
+    _b: CancellationToken,
+    _c: CancellationToken,
+    _d: CancellationToken,
+    _e: CancellationToken,
+) {
+}
 
 fn main() {}

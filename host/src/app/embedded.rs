@@ -1,0 +1,149 @@
+//! The embedded broker of a host whose functions have no connection configured: started
+//! with the entities those functions need, checked against them, and seeded with the
+//! `[[emulator.seed]]` messages once the triggers are open.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use berth_emulator::broker::{Broker, RunningBroker};
+use berth_emulator::entity::{EntitiesConfig, EntityConfig, TopicConfig};
+use tracing::info;
+
+use crate::config::HostConfig;
+use crate::message_file;
+use crate::registry::ResolvedFunction;
+use crate::runtime::Entity;
+use crate::servicebus::{ClientOptions, ConnectionString, ServiceBusClient};
+
+/// Starts the embedded broker with the entities the functions need (existing ones in a
+/// data directory are kept) and refuses a session trigger on a non-session entity (or the
+/// reverse).
+pub(super) async fn start(
+    config: &HostConfig,
+    functions: &[ResolvedFunction],
+) -> Result<RunningBroker, String> {
+    let emulator = &config.emulator;
+    let ip = emulator
+        .host
+        .parse()
+        .map_err(|e| format!("[emulator] host `{}`: {e}", emulator.host))?;
+    // Development JWTs: identity-based connections (token credentials) work against it.
+    let mut builder = Broker::builder()
+        .address(SocketAddr::new(ip, emulator.port))
+        .dev_jwt(true)
+        .entities(entities_for(functions));
+    builder = match &emulator.data_dir {
+        Some(dir) => builder.data_dir(dir),
+        None => builder.in_memory(),
+    };
+    let broker = builder.start().await.map_err(|e| e.to_string())?;
+    for f in functions.iter().filter(|f| f.connection.is_none()) {
+        let path = f.spec.entity.path();
+        let entity = broker
+            .namespace()
+            .receiver(&path)
+            .map_err(|e| format!("function `{}`: {e}", f.spec.name))?;
+        if entity.requires_session() != f.spec.sessions {
+            let (is, wants) = if f.spec.sessions {
+                ("not session-enabled", "a session trigger")
+            } else {
+                ("session-enabled", "a trigger without sessions")
+            };
+            return Err(format!(
+                "function `{}` is {wants} but {} is {is} (in the broker's data directory); \
+                 change `sessions` in #[service_bus_trigger] at {}, or delete the entity",
+                f.spec.name, f.spec.entity, f.location
+            ));
+        }
+    }
+    info!(
+        connection_string = %broker.connection_string(),
+        durable = emulator.data_dir.is_some(),
+        "embedded Service Bus broker started (no connection string configured); the SDKs can send to it with this connection string"
+    );
+    Ok(broker)
+}
+
+/// Sends the `[[emulator.seed]]` messages to the embedded broker.
+pub(super) async fn seed(
+    config: &HostConfig,
+    broker: &RunningBroker,
+    clients: &BTreeMap<String, ServiceBusClient>,
+    client_options: ClientOptions,
+) -> Result<(), String> {
+    if config.emulator.seed.is_empty() {
+        return Ok(());
+    }
+    let client = match clients.get(&broker.connection_string()) {
+        Some(client) => client.clone(),
+        None => {
+            let cs =
+                ConnectionString::parse(&broker.connection_string()).map_err(|e| e.to_string())?;
+            ServiceBusClient::connect_with(cs, client_options)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    for seed in &config.emulator.seed {
+        let entity = seed.entity().ok_or_else(|| {
+            format!(
+                "[[emulator.seed]] for {} needs `queue` or `topic`",
+                seed.file.display()
+            )
+        })?;
+        let messages = message_file::read(&seed.file)?;
+        let sender = client.sender(entity);
+        for chunk in messages.chunks(500) {
+            sender
+                .send_batch(chunk)
+                .await
+                .map_err(|e| format!("seeding {entity}: {e}"))?;
+        }
+        info!(
+            entity,
+            messages = messages.len(),
+            file = %seed.file.display(),
+            "seeded the embedded broker"
+        );
+    }
+    Ok(())
+}
+
+/// The queues, topics and subscriptions that functions without a connection string read.
+fn entities_for(functions: &[ResolvedFunction]) -> EntitiesConfig {
+    let mut config = EntitiesConfig::default();
+    let mut topics: BTreeMap<String, Vec<EntityConfig>> = BTreeMap::new();
+    for f in functions.iter().filter(|f| f.connection.is_none()) {
+        match &f.spec.entity {
+            Entity::Queue(name) => config.queues.push(queue(name, f.spec.sessions)),
+            Entity::Subscription {
+                topic,
+                subscription,
+            } => topics
+                .entry(topic.clone())
+                .or_default()
+                .push(queue(subscription, f.spec.sessions)),
+        }
+    }
+    config.topics = topics
+        .into_iter()
+        .map(|(name, subscriptions)| TopicConfig {
+            name,
+            subscriptions,
+        })
+        .collect();
+    config
+}
+
+/// A queue definition with the broker's defaults.
+pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
+    EntityConfig {
+        name: name.to_owned(),
+        requires_session: Some(requires_session),
+        lock_duration: None,
+        max_delivery_count: None,
+        default_message_time_to_live: None,
+        dead_lettering_on_message_expiration: None,
+        max_size_bytes: None,
+    }
+}

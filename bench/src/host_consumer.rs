@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use berth::{ApplicationProperties, BoxedHandler, CancellationToken, Message, ServiceBusError};
+use berth::host::BoxedHandler;
+use berth::{ApplicationProperties, CancellationToken, Message, ServiceBusError};
 use berth_host::runtime::{acceptor, Entity, FunctionSpec, SessionSource, TriggerSettings};
 use berth_host::servicebus::{ConnectionString, ServiceBusClient};
 use tokio::sync::Notify;

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth::{BoxedHandler, CancellationToken, Message};
+use berth::host::BoxedHandler;
+use berth::{CancellationToken, Message};
 use berth_host::runtime::{acceptor, Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::{ConnectionString, ServiceBusClient};
 use tokio::sync::Notify;

@@ -37,7 +37,7 @@ fn functions() -> (Vec<ResolvedFunction>, AppSettings) {
     )
     .unwrap();
     let settings = AppSettings::parse(SETTINGS, "local.settings.toml").unwrap();
-    let registrations: Vec<_> = berth::registrations().collect();
+    let registrations: Vec<_> = berth::host::registrations().collect();
     (
         resolve(&registrations, &[], &config, &settings).unwrap(),
         settings,

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{BoxedHandler, DeliveryCount, HandlerError, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{DeliveryCount, HandlerError, Message, SessionId};
 use berth_host::runtime::TriggerSettings;
 
 mod servicebus_support;

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use berth::host::BoxedHandler;
 use berth::{
-    BoxedHandler, CancellationToken, DeliveryCount, ErrorKind, HandlerError, Message,
-    SessionContext, SessionId, SessionState,
+    CancellationToken, DeliveryCount, ErrorKind, HandlerError, Message, SessionContext, SessionId,
+    SessionState,
 };
 use berth_host::runtime::session_pump::SessionEnd;
 use berth_host::runtime::TriggerSettings;

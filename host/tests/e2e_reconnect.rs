@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use berth::{BoxedHandler, DeliveryCount, HandlerError, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{DeliveryCount, HandlerError, Message, SessionId};
 use berth_host::runtime::TriggerSettings;
 
 mod servicebus_support;

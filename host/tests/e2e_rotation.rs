@@ -10,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use berth::{BoxedHandler, DeliveryCount, HandlerError, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{DeliveryCount, HandlerError, Message, SessionId};
 use berth_host::runtime::session_pump::SessionEnd;
 use berth_host::runtime::TriggerSettings;
 

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth::host::{BoxedHandler, BoxedHook, HookKind};
 use berth::prelude::*;
-use berth::{BoxedHandler, BoxedHook, DeliveryCount, HookKind};
+use berth::DeliveryCount;
 use berth_host::config::{AppSettings, HostConfig};
 use berth_host::registry::{entity_groups, resolve};
 use berth_host::runtime::memory::MemoryBroker;
@@ -362,8 +363,8 @@ async fn status_opened(_session: SessionContext) {}
 #[session_closing(function = "status")]
 async fn status_closing(_session: SessionContext) {}
 
-fn hooks(paths: &[&str]) -> Vec<&'static berth::HookRegistration> {
-    berth::hook_registrations()
+fn hooks(paths: &[&str]) -> Vec<&'static berth::host::HookRegistration> {
+    berth::host::hook_registrations()
         .filter(|h| {
             paths
                 .iter()

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth::{BoxedHandler, HandlerError, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{HandlerError, Message, SessionId};
 use berth_host::ops::{Ops, OpsServer};
 use berth_host::runtime::{acceptor, EntityGroup, TriggerSettings};
 use berth_host::servicebus::ServiceBusClient;

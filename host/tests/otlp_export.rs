@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use berth::{BoxedHandler, HandlerError, Message, TraceContext};
+use berth::host::BoxedHandler;
+use berth::{HandlerError, Message, TraceContext};
 use berth_host::config::{LogFormat, LoggingConfig};
 use berth_host::logging;
 use berth_host::runtime::TriggerSettings;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth::{BoxedHandler, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{Message, SessionId};
 use berth_host::runtime::memory::MemoryBroker;
 use berth_host::runtime::session_pump::{SessionEnd, SessionSummary};
 use berth_host::runtime::{acceptor, Entity, FunctionSpec, TriggerSettings};

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth::host::BoxedHandler;
 use berth::{
-    BoxedHandler, CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions,
-    SessionContext, SessionId, Settlement,
+    CancellationToken, DeliveryCount, HandlerError, Json, Message, MessageActions, SessionContext,
+    SessionId, Settlement,
 };
 use berth_host::runtime::memory::MemoryBroker;
 use berth_host::runtime::session_pump::SessionEnd;
@@ -743,6 +744,141 @@ async fn a_message_that_arrives_after_the_lock_expired_is_not_handed_to_the_hand
     assert_eq!(*seen.lock().unwrap(), vec!["one".to_owned()]);
     assert_eq!(summaries[0].end, SessionEnd::LockLost);
     assert_eq!(broker.completed(QUEUE).len(), 1, "'two' is not settled");
+}
+
+/// `run_until`, failing with `what` when it does not happen within 10 s.
+async fn run_until_within(
+    what: &str,
+    broker: &MemoryBroker,
+    function: Arc<FunctionSpec>,
+    done: impl FnMut(&MemoryBroker) -> bool,
+) -> Vec<berth_host::runtime::session_pump::SessionSummary> {
+    tokio::time::timeout(Duration::from_secs(10), run_until(broker, function, done))
+        .await
+        .unwrap_or_else(|_| panic!("timed out after 10 s waiting for {what}"))
+}
+
+#[tokio::test]
+async fn an_error_marked_to_dead_letter_skips_the_retries_and_dead_letters_at_once() {
+    use berth::DeadLetterOnErr;
+    let broker = broker(10);
+    for body in ["12", "twelve", "7"] {
+        broker.send(QUEUE, message("s1", body));
+    }
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let c = calls.clone();
+    let handler = move |body: String| {
+        let c = c.clone();
+        async move {
+            c.lock().unwrap().push(body.clone());
+            let _quantity: u32 = body.parse().dead_letter_on_err("InvalidQuantity")?;
+            Ok::<_, HandlerError>(())
+        }
+    };
+    let settings = retrying(5, berth_host::runtime::PoisonPolicy::DeadLetter);
+    run_until_within(
+        "2 completed and 1 dead-lettered",
+        &broker,
+        spec(BoxedHandler::new(handler), settings),
+        |b| b.completed(QUEUE).len() == 2 && b.dead_letters(QUEUE).len() == 1,
+    )
+    .await;
+    assert_eq!(*calls.lock().unwrap(), ["12", "twelve", "7"], "no retry");
+    let dead = &broker.dead_letters(QUEUE)[0];
+    assert_eq!(dead.reason, "InvalidQuantity");
+    assert_eq!(dead.description, "invalid digit found in string");
+    assert_eq!(dead.message.delivery_count, 1);
+}
+
+#[tokio::test]
+async fn an_anyhow_error_in_a_non_session_trigger_abandons_and_a_dead_letter_error_does_not() {
+    let broker = broker(3);
+    broker.send(QUEUE, Message::with_body("flaky"));
+    broker.send(QUEUE, Message::with_body("invalid"));
+    let handler = |body: String| async move {
+        if body == "flaky" {
+            Err(anyhow::anyhow!("the stock service timed out"))?;
+        }
+        Err::<(), _>(HandlerError::dead_letter("InvalidOrder", "no such product"))
+    };
+    let function = Arc::new(FunctionSpec {
+        sessions: false,
+        ..(*spec(BoxedHandler::new(handler), TriggerSettings::default())).clone()
+    });
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(message_pump::run(
+        function,
+        broker.message_source(QUEUE),
+        shutdown.clone(),
+    ));
+    broker
+        .wait_until("both messages dead-lettered", |b| {
+            b.dead_letters(QUEUE).len() == 2
+        })
+        .await;
+    shutdown.cancel();
+    // The anyhow error was retried by the broker (3 deliveries); the other went at once.
+    assert_eq!(task.await.unwrap(), 4);
+    let mut dead: Vec<_> = broker
+        .dead_letters(QUEUE)
+        .into_iter()
+        .map(|d| {
+            (
+                d.message.body_str().unwrap().to_owned(),
+                d.reason,
+                d.message.delivery_count,
+            )
+        })
+        .collect();
+    dead.sort();
+    assert_eq!(dead[0].0, "flaky");
+    assert_eq!(dead[0].2, 3);
+    assert_eq!(
+        (dead[1].0.as_str(), dead[1].1.as_str(), dead[1].2),
+        ("invalid", "InvalidOrder", 1)
+    );
+}
+
+#[tokio::test]
+async fn a_session_state_moved_into_a_spawned_task_fails_the_invocation_instead_of_losing_the_change(
+) {
+    let broker = broker(2);
+    broker.send(QUEUE, message("c1", "5"));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
+    let handler = move |DeliveryCount(count): DeliveryCount,
+                        mut totals: berth::SessionState<Totals>| {
+        let r = r.clone();
+        async move {
+            totals.orders += 1;
+            if count == 1 {
+                // The mistake: the state leaves the handler, so its value at return is unknown.
+                tokio::spawn(async move {
+                    r.notified().await;
+                    drop(totals);
+                });
+            }
+        }
+    };
+    run_until_within(
+        "the redelivery to be completed",
+        &broker,
+        spec(BoxedHandler::new(handler), fast_idle()),
+        |b| b.completed(QUEUE).len() == 1,
+    )
+    .await;
+    release.notify_one();
+    let completed = broker.completed(QUEUE);
+    assert_eq!(
+        completed[0].delivery_count, 2,
+        "the first invocation must fail"
+    );
+    let totals: Totals =
+        serde_json::from_slice(&broker.session_state(QUEUE, "c1").unwrap()).unwrap();
+    assert_eq!(
+        totals.orders, 1,
+        "only the second invocation's change is saved"
+    );
 }
 
 #[path = "pump/non_session_retry.rs"]

@@ -32,8 +32,8 @@ fn settings(text: &str) -> AppSettings {
     AppSettings::parse(text, "local.settings.toml").unwrap()
 }
 
-fn only(names: &[&str]) -> Vec<&'static berth::FunctionRegistration> {
-    berth::registrations()
+fn only(names: &[&str]) -> Vec<&'static berth::host::FunctionRegistration> {
+    berth::host::registrations()
         .filter(|r| names.contains(&r.name))
         .collect()
 }

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth::host::BoxedHandler;
 use berth::prelude::*;
-use berth::BoxedHandler;
 use berth_host::config::{parse_host_config, AppSettings, HostConfig};
 use berth_host::registry::{entity_groups, resolve};
 use berth_host::runtime::memory::MemoryBroker;

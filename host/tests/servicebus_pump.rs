@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth::{BoxedHandler, CancellationToken, HandlerError, Message, SessionId};
+use berth::host::BoxedHandler;
+use berth::{CancellationToken, HandlerError, Message, SessionId};
 use berth_host::runtime::{acceptor, Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::AmqpSessionSource;
 use tokio::sync::Notify;

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{BoxedHandler, HandlerError, Message, Settlement};
+use berth::host::BoxedHandler;
+use berth::{HandlerError, Message, Settlement};
 use berth_host::runtime::{acceptor, SessionSource, SourceSession, TriggerSettings};
 use berth_host::servicebus::AmqpSessionSource;
 use tokio_util::sync::CancellationToken;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth::{BoxedHandler, CancellationToken, ErrorKind, HandlerError, Message, Settlement};
+use berth::host::BoxedHandler;
+use berth::{CancellationToken, ErrorKind, HandlerError, Message, Settlement};
 use berth_host::ops::Metrics;
 use berth_host::runtime::session_pump::{self, SessionEnd};
 use berth_host::runtime::{

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::{BoxedHandler, HandlerError, Message, TraceContext};
+use berth::host::BoxedHandler;
+use berth::{HandlerError, Message, TraceContext};
 use berth_host::runtime::{Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::ServiceBusClient;
 use serde_json::Value;

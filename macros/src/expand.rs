@@ -13,25 +13,13 @@ use crate::validate::{Entity, Trigger};
 /// The registration of `function` with `trigger`'s attributes.
 pub(crate) fn expand(function: &AnnotatedFn, trigger: &Trigger) -> TokenStream {
     let ident = &function.sig.ident;
-    let type_checks = type_checks(
-        function,
-        &format_ident!("assert_extractor"),
-        &format_ident!("assert_output"),
-    );
-    // Naming the argument types (rather than letting them be inferred) makes rustc explain
-    // a failed `Handler` bound precisely, e.g. which value keeps the future from being `Send`.
-    let argument_types = function.argument_types();
-    let boxed = quote_spanned! {ident.span()=>
-        ::berth::__private::handler::<_, (#(#argument_types,)*)>(#ident)
-    };
+    let boxed = erase(function, &HANDLER);
     let attributes = attributes(trigger);
     let name = &trigger.name;
     let fn_name = LitStr::new(&ident.to_string(), ident.span());
     let (line, column) = position(ident);
     quote! {
         const _: () = {
-            const _: () = { #type_checks };
-
             fn __berth_boxed_handler() -> ::berth::__private::BoxedHandler {
                 #boxed
             }
@@ -62,21 +50,73 @@ pub(crate) fn position(ident: &Ident) -> (TokenStream, TokenStream) {
     )
 }
 
-/// One assertion per argument (`::berth::__private::<argument>::<T>()`) and one for the
-/// return type (`<output>`), each spanned at the author's type, so that a type that does not
-/// fit is reported on that type with the SDK's `on_unimplemented` message.
-pub(crate) fn type_checks(function: &AnnotatedFn, argument: &Ident, output: &Ident) -> TokenStream {
-    let mut checks: TokenStream = function
-        .argument_types()
-        .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::#argument::<#ty>();))
+/// What the generated code checks and calls, for a handler or a session hook.
+pub(crate) struct Erasure {
+    /// `__private::<erase>(arguments, call)`: builds the type-erased fn.
+    pub(crate) erase: &'static str,
+    /// `__private::<info>::<T>()`: what the host needs to know of one argument type.
+    pub(crate) info: &'static str,
+    /// `<T as __private::<extract>>`: the argument trait, whose method takes `context`.
+    pub(crate) extract: &'static str,
+    /// The extraction method; it returns a `Result`, and a refusal ends the call.
+    pub(crate) method: &'static str,
+    /// `__private::<output>::<R>(future)`: the output check and conversion.
+    pub(crate) output: &'static str,
+}
+
+/// A Service Bus function: `FromInvocation` arguments, a `HandlerOutput`.
+pub(crate) const HANDLER: Erasure = Erasure {
+    erase: "handler_fn",
+    info: "argument_info",
+    extract: "FromInvocation",
+    method: "from_invocation",
+    output: "handler_output",
+};
+
+/// The type-erased fn: a closure that extracts each argument as its own statement and calls
+/// the author's fn, and per-argument facts for the host.
+///
+/// Every check lands once, on the author's token: an argument type that is no extractor is
+/// reported on that type (its `info` and extraction are spanned there, and rustc reports one
+/// unmet bound once per place), a return type that does not fit on the return type
+/// (`output`), and a future that is not `Send` on the fn's name (`send`, which names the
+/// value that keeps it from being `Send`). No bound covers the whole fn, so no second error
+/// repeats a mistake already reported.
+pub(crate) fn erase(function: &AnnotatedFn, erasure: &Erasure) -> TokenStream {
+    let ident = &function.sig.ident;
+    let names: Vec<Ident> = (0..function.argument_types().count())
+        .map(|i| format_ident!("__berth_argument_{}", i))
         .collect();
-    checks.extend(match &function.sig.output {
-        ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> ::berth::__private::#output::<#ty>();)
+    let erase = format_ident!("{}", erasure.erase);
+    let info = format_ident!("{}", erasure.info);
+    let extract = format_ident!("{}", erasure.extract);
+    let method = format_ident!("{}", erasure.method);
+    let output = format_ident!("{}", erasure.output);
+    let infos = function
+        .argument_types()
+        .map(|ty| quote_spanned!(ty.span()=> ::berth::__private::#info::<#ty>()));
+    let extractions = function.argument_types().zip(&names).map(|(ty, name)| {
+        quote_spanned! {ty.span()=>
+            let #name = <#ty as ::berth::__private::#extract>::#method(__berth_context)?;
         }
-        ReturnType::Default => quote!(::berth::__private::#output::<()>();),
     });
-    checks
+    let future = quote_spanned!(ident.span()=> ::berth::__private::send(#ident(#(#names),*)));
+    let converted = match &function.sig.output {
+        ReturnType::Type(_, ty) => {
+            quote_spanned!(ty.span()=> ::berth::__private::#output::<#ty>(__berth_future))
+        }
+        ReturnType::Default => quote!(::berth::__private::#output::<()>(__berth_future)),
+    };
+    quote! {
+        ::berth::__private::#erase(
+            &[#(#infos),*],
+            |__berth_context| {
+                #(#extractions)*
+                let __berth_future = #future;
+                ::core::result::Result::Ok(#converted)
+            },
+        )
+    }
 }
 
 /// The `TriggerAttributes` literal.

@@ -2,13 +2,13 @@
 //! one key, check the fn, and register it as a session hook through `berth::__private`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::quote;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Lit, LitStr, Meta, Token};
 
 use crate::errors::Errors;
-use crate::expand::{position, type_checks};
+use crate::expand::{erase, position, Erasure};
 use crate::signature::{self, AnnotatedFn};
 
 /// Which hook attribute is being expanded.
@@ -130,25 +130,24 @@ fn function_name(value: &Expr) -> syn::Result<LitStr> {
     Ok(name.clone())
 }
 
+/// A session hook: `FromHookContext` arguments, a `HookOutput`.
+const HOOK: Erasure = Erasure {
+    erase: "hook_fn",
+    info: "hook_argument_info",
+    extract: "FromHookContext",
+    method: "from_hook_context",
+    output: "hook_output",
+};
+
 /// The hook's registration, in an anonymous `const`.
 fn registration(kind: HookKind, annotated: &AnnotatedFn, function: &LitStr) -> TokenStream {
     let ident = &annotated.sig.ident;
-    let argument_types: Vec<_> = annotated.argument_types().collect();
-    let checks = type_checks(
-        annotated,
-        &format_ident!("assert_hook_argument"),
-        &format_ident!("assert_hook_output"),
-    );
-    let boxed = quote_spanned! {ident.span()=>
-        ::berth::__private::hook::<_, (#(#argument_types,)*)>(#ident)
-    };
+    let boxed = erase(annotated, &HOOK);
     let fn_name = LitStr::new(&ident.to_string(), ident.span());
     let (line, column) = position(ident);
     let variant = kind.variant();
     quote! {
         const _: () = {
-            const _: () = { #checks };
-
             fn __berth_boxed_hook() -> ::berth::__private::BoxedHook {
                 #boxed
             }

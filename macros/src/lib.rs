@@ -19,16 +19,8 @@ mod validate;
 
 use errors::Errors;
 
-/// Registers an `async fn` as a function triggered by Service Bus messages.
-///
-/// Keys: `queue = "..."`, or `topic = "..."` with `subscription = "..."`;
-/// `connection = "..."` (the app setting holding the connection string, by default
-/// `"ServiceBusConnection"`); `sessions = true|false` (default `false`);
-/// `auto_complete = true|false` (default: the host's); `name = "..."` (default: the fn's
-/// name); `message_type = "..."` (several functions on one entity, each taking the messages
-/// whose message-type property has this value); `session_ids = ["...", ...]` (with
-/// `sessions = true`: accept only these sessions). Strings may contain `%AppSetting%` binding
-/// expressions, resolved by the host.
+/// (This is `berth::service_bus_trigger`; the keys and their examples are above, in
+/// `berth`'s documentation of it.)
 #[proc_macro_attribute]
 pub fn service_bus_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     service_bus_trigger_impl(args.into(), item.into()).into()

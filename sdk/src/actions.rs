@@ -11,6 +11,21 @@ use crate::settlement::Settlement;
 /// a message settled here is not settled again by the host. A message left unsettled when
 /// the handler returns is abandoned by the host (so the session's order is kept), with a
 /// warning.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "jobs", auto_complete = false)]
+/// async fn run(actions: MessageActions, body: String) -> Result<(), HandlerError> {
+///     match body.as_str() {
+///         "later" => actions.defer(Default::default()).await?,
+///         "" => actions.dead_letter("EmptyJob", "the job has no body").await?,
+///         _ => actions.complete().await?,
+///     }
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
 #[derive(Clone)]
 pub struct MessageActions {
     inner: Arc<Inner>,
@@ -23,6 +38,7 @@ struct Inner {
 
 impl MessageActions {
     /// Actions backed by a host's settlement operation.
+    #[doc(hidden)]
     pub fn new(ops: Arc<dyn MessageOps>) -> Self {
         MessageActions {
             inner: Arc::new(Inner {

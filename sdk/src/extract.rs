@@ -13,11 +13,58 @@ use crate::session::SessionContext;
 
 /// A type a handler can take as an argument, built from the invocation before the handler
 /// runs. When it cannot be built, the message is dead-lettered with the rejection's reason
-/// and description, and the session continues.
+/// and description, and the session continues (take it as `Option<E>` or
+/// `Result<E, Rejection>` to decide yourself).
+///
+/// Besides the types of this crate, `String` (the body as UTF-8 text; a body that is not
+/// UTF-8 dead-letters the message with reason `InvalidUtf8`) and [`CancellationToken`]
+/// (fires on shutdown or session lock loss) are extractors:
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "greetings")]
+/// async fn greet(text: String, cancel: CancellationToken) -> Result<(), HandlerError> {
+///     if cancel.is_cancelled() {
+///         return Err(HandlerError::msg("shutting down; the message comes back"));
+///     }
+///     assert_eq!(text, "hello");
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// greet("hello".to_owned(), CancellationToken::new()).await.unwrap();
+/// # }
+/// ```
+///
+/// Your own extractor reads the [`Invocation`]:
+///
+/// ```
+/// use berth::prelude::*;
+/// use berth::{FromInvocation, Invocation};
+///
+/// /// The tenant named by the `tenant` application property.
+/// struct Tenant(String);
+///
+/// impl FromInvocation for Tenant {
+///     fn from_invocation(invocation: &Invocation) -> Result<Self, Rejection> {
+///         invocation.message().application_properties.get("tenant")
+///             .and_then(|value| value.as_str())
+///             .map(|tenant| Tenant(tenant.to_owned()))
+///             .ok_or_else(|| Rejection::new("TenantMissing", "no `tenant` property"))
+///     }
+/// }
+///
+/// #[service_bus_trigger(queue = "orders")]
+/// async fn place(Tenant(tenant): Tenant, body: String) {
+///     let _ = (tenant, body);
+/// }
+/// # fn main() {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a Service Bus function",
     label = "not an extractor",
-    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `State<T>`, `MessageActions`, `CancellationToken` or `TraceContext`",
+    note = "handler arguments must be extractors: `Message`, `Json<T>`, `Body`, `String`, `SessionId`, `DeliveryCount`, `ApplicationProperties`, `SessionContext`, `SessionState<T>`, `State<T>`, `MessageActions`, `CancellationToken` or `TraceContext`, or `Option<E>` / `Result<E, Rejection>` of one",
     note = "to read the body as your own type, derive `serde::Deserialize` and take `Json<YourType>`"
 )]
 pub trait FromInvocation: Sized {
@@ -46,7 +93,28 @@ impl FromInvocation for Message {
 }
 
 /// The body deserialized from JSON. Invalid JSON dead-letters the message with reason
-/// `DeserializationFailed` and the serde error (with line and column) as description.
+/// `DeserializationFailed` and the serde error (with line and column) as description
+/// (`Option<Json<T>>` gives `None` instead, `Result<Json<T>, Rejection>` the rejection).
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: String, cents: i64 }
+///
+/// #[service_bus_trigger(queue = "orders")]
+/// async fn place(Json(order): Json<Order>) -> Result<(), HandlerError> {
+///     if order.cents < 0 {
+///         return Err(HandlerError::dead_letter("NegativeAmount", order.id));
+///     }
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let order: Order = serde_json::from_str(r#"{"id": "o-1", "cents": 250}"#).unwrap();
+/// place(Json(order)).await.unwrap();
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
@@ -66,7 +134,20 @@ impl<T: DeserializeOwned> FromInvocation for Json<T> {
     }
 }
 
-/// The body as bytes.
+/// The body as bytes, as sent.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "images")]
+/// async fn store(Body(bytes): Body) {
+///     assert!(bytes.starts_with(b"\x89PNG"));
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// store(Body(bytes::Bytes::from_static(b"\x89PNG..."))).await;
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Body(pub Bytes);
 
@@ -90,7 +171,20 @@ impl FromInvocation for String {
 }
 
 /// The message's session id. On a non-session trigger, a message without one is
-/// dead-lettered with reason `SessionIdMissing`.
+/// dead-lettered with reason `SessionIdMissing` (take `Option<SessionId>` to accept both).
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "customer-orders", sessions = true)]
+/// async fn add(SessionId(customer): SessionId, body: String) {
+///     let _ = (customer, body);
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// add(SessionId("customer-7".into()), "{}".into()).await;
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(pub String);
 
@@ -112,6 +206,23 @@ impl std::fmt::Display for SessionId {
 }
 
 /// How many times the message has been delivered, this delivery included (1 on first).
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "payments")]
+/// async fn pay(DeliveryCount(count): DeliveryCount) -> Result<(), HandlerError> {
+///     if count > 3 {
+///         return Err(HandlerError::dead_letter("GaveUp", format!("{count} deliveries")));
+///     }
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let error = pay(DeliveryCount(4)).await.unwrap_err();
+/// assert_eq!(error.dead_letter_reason(), Some("GaveUp"));
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DeliveryCount(pub u32);
 
@@ -121,7 +232,25 @@ impl FromInvocation for DeliveryCount {
     }
 }
 
-/// The message's application properties.
+/// The message's application properties, as the sender set them.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "events")]
+/// async fn route(ApplicationProperties(properties): ApplicationProperties) -> Settlement {
+///     match properties.get("kind").and_then(|kind| kind.as_str()) {
+///         Some("audit") => Settlement::defer(),
+///         _ => Settlement::Complete,
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let message = Message::with_body("{}").property("kind", "audit");
+/// let settlement = route(ApplicationProperties(message.application_properties)).await;
+/// assert_eq!(settlement, Settlement::defer());
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApplicationProperties(pub ApplicationPropertyMap);
 
@@ -159,7 +288,7 @@ impl FromInvocation for CancellationToken {
     }
 }
 
-fn short_type_name<T>() -> &'static str {
+pub(crate) fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     match base.rfind("::") {

@@ -23,11 +23,54 @@ pub enum Outcome {
 }
 
 /// A handler's return type: `()`, `Settlement`, or `Result<T, E>` where `T` is one of those
-/// and `E` converts into `HandlerError`.
+/// and `E` converts into `HandlerError` (so `anyhow::Result<()>` is one).
+///
+/// - `()` / `Ok(())`: the message is completed (with `auto_complete`, the default; without
+///   it, abandoned unless the handler settled it through `MessageActions`).
+/// - a [`Settlement`] / `Ok(Settlement)`: that settlement is applied.
+/// - `Err(error)`: the message is abandoned and retried, or dead-lettered at once when the
+///   error was made with `HandlerError::dead_letter` / `.dead_letter_on_err(reason)`.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "a")]
+/// async fn nothing(_body: String) {}
+///
+/// #[service_bus_trigger(queue = "b")]
+/// async fn settles(body: String) -> Settlement {
+///     if body.is_empty() { Settlement::dead_letter("Empty", "no body") } else { Settlement::Complete }
+/// }
+///
+/// #[service_bus_trigger(queue = "c")]
+/// async fn fallible(body: String) -> Result<(), HandlerError> {
+///     let _n: u32 = body.parse()?;
+///     Ok(())
+/// }
+///
+/// #[service_bus_trigger(queue = "d")]
+/// async fn fallible_settles(body: String) -> Result<Settlement, std::num::ParseIntError> {
+///     Ok(if body.parse::<u32>()? > 10 { Settlement::defer() } else { Settlement::Complete })
+/// }
+///
+/// #[service_bus_trigger(queue = "e")]
+/// async fn with_anyhow(body: String) -> anyhow::Result<()> {
+///     anyhow::ensure!(!body.is_empty(), "empty body");
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// nothing(String::new()).await;
+/// assert_eq!(settles(String::new()).await.name(), "dead_letter");
+/// assert!(fallible("x".into()).await.is_err());
+/// assert_eq!(fallible_settles("11".into()).await.unwrap(), Settlement::defer());
+/// assert_eq!(with_anyhow(String::new()).await.unwrap_err().to_string(), "empty body");
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a Service Bus function",
     label = "unsupported return type",
-    note = "return `()`, `Settlement`, or `Result<(), E>` / `Result<Settlement, E>` where `E` converts into `HandlerError` (any `std::error::Error + Send + Sync + 'static`)"
+    note = "return `()`, `Settlement`, or `Result<(), E>` / `Result<Settlement, E>` where `E` converts into `HandlerError` (any std error, `anyhow::Error`, `Box<dyn Error + Send + Sync>`, `String`)"
 )]
 pub trait HandlerOutput {
     /// Converts the returned value into an outcome.
@@ -139,6 +182,28 @@ pub struct BoxedHandler {
     app_state_types: Vec<StateType>,
 }
 
+/// What the host needs to know of one handler argument type, before any message.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgumentInfo {
+    /// The argument needs a session trigger (`FromInvocation::NEEDS_SESSION`).
+    pub needs_session: bool,
+    /// The argument reads the typed session state (`FromInvocation::NEEDS_STATE`).
+    pub needs_state: bool,
+    /// Adds the application state types the argument reads (`FromInvocation::app_state_types`).
+    pub app_state_types: fn(&mut Vec<StateType>),
+}
+
+impl ArgumentInfo {
+    /// The facts of the extractor `T`.
+    pub const fn of<T: FromInvocation>() -> Self {
+        ArgumentInfo {
+            needs_session: T::NEEDS_SESSION,
+            needs_state: T::NEEDS_STATE,
+            app_state_types: T::app_state_types,
+        }
+    }
+}
+
 impl BoxedHandler {
     /// Erases a handler's argument types.
     pub fn new<H, Args>(handler: H) -> Self
@@ -150,6 +215,27 @@ impl BoxedHandler {
             needs_session: H::NEEDS_SESSION,
             needs_state: H::NEEDS_STATE,
             app_state_types: H::app_state_types(),
+        }
+    }
+
+    /// A handler from a function that extracts its arguments itself, and the facts of those
+    /// arguments (as `#[service_bus_trigger]` generates it).
+    pub fn from_fn<C>(arguments: &[ArgumentInfo], call: C) -> Self
+    where
+        C: Fn(&Invocation) -> Result<BoxFuture<'static, Outcome>, Rejection>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let mut app_state_types = Vec::new();
+        for argument in arguments {
+            (argument.app_state_types)(&mut app_state_types);
+        }
+        BoxedHandler {
+            call: Arc::new(call),
+            needs_session: arguments.iter().any(|a| a.needs_session),
+            needs_state: arguments.iter().any(|a| a.needs_state),
+            app_state_types,
         }
     }
 

@@ -46,7 +46,8 @@ pub struct HookContext {
 }
 
 impl HookContext {
-    /// A call for `session`, cancelled by `cancellation` (shutdown or lock loss).
+    /// A call for `session`, cancelled by `cancellation` (shutdown or lock loss). For hosts.
+    #[doc(hidden)]
     pub fn new(session: SessionContext, cancellation: CancellationToken) -> Self {
         HookContext {
             session,
@@ -74,6 +75,23 @@ impl HookContext {
     /// The token that fires on shutdown or on session lock loss.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.cancellation
+    }
+}
+
+/// What the host needs to know of one session hook argument type, before any session.
+#[derive(Debug, Clone, Copy)]
+pub struct HookArgumentInfo {
+    /// Adds the application state types the argument reads
+    /// (`FromHookContext::app_state_types`).
+    pub app_state_types: fn(&mut Vec<StateType>),
+}
+
+impl HookArgumentInfo {
+    /// The facts of the hook argument `T`.
+    pub const fn of<T: FromHookContext>() -> Self {
+        HookArgumentInfo {
+            app_state_types: T::app_state_types,
+        }
     }
 }
 
@@ -111,7 +129,7 @@ impl FromHookContext for CancellationToken {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a session hook",
     label = "unsupported return type",
-    note = "return `()` or `Result<(), E>` where `E` converts into `HandlerError` (any `std::error::Error + Send + Sync + 'static`)"
+    note = "return `()` or `Result<(), E>` where `E` converts into `HandlerError` (any std error, `anyhow::Error`, `Box<dyn Error + Send + Sync>`, `String`)"
 )]
 pub trait HookOutput {
     /// Whether the hook succeeded.
@@ -196,6 +214,22 @@ impl BoxedHook {
         BoxedHook {
             call: Arc::new(move |context: &HookContext| hook.call(context)),
             app_state_types: H::app_state_types(),
+        }
+    }
+
+    /// A hook from a function that builds its arguments itself (as the session hook
+    /// attributes generate it); `arguments` are the facts of its argument types.
+    pub fn from_fn<C>(arguments: &[HookArgumentInfo], call: C) -> Self
+    where
+        C: Fn(&HookContext) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync + 'static,
+    {
+        let mut app_state_types = Vec::new();
+        for argument in arguments {
+            (argument.app_state_types)(&mut app_state_types);
+        }
+        BoxedHook {
+            call: Arc::new(call),
+            app_state_types,
         }
     }
 

@@ -27,7 +27,8 @@ pub struct Invocation {
 
 impl Invocation {
     /// An invocation of `function` for `message`, settled through `actions`, cancelled by
-    /// `cancellation`; `session` is set for session triggers.
+    /// `cancellation`; `session` is set for session triggers. For hosts.
+    #[doc(hidden)]
     pub fn new(
         function: Arc<str>,
         message: Message,
@@ -47,13 +48,16 @@ impl Invocation {
         }
     }
 
-    /// Lends the invocation the session state for `SessionState<T>` (session triggers).
+    /// Lends the invocation the session state for `SessionState<T>` (session triggers). For
+    /// hosts.
+    #[doc(hidden)]
     pub fn with_state_slot(mut self, slot: Arc<StateSlot>) -> Self {
         self.state = Some(slot);
         self
     }
 
     /// Sets the trace context the invocation runs in (hosts derive it from the message).
+    #[doc(hidden)]
     pub fn with_trace(mut self, trace: TraceContext) -> Self {
         self.trace = Some(trace);
         self
@@ -76,6 +80,7 @@ impl Invocation {
     }
 
     /// The session state slot, when the host lent one.
+    #[doc(hidden)]
     pub fn state_slot(&self) -> Option<&Arc<StateSlot>> {
         self.state.as_ref()
     }

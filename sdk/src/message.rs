@@ -102,6 +102,24 @@ pub type ApplicationPropertyMap = BTreeMap<String, PropertyValue>;
 ///
 /// Extract it whole with the `Message` argument, or take only what you need with `Json<T>`,
 /// `Body`, `String`, `SessionId`, `DeliveryCount` or `ApplicationProperties`.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "orders")]
+/// async fn place(message: Message) -> Result<(), HandlerError> {
+///     let id = message.message_id.as_deref().unwrap_or("?");
+///     let body = message.body_str().ok_or_else(|| HandlerError::dead_letter("NotText", id))?;
+///     let _ = body;
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// place(Message::with_body("hello").id("m-1")).await.unwrap();
+/// let error = place(Message::with_body(vec![0xff]).id("m-2")).await.unwrap_err();
+/// assert_eq!(error.dead_letter_reason(), Some("NotText"));
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Message {

@@ -10,7 +10,23 @@ use crate::ops::{ServiceBusError, SessionOps};
 /// The session this invocation's message belongs to: its id, its lock, and its state.
 ///
 /// Only session triggers (`sessions = true`) can take it; the host refuses to start a
-/// non-session function that asks for it.
+/// non-session function that asks for it (`Option<SessionContext>` is `None` there instead).
+/// Prefer [`SessionState<T>`](crate::SessionState) for state the host should save with the
+/// message's completion; `set_state` here writes at once.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "devices", sessions = true)]
+/// async fn telemetry(session: SessionContext, body: String) -> Result<(), HandlerError> {
+///     if body == "reset" {
+///         session.clear_state().await?;
+///     }
+///     let _until = session.locked_until();
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
 #[derive(Clone)]
 pub struct SessionContext {
     session_id: Arc<str>,
@@ -19,6 +35,7 @@ pub struct SessionContext {
 
 impl SessionContext {
     /// A context for `session_id`, backed by a host's session operations.
+    #[doc(hidden)]
     pub fn new(session_id: impl Into<Arc<str>>, ops: Arc<dyn SessionOps>) -> Self {
         SessionContext {
             session_id: session_id.into(),

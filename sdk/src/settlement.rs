@@ -4,6 +4,24 @@ use crate::message::ApplicationPropertyMap;
 
 /// The outcome a handler asks for. Returned from a handler, or applied through
 /// `MessageActions` when `auto_complete = false`.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "orders")]
+/// async fn triage(body: String) -> Settlement {
+///     match body.as_str() {
+///         "" => Settlement::dead_letter("EmptyBody", "the order has no body"),
+///         "tomorrow" => Settlement::defer(),
+///         "retry" => Settlement::abandon(),
+///         _ => Settlement::Complete,
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert_eq!(triage("tomorrow".into()).await, Settlement::defer());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settlement {
     /// Remove the message: it was processed.

@@ -1,5 +1,11 @@
 //! `SessionState<T>`: the session's state as your own type, loaded when the session is
 //! accepted and written back when the invocation succeeds, before the message is completed.
+//!
+//! The rule: the value a `SessionState` holds when the handler returns is the one saved.
+//! The handler owns its `SessionState`, so it is handed back to the invocation's slot when
+//! the handler's future ends. A `SessionState` still alive then (moved into a spawned task,
+//! stored in a global) cannot be saved: the host fails the invocation with an error naming
+//! the state's type instead of losing the change silently.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,7 +14,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::Rejection;
+use crate::error::{HandlerError, Rejection};
 use crate::extract::FromInvocation;
 use crate::invocation::Invocation;
 
@@ -19,7 +25,18 @@ pub const MAX_SESSION_STATE_BYTES: usize = 256 * 1024;
 #[derive(Debug, Default)]
 pub struct StateSlot {
     loaded: Option<Bytes>,
-    written: Mutex<Option<Result<Bytes, String>>>,
+    handed: Mutex<Handed>,
+}
+
+/// What the invocation's `SessionState`s did with the state.
+#[derive(Debug, Default)]
+struct Handed {
+    /// `SessionState`s extracted and not dropped yet.
+    out: usize,
+    /// The type of the last one extracted, for the error when one outlives the handler.
+    type_name: &'static str,
+    /// The value the last one dropped held, serialized (or why it could not be).
+    written: Option<Result<Bytes, String>>,
 }
 
 impl StateSlot {
@@ -27,7 +44,7 @@ impl StateSlot {
     pub fn new(loaded: Option<Bytes>) -> Arc<Self> {
         Arc::new(StateSlot {
             loaded,
-            written: Mutex::new(None),
+            handed: Mutex::default(),
         })
     }
 
@@ -36,26 +53,75 @@ impl StateSlot {
         self.loaded.as_ref()
     }
 
-    /// The state the handler left behind (`None`: it never took `SessionState`), or why it
-    /// could not be serialized.
+    /// The state the handler left behind (`None`: it never took `SessionState`, or one is
+    /// still out, see [`StateSlot::outlived`]), or why it could not be serialized.
     pub fn take_written(&self) -> Option<Result<Bytes, String>> {
-        self.written
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        let mut handed = self.handed();
+        if handed.out > 0 {
+            return None;
+        }
+        handed.written.take()
     }
 
-    fn write(&self, value: Result<Bytes, String>) {
-        *self.written.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+    /// When the handler has returned and a `SessionState` it took is still alive (moved into
+    /// a spawned task or stored away), the error that fails the invocation: its value cannot
+    /// be saved, and dropping it later saves nothing.
+    pub fn outlived(&self) -> Option<HandlerError> {
+        let handed = self.handed();
+        (handed.out > 0).then(|| {
+            HandlerError::msg(format!(
+                "a `SessionState<{}>` outlived the handler (moved into a spawned task?), so the \
+                 session state cannot be saved; the state is left as it was. Give the task a \
+                 clone of the value instead, and change the state in the handler",
+                handed.type_name
+            ))
+        })
+    }
+
+    fn lend(&self, type_name: &'static str) {
+        let mut handed = self.handed();
+        handed.out += 1;
+        handed.type_name = type_name;
+    }
+
+    fn hand_back(&self, value: Result<Bytes, String>) {
+        let mut handed = self.handed();
+        handed.out = handed.out.saturating_sub(1);
+        handed.written = Some(value);
+    }
+
+    fn handed(&self) -> std::sync::MutexGuard<'_, Handed> {
+        self.handed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The session state as a `T`, stored as JSON. Read and change it through `Deref` /
-/// `DerefMut`; when the handler succeeds, the host writes the new value to the session (at
-/// most [`MAX_SESSION_STATE_BYTES`]) before completing the message, so state and
-/// completion move together. A failed invocation leaves the state as it was. A session
-/// without state starts from `T::default()`; a state that is not a valid JSON `T`
-/// dead-letters the message with reason `SessionStateInvalid`.
+/// The session state as a `T`, stored as JSON (session triggers only).
+///
+/// Read and change it through `Deref` / `DerefMut` (or replace it with
+/// [`set`](SessionState::set)). When the handler returns `Ok`, the host writes the value it
+/// holds then to the session (at most [`MAX_SESSION_STATE_BYTES`]) before completing the
+/// message, so state and completion move together; a failed invocation leaves the state as
+/// it was. A session without state starts from `T::default()`; a state that is not a valid
+/// JSON `T` dead-letters the message with reason `SessionStateInvalid`.
+///
+/// Keep it in the handler: a `SessionState` moved into a spawned task is still alive when the
+/// handler returns, so its value cannot be saved, and the host fails the invocation (the
+/// message is retried with the state as it was) rather than lose the change silently. Give
+/// the task a clone of the value instead.
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[derive(Default, serde::Serialize, serde::Deserialize)]
+/// struct Totals { orders: u32, cents: i64 }
+///
+/// #[service_bus_trigger(queue = "customer-orders", sessions = true)]
+/// async fn add(Json(cents): Json<i64>, mut totals: SessionState<Totals>) {
+///     totals.orders += 1;
+///     totals.cents += cents;
+/// } // saved here, before the message is completed
+/// # fn main() {}
+/// ```
 pub struct SessionState<T: Serialize> {
     value: T,
     slot: Arc<StateSlot>,
@@ -82,12 +148,14 @@ impl<T: Serialize> DerefMut for SessionState<T> {
     }
 }
 
+/// Hands the value back to the invocation's slot: when this happens before the handler
+/// returns (the usual case), the host saves it.
 impl<T: Serialize> Drop for SessionState<T> {
     fn drop(&mut self) {
         let written = serde_json::to_vec(&self.value)
             .map(Bytes::from)
             .map_err(|e| format!("the session state could not be serialized: {e}"));
-        self.slot.write(written);
+        self.slot.hand_back(written);
     }
 }
 
@@ -123,6 +191,11 @@ where
                 )
             })?,
         };
+        slot.lend(crate::extract::short_type_name::<T>());
         Ok(SessionState { value, slot })
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -122,7 +122,23 @@ impl TraceParent {
 }
 
 /// The trace context of one invocation (or any unit of work): the trace it belongs to, its
-/// own span, and the span it is a child of, if any.
+/// own span, and the span it is a child of, if any. As a handler argument: the invocation's,
+/// continuing the trace the message carried (`traceparent` or `Diagnostic-Id`).
+///
+/// ```
+/// use berth::prelude::*;
+///
+/// #[service_bus_trigger(queue = "orders")]
+/// async fn place(trace: TraceContext) {
+///     // Hand the trace on to a downstream call.
+///     let traceparent = trace.traceparent();
+///     assert!(traceparent.starts_with("00-"));
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// place(TraceContext::root()).await;
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceContext {
     /// The trace id: the producer's, or a new one.

@@ -1,12 +1,12 @@
-//! `#[service_bus_trigger]` registers functions that `berth::registrations()` finds and
+//! `#[service_bus_trigger]` registers functions that `berth::host::registrations()` finds and
 //! whose handlers run.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::sync::{Arc, Mutex};
 
-use berth::ops::{BoxFuture, MessageOps};
+use berth::host::{BoxFuture, MessageOps, Outcome, TriggerAttributes};
 use berth::prelude::*;
-use berth::{Invocation, Outcome, ServiceBusError, TriggerAttributes};
+use berth::{Invocation, ServiceBusError};
 
 #[derive(serde::Deserialize)]
 struct OrderStep {
@@ -70,8 +70,10 @@ fn invocation(function: &str, message: Message, ops: Arc<RecordingOps>) -> Invoc
     )
 }
 
-fn registration(name: &str) -> &'static berth::FunctionRegistration {
-    let found: Vec<_> = berth::registrations().filter(|r| r.name == name).collect();
+fn registration(name: &str) -> &'static berth::host::FunctionRegistration {
+    let found: Vec<_> = berth::host::registrations()
+        .filter(|r| r.name == name)
+        .collect();
     assert_eq!(found.len(), 1, "registrations named {name}");
     found[0]
 }
@@ -128,7 +130,7 @@ fn registers_both_functions_with_their_attributes() {
         (audit.location.line, audit.location.column),
         position_of("async fn audit")
     );
-    assert_eq!(berth::registrations().count(), 2);
+    assert_eq!(berth::host::registrations().count(), 2);
 }
 
 #[tokio::test]

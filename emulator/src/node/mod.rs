@@ -6,14 +6,14 @@
 //! `$cbs` tokens ([`cbs`]), and then:
 //! * `$cbs` / `$management` sender links carry requests; replies go out on the matching
 //!   receiver link ([`replies`]);
-//! * entity sender links enqueue messages ([`incoming`]);
+//! * entity sender links enqueue messages (`incoming`);
 //! * entity receiver links (plain or session, peek-lock or receive-and-delete) hand out
-//!   messages as credit allows and settle them from the client's dispositions ([`outgoing`]);
+//!   messages as credit allows and settle them from the client's dispositions (`outgoing`);
 //!   session receivers are accepted by id or next-available, holding the attach while no session
-//!   is available ([`attach`]).
+//!   is available (`attach`).
 //!
 //! Everything runs on the connection's task: the entity layer's waiters and the deadline
-//! [`wake::Alarm`] only schedule [`ConnectionHandler::on_wake`], which retries whatever waits.
+//! `wake::Alarm` only schedule [`ConnectionHandler::on_wake`], which retries whatever waits.
 
 pub mod address;
 mod attach;

@@ -5,8 +5,9 @@
 //!
 //! - A `transient` order fails on its first delivery (`Err`): the message is abandoned, the
 //!   state is left as it was, and the redelivery (delivery count 2) is counted once.
-//! - An order with a negative amount can never succeed: it is dead-lettered with reason
-//!   `InvalidOrder`, and the totals do not change.
+//! - An order with a negative amount can never succeed: the handler returns
+//!   `HandlerError::dead_letter("InvalidOrder", …)`, so it is dead-lettered at once, without
+//!   retries, and the totals do not change.
 
 use berth::prelude::*;
 
@@ -36,15 +37,10 @@ async fn add_to_totals(
     DeliveryCount(delivery_count): DeliveryCount,
     Json(order): Json<Order>,
     mut totals: SessionState<Totals>,
-) -> Result<Settlement, HandlerError> {
+) -> Result<(), HandlerError> {
     if order.amount_cents < 0 {
-        tracing::warn!(
-            customer = %customer,
-            order_id = %order.order_id,
-            amount_cents = order.amount_cents,
-            "order rejected"
-        );
-        return Ok(Settlement::dead_letter(
+        // Retrying cannot fix this order: an error marked to dead-letter skips the retries.
+        return Err(HandlerError::dead_letter(
             "InvalidOrder",
             format!(
                 "order {} has a negative amount ({} cents)",
@@ -72,7 +68,7 @@ async fn add_to_totals(
         items = totals.items,
         "totals updated"
     );
-    Ok(Settlement::Complete)
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {

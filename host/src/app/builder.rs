@@ -4,7 +4,7 @@ use std::error::Error;
 use std::future::Future;
 use std::process::ExitCode;
 
-use berth::app_state::{AppState, StateType};
+use berth::host::{AppState, StateType};
 
 use super::host::Host;
 use super::setup::{SetupContext, StateSetup};
@@ -157,8 +157,8 @@ fn select(
     settings: &AppSettings,
     only: &[String],
 ) -> Result<Vec<ResolvedFunction>, StartError> {
-    let registrations: Vec<_> = berth::registrations().collect();
-    let hooks: Vec<_> = berth::hook_registrations().collect();
+    let registrations: Vec<_> = berth::host::registrations().collect();
+    let hooks: Vec<_> = berth::host::hook_registrations().collect();
     let functions = registry::resolve(&registrations, &hooks, config, settings)
         .map_err(|errors| StartError::all(errors.iter().map(ToString::to_string).collect()))?;
     enabled(functions, only).map_err(StartError::new)

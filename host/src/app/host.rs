@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use berth::app_state::AppState;
+use berth::host::AppState;
 use berth_emulator::broker::RunningBroker;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};

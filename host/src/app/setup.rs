@@ -6,8 +6,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use berth::app_state::{AppState, StateType};
-use berth::ops::BoxFuture;
+use berth::host::BoxFuture;
+use berth::host::{AppState, StateType};
 
 use crate::config::{AppSettings, HostConfig};
 

@@ -2,7 +2,7 @@
 //! must have been provided, else the host refuses to start, naming the function (or hook),
 //! where it is declared, and the type.
 
-use berth::app_state::StateType;
+use berth::host::StateType;
 
 use crate::registry::ResolvedFunction;
 

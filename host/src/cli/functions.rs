@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use berth::HookKind;
+use berth::host::HookKind;
 use serde_json::json;
 
 use crate::registry::{ResolvedFunction, ResolvedHook};

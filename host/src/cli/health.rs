@@ -21,7 +21,7 @@ const MAX_ANSWER: usize = 16 * 1024;
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {
     /// The URL to GET (plain http). Default: `/healthz` on `[ops] address` (or
-    /// BERTH__ops__address), with 0.0.0.0 / [::] taken as the loopback address.
+    /// BERTH__ops__address), with 0.0.0.0 / `[::]` taken as the loopback address.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Give up after this long.

@@ -36,8 +36,8 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded, Vec<String>> {
             return Err(errors);
         }
     };
-    let registrations: Vec<_> = berth::registrations().collect();
-    let hooks: Vec<_> = berth::hook_registrations().collect();
+    let registrations: Vec<_> = berth::host::registrations().collect();
+    let hooks: Vec<_> = berth::host::hook_registrations().collect();
     match registry::resolve(&registrations, &hooks, &config, &settings) {
         Ok(functions) => Ok(Loaded {
             config,

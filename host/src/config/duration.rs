@@ -75,7 +75,7 @@ impl fmt::Display for DurationError {
 
 impl std::error::Error for DurationError {}
 
-/// Parses a duration in any of the accepted formats (see [`FORMATS_HINT`]).
+/// Parses a duration in any of the accepted formats (listed in `FORMATS_HINT`).
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     let nanos = if trimmed.is_empty() {

@@ -12,7 +12,7 @@
 //! The JSON lines ([`JsonLayer`]) carry every field of every span the event happened in,
 //! with the OpenTelemetry messaging names (`messaging.system`, `messaging.destination.name`,
 //! …) next to `session_id`, `message_id`, `delivery_count`, `invocation_id` and the trace
-//! context (`trace_id`, `span_id`, `parent_span_id`) — see [`invocation`]. With the `otlp`
+//! context (`trace_id`, `span_id`, `parent_span_id`) — see `invocation`. With the `otlp`
 //! feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP.
 
 mod invocation;

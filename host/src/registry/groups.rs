@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use berth::HookKind;
+use berth::host::HookKind;
 
 use crate::runtime::{EntityGroup, SessionHook, SessionHooks};
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use berth::{HookKind, HookRegistration};
+use berth::host::{HookKind, HookRegistration};
 
 use crate::config::closest;
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use berth::{BoxedHook, FunctionRegistration, HookKind, HookRegistration, SourceLocation};
+use berth::host::{BoxedHook, FunctionRegistration, HookKind, HookRegistration, SourceLocation};
 
 use crate::config::{self as binding, AppSettings, HostConfig, Poison};
 use crate::runtime::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};

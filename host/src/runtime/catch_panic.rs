@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use berth::ops::BoxFuture;
+use berth::host::BoxFuture;
 
 /// A boxed future whose panics are caught and returned as `Err(panic message)`.
 pub(crate) struct CatchPanic<T> {

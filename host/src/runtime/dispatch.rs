@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
+use berth::host::Outcome;
 use berth::trace::TraceScope;
 use berth::{
-    CancellationToken, Invocation, Message, MessageActions, Outcome, Rejection, SessionContext,
-    TraceContext,
+    CancellationToken, Invocation, Message, MessageActions, Rejection, SessionContext, TraceContext,
 };
 
 use super::catch_panic::CatchPanic;

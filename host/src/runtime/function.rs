@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::BoxedHandler;
+use berth::host::BoxedHandler;
 
 use super::source::ReceiverSettings;
 

@@ -13,9 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::app_state::AppState;
-use berth::ops::{MessageOps, SessionOps};
-use berth::{Message, Outcome, ServiceBusError, Settlement, StateSlot, TraceContext};
+use berth::host::{AppState, MessageOps, Outcome, SessionOps, StateSlot};
+use berth::{Message, ServiceBusError, Settlement, TraceContext};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -132,7 +131,7 @@ pub(crate) async fn invoke<H: Holder + Send>(
         }
         match retry {
             Some(policy)
-                if failed(&tried.result)
+                if settle::retryable(&tried.result)
                     && !tried.settled_by_handler
                     && attempt < policy.max_attempts
                     && !holder.shutdown().is_cancelled() =>
@@ -161,7 +160,7 @@ pub(crate) async fn invoke<H: Holder + Send>(
     let result = &last.result;
     let mut decision = settle::decide(result, settings.auto_complete, last.settled_by_handler);
     if let (Some(policy), Decision::Settle(Settlement::Abandon { .. })) = (&retry, &decision) {
-        if failed(result)
+        if settle::retryable(result)
             && !holder.shutdown().is_cancelled()
             && settings.poison == PoisonPolicy::DeadLetter
         {
@@ -239,7 +238,8 @@ async fn run_attempt<H: Holder + Send>(
             let (output, lock_lost) = holder
                 .drive_handler(future, token, metrics, &cancellation)
                 .await;
-            (outcome_of(output), lock_lost)
+            let result = fail_if_state_outlived(outcome_of(output), state.as_deref());
+            (result, lock_lost)
         }
     };
     Attempt {
@@ -258,12 +258,15 @@ fn outcome_of(output: <CatchPanic<Outcome> as Future>::Output) -> InvocationResu
     }
 }
 
-/// Whether the handler failed (error or panic), as opposed to being refused or succeeding.
-fn failed(result: &InvocationResult) -> bool {
-    matches!(
-        result,
-        InvocationResult::Returned(Outcome::Failed(_)) | InvocationResult::Panicked(_)
-    )
+/// A successful invocation whose `SessionState` outlived the handler (moved into a spawned
+/// task) fails: its change cannot be saved, and must not be lost silently.
+fn fail_if_state_outlived(result: InvocationResult, slot: Option<&StateSlot>) -> InvocationResult {
+    match (result, slot.and_then(StateSlot::outlived)) {
+        (InvocationResult::Returned(Outcome::Done | Outcome::Settle(_)), Some(error)) => {
+            InvocationResult::Returned(Outcome::Failed(error))
+        }
+        (result, _) => result,
+    }
 }
 
 fn failure_text(result: &InvocationResult) -> String {
@@ -282,9 +285,14 @@ pub(crate) fn log_result(result: &InvocationResult) {
             description = %rejection.description,
             "the message could not be turned into the handler's arguments; dead-lettering it"
         ),
-        InvocationResult::Returned(Outcome::Failed(e)) => {
-            warn!(error = %e, "the handler returned an error")
-        }
+        InvocationResult::Returned(Outcome::Failed(e)) => match e.dead_letter_reason() {
+            Some(reason) => warn!(
+                error = %e,
+                reason,
+                "the handler returned an error not worth retrying; dead-lettering the message"
+            ),
+            None => warn!(error = %e, "the handler returned an error"),
+        },
         InvocationResult::Panicked(panic) => error!(panic = %panic, "the handler panicked"),
         InvocationResult::Returned(_) => {}
     }

@@ -7,8 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::ops::{BoxFuture, MessageOps};
-use berth::{ErrorKind, ServiceBusError, Settlement, StateSlot, TraceContext};
+use berth::host::StateSlot;
+use berth::host::{BoxFuture, MessageOps};
+use berth::{ErrorKind, ServiceBusError, Settlement, TraceContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};

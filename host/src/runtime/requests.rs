@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use berth::ops::{BoxFuture, MessageOps, SessionOps};
+use berth::host::{BoxFuture, MessageOps, SessionOps};
 use berth::{ErrorKind, ServiceBusError, Settlement};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use berth::app_state::AppState;
-use berth::{BoxedHook, Message, PropertyValue, Rejection};
+use berth::host::{AppState, BoxedHook};
+use berth::{Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
 use crate::ops::{GroupMetrics, Metrics, Ops, ReceiverProbe};

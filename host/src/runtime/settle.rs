@@ -1,6 +1,7 @@
 //! The one place that decides how an invocation's result settles its message.
 
-use berth::{Outcome, Settlement};
+use berth::host::Outcome;
+use berth::Settlement;
 
 use super::dispatch::InvocationResult;
 use crate::ops::InvocationOutcome;
@@ -16,8 +17,9 @@ pub enum Decision {
 
 /// Decides the settlement: extractor rejection → dead-letter with its reason; `Ok` →
 /// complete (when auto-complete) or abandon (when the handler forgot to settle); an
-/// explicit `Settlement` → that; `Err` or panic → abandon. A message the handler already
-/// settled is left alone.
+/// explicit `Settlement` → that; an `Err` not worth retrying
+/// (`HandlerError::dead_letter`) → dead-letter with its reason and text; any other `Err` or
+/// a panic → abandon. A message the handler already settled is left alone.
 pub fn decide(
     result: &InvocationResult,
     auto_complete: bool,
@@ -33,11 +35,25 @@ pub fn decide(
         InvocationResult::Returned(Outcome::Done) if auto_complete => Settlement::Complete,
         InvocationResult::Returned(Outcome::Done) => Settlement::abandon(),
         InvocationResult::Returned(Outcome::Settle(settlement)) => settlement.clone(),
+        InvocationResult::Returned(Outcome::Failed(error)) if !retryable(result) => {
+            let reason = error.dead_letter_reason().unwrap_or_default();
+            Settlement::dead_letter(reason, error.to_string())
+        }
         InvocationResult::Returned(Outcome::Failed(_)) | InvocationResult::Panicked(_) => {
             Settlement::abandon()
         }
     };
     Decision::Settle(settlement)
+}
+
+/// Whether the handler failed (error or panic) in a way worth retrying, as opposed to
+/// being refused, succeeding, or failing with an error marked to dead-letter at once.
+pub fn retryable(result: &InvocationResult) -> bool {
+    match result {
+        InvocationResult::Returned(Outcome::Failed(error)) => error.dead_letter_reason().is_none(),
+        InvocationResult::Panicked(_) => true,
+        InvocationResult::Returned(_) | InvocationResult::Rejected(_) => false,
+    }
 }
 
 /// The outcome as counted.
@@ -98,6 +114,20 @@ mod tests {
             decide(&rejected, true, false),
             Decision::Settle(Settlement::dead_letter("DeserializationFailed", "bad"))
         );
+    }
+
+    #[test]
+    fn an_error_marked_to_dead_letter_is_dead_lettered_at_once() {
+        let error = HandlerError::dead_letter("InvalidOrder", "no lines");
+        let failed = InvocationResult::Returned(Outcome::Failed(error));
+        assert!(!retryable(&failed));
+        assert_eq!(
+            decide(&failed, true, false),
+            Decision::Settle(Settlement::dead_letter("InvalidOrder", "no lines"))
+        );
+        let plain = InvocationResult::Returned(Outcome::Failed(HandlerError::msg("boom")));
+        assert!(retryable(&plain));
+        assert!(retryable(&InvocationResult::Panicked("oops".into())));
     }
 
     #[test]

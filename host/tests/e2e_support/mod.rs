@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use berth::{BoxedHandler, CancellationToken, Message};
+use berth::host::BoxedHandler;
+use berth::{CancellationToken, Message};
 use berth_emulator::broker::RunningBroker;
 use berth_emulator::entity::EntityCounts;
 use berth_host::runtime::session_pump::SessionSummary;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use berth::{CancellationToken, FunctionRegistration, HookRegistration};
+use berth::host::{FunctionRegistration, HookRegistration};
+use berth::CancellationToken;
 use berth_host::config::{AppSettings, HostConfig};
 use berth_host::registry::resolve;
 use berth_host::runtime::memory::MemoryBroker;
@@ -12,7 +13,7 @@ use berth_host::runtime::{acceptor, EntityGroup, SessionSource};
 
 /// The functions of this test binary with these names.
 pub fn registered(names: &[&str]) -> Vec<&'static FunctionRegistration> {
-    berth::registrations()
+    berth::host::registrations()
         .filter(|r| names.contains(&r.name))
         .collect()
 }

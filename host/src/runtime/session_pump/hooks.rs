@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use berth::{HookContext, HookKind, SessionContext};
+use berth::host::HookKind;
+use berth::{HookContext, SessionContext};
 use tracing::{error, info, info_span, warn, Instrument};
 
 use super::{Pump, SessionEnd};
@@ -27,7 +28,7 @@ impl<S: SourceSession> Pump<S> {
         let span = info_span!("session_hook", hook = %hook.name, kind = %kind);
         async move {
             let cancellation = self.shutdown.child_token();
-            let ops: Arc<dyn berth::ops::SessionOps> = Arc::new(self.handle.clone());
+            let ops: Arc<dyn berth::host::SessionOps> = Arc::new(self.handle.clone());
             let session = SessionContext::new(self.session_id.clone(), ops);
             let context = HookContext::new(session, cancellation.clone())
                 .with_app_state(self.group.app_state.clone());

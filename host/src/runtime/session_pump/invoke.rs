@@ -5,10 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::ops::SessionOps;
+use berth::host::SessionOps;
+use berth::host::StateSlot;
 use berth::{
-    Message, Rejection, ServiceBusError, Settlement, StateSlot, TraceContext,
-    MAX_SESSION_STATE_BYTES,
+    Message, Rejection, ServiceBusError, Settlement, TraceContext, MAX_SESSION_STATE_BYTES,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn, Instrument};

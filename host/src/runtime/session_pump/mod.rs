@@ -15,7 +15,7 @@ mod park;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use berth::HookKind;
+use berth::host::HookKind;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

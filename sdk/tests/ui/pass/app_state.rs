@@ -24,7 +24,7 @@ async fn open_cart(_session: SessionContext, _token: CancellationToken, prices: 
 }
 
 fn main() {
-    let mut types: Vec<(&str, Vec<&str>)> = berth::registrations()
+    let mut types: Vec<(&str, Vec<&str>)> = berth::host::registrations()
         .map(|r| {
             let handler = (r.handler)();
             let names = handler.app_state_types().iter().map(|t| short(t.name())).collect();
@@ -39,7 +39,7 @@ fn main() {
             ("price", vec!["Prices"]),
         ]
     );
-    let hooks: Vec<Vec<&str>> = berth::hook_registrations()
+    let hooks: Vec<Vec<&str>> = berth::host::hook_registrations()
         .map(|h| (h.hook)().app_state_types().iter().map(|t| short(t.name())).collect())
         .collect();
     assert_eq!(hooks, [vec!["Prices"]]);

@@ -10,6 +10,6 @@ async fn kept(_message: Message) {}
 async fn removed(_message: Message) {}
 
 fn main() {
-    let names: Vec<_> = berth::registrations().map(|r| r.name).collect();
+    let names: Vec<_> = berth::host::registrations().map(|r| r.name).collect();
     assert_eq!(names, ["kept"]);
 }

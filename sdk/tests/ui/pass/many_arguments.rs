@@ -36,6 +36,6 @@ async fn everything(
 }
 
 fn main() {
-    let handler = (berth::registrations().next().unwrap().handler)();
+    let handler = (berth::host::registrations().next().unwrap().handler)();
     assert!(handler.needs_session());
 }

@@ -12,7 +12,7 @@ fn main() {
     #[service_bus_trigger(queue = "local")]
     async fn local(_message: Message) {}
 
-    let mut paths: Vec<_> = berth::registrations().map(|r| r.rust_path).collect();
+    let mut paths: Vec<_> = berth::host::registrations().map(|r| r.rust_path).collect();
     paths.sort();
     let root = module_path!();
     assert_eq!(

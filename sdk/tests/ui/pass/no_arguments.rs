@@ -5,7 +5,7 @@ use berth::prelude::*;
 async fn r#type() {}
 
 fn main() {
-    let registration = berth::registrations().next().unwrap();
+    let registration = berth::host::registrations().next().unwrap();
     assert_eq!(registration.name, "type");
     assert_eq!(registration.trigger.connection, "ServiceBusConnection");
     assert_eq!(registration.trigger.auto_complete, None);

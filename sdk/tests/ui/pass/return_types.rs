@@ -38,5 +38,5 @@ async fn returns_std_result(body: String) -> std::result::Result<(), std::io::Er
 }
 
 fn main() {
-    assert_eq!(berth::registrations().count(), 5);
+    assert_eq!(berth::host::registrations().count(), 5);
 }

@@ -27,7 +27,7 @@ async fn ping(Json(ping): Json<Ping>) -> Result<(), HandlerError> {
 async fn status(_session: SessionContext) {}
 
 fn main() {
-    let mut found: Vec<_> = berth::registrations()
+    let mut found: Vec<_> = berth::host::registrations()
         .map(|r| (r.name, r.trigger.message_type, r.trigger.session_ids))
         .collect();
     found.sort();

@@ -1,7 +1,7 @@
 // Session hooks: `SessionContext` and optionally `CancellationToken`, returning `()` or a
 // `Result`; registered for the function they name.
 use berth::prelude::*;
-use berth::HookKind;
+use berth::host::HookKind;
 
 #[service_bus_trigger(queue = "orders", sessions = true)]
 async fn process(_message: Message) {}
@@ -21,7 +21,7 @@ async fn closing(session: SessionContext, cancel: CancellationToken) {
 async fn no_arguments() {}
 
 fn main() {
-    let mut hooks: Vec<_> = berth::hook_registrations()
+    let mut hooks: Vec<_> = berth::host::hook_registrations()
         .map(|h| (h.rust_path.rsplit("::").next().unwrap(), h.kind, h.function))
         .collect();
     hooks.sort();

@@ -18,7 +18,7 @@ async fn process_session_message(
 }
 
 fn main() {
-    let registration = berth::registrations().next().unwrap();
+    let registration = berth::host::registrations().next().unwrap();
     assert_eq!(registration.name, "process_session_message");
     assert_eq!(registration.trigger.queue, Some("orders-with-sessions"));
     assert!(registration.trigger.sessions);

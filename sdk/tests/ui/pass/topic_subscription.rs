@@ -16,7 +16,7 @@ async fn bill(body: Body, actions: MessageActions) -> Result<(), HandlerError> {
 }
 
 fn main() {
-    let registration = berth::registrations().next().unwrap();
+    let registration = berth::host::registrations().next().unwrap();
     assert_eq!(registration.name, "Billing");
     assert_eq!(registration.trigger.topic, Some("%OrdersTopic%"));
     assert_eq!(registration.trigger.subscription, Some("%Env%-billing"));

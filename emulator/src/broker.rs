@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::amqp::{ConnectionConfig, Listener};
 use crate::entity::{EntitiesConfig, EntityError, Namespace};
+use crate::limits::Limits;
 use crate::node::{NodeConfig, NodeHandler};
 use crate::sas::SasRule;
 use crate::store::StoreOptions;
@@ -50,6 +51,7 @@ impl Broker {
             max_message_size: 256 * 1024,
             tls: None,
             dev_jwt: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -65,6 +67,7 @@ pub struct BrokerBuilder {
     max_message_size: u64,
     tls: Option<crate::tls::TlsListen>,
     dev_jwt: bool,
+    limits: Limits,
 }
 
 impl BrokerBuilder {
@@ -129,6 +132,13 @@ impl BrokerBuilder {
         self
     }
 
+    /// Connection limits: concurrent connections, handshake time, frame size, sessions and
+    /// links (see [`crate::limits`] for the defaults and what a client over a limit sees).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Also listen TLS-first on `address` (as Azure Service Bus serves AMQPS on 5671), with
     /// the certificate and key of `acceptor` (see [`crate::tls::acceptor`]).
     pub fn tls(mut self, address: SocketAddr, acceptor: tokio_rustls::TlsAcceptor) -> Self {
@@ -160,10 +170,11 @@ impl BrokerBuilder {
         node.max_message_size = self.max_message_size;
         node.dev_jwt = self.dev_jwt;
         let node = Arc::new(node);
-        let connection = ConnectionConfig {
+        let mut connection = ConnectionConfig {
             max_message_size: node.transfer_limit(),
             ..ConnectionConfig::default()
         };
+        self.limits.apply(&mut connection);
         let connection = Arc::new(connection);
         let tls_listener = match self.tls {
             Some(crate::tls::TlsListen { address, acceptor }) => {

@@ -5,6 +5,7 @@ pub mod amqp;
 mod base64;
 pub mod broker;
 pub mod entity;
+pub mod limits;
 pub mod node;
 pub mod sas;
 pub mod store;

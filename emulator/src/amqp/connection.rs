@@ -39,43 +39,62 @@ where
 /// Like [`serve_connection`], but closes the connection with `amqp:connection:forced`
 /// when `shutdown` is cancelled.
 pub async fn serve_connection_until<S, H>(
-    mut stream: S,
+    stream: S,
     config: Arc<ConnectionConfig>,
-    mut handler: H,
+    handler: H,
     shutdown: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     H: ConnectionHandler,
 {
+    let deadline = Instant::now() + config.handshake_timeout;
+    serve_connection_by(stream, config, handler, shutdown, deadline).await;
+}
+
+/// Like [`serve_connection_until`], with the moment by which the client's `open` must have
+/// arrived (the protocol header, SASL and `open` all count against it).
+pub(crate) async fn serve_connection_by<S, H>(
+    mut stream: S,
+    config: Arc<ConnectionConfig>,
+    mut handler: H,
+    shutdown: CancellationToken,
+    opened_by: Instant,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    H: ConnectionHandler,
+{
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
-    let identity = match tokio::time::timeout(
-        config.handshake_timeout,
-        handshake(&mut stream, &mut rbuf, &config.sasl),
-    )
-    .await
-    {
-        Ok(Ok(Handshake::Amqp(identity))) => identity,
-        Ok(Ok(Handshake::Refused(reason))) => {
-            let _ = stream.flush().await;
-            let _ = stream.shutdown().await;
-            handler.on_close(Some(&ErrorInfo::new("amqp:connection:forced", reason)));
-            return;
-        }
-        Ok(Err(e)) => {
-            handler.on_close(Some(&ErrorInfo::new(
-                "amqp:connection:forced",
-                format!("I/O error during handshake: {e}"),
-            )));
-            return;
-        }
-        Err(_) => {
-            handler.on_close(Some(&ErrorInfo::new(
-                "amqp:connection:forced",
-                "handshake timed out",
-            )));
-            return;
-        }
-    };
+    let identity =
+        match tokio::time::timeout_at(opened_by, handshake(&mut stream, &mut rbuf, &config.sasl))
+            .await
+        {
+            Ok(Ok(Handshake::Amqp(identity))) => identity,
+            Ok(Ok(Handshake::Refused(reason))) => {
+                let _ = stream.flush().await;
+                let _ = stream.shutdown().await;
+                handler.on_close(Some(&ErrorInfo::new("amqp:connection:forced", reason)));
+                return;
+            }
+            Ok(Err(e)) => {
+                handler.on_close(Some(&ErrorInfo::new(
+                    "amqp:connection:forced",
+                    format!("I/O error during handshake: {e}"),
+                )));
+                return;
+            }
+            Err(_) => {
+                tracing::info!(
+                timeout_ms = config.handshake_timeout.as_millis() as u64,
+                "closing a connection whose protocol header or SASL exchange did not finish in time"
+            );
+                let _ = stream.shutdown().await;
+                handler.on_close(Some(&ErrorInfo::new(
+                    "amqp:connection:forced",
+                    "handshake timed out",
+                )));
+                return;
+            }
+        };
     let peer = PeerInfo {
         sasl_mechanism: identity.mechanism,
         sasl_identity: identity.identity,
@@ -85,7 +104,6 @@ pub async fn serve_connection_until<S, H>(
     let waker = engine.waker.clone();
     let (mut reader, mut writer) = tokio::io::split(stream);
     let max_frame = config.effective_max_frame_size();
-    let opened_by = Instant::now() + config.handshake_timeout;
     let mut last_recv = Instant::now();
     let mut last_sent = Instant::now();
     let mut closing_since: Option<Instant> = None;
@@ -186,6 +204,12 @@ pub async fn serve_connection_until<S, H>(
                     break;
                 }
                 if engine.phase == Phase::AwaitingOpen && now >= opened_by {
+                    let ms = config.handshake_timeout.as_millis() as u64;
+                    tracing::info!(timeout_ms = ms, "closing a connection that sent no open in time");
+                    let text = format!("no open received within the handshake timeout ({ms} ms)");
+                    engine.close(Some(ErrorInfo::new("amqp:resource-limit-exceeded", text)));
+                    let _ = writer.write_all(&engine.out).await;
+                    let _ = writer.shutdown().await;
                     break;
                 }
                 let idle = config.idle_timeout.filter(|d| closing_since.is_none() && now >= last_recv + *d);

@@ -107,6 +107,11 @@ impl Engine {
         session_at(&mut self.sessions, channel)
     }
 
+    /// Links that hold a slot now (attached, pending, or waiting for the client's detach).
+    pub(crate) fn live_links(&self) -> usize {
+        self.links.len() - self.free_links.len()
+    }
+
     pub(crate) fn insert_link(&mut self, info: LinkInfo) -> LinkId {
         let index = match self.free_links.pop() {
             Some(i) => i,

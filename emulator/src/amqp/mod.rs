@@ -67,6 +67,7 @@
 //! connections.
 
 mod actions;
+mod admission;
 mod config;
 mod connection;
 mod decode;

@@ -1,0 +1,484 @@
+//! The broker's limits over real sockets: concurrent connections, handshake time (plain and
+//! TLS), frame size, sessions and links per connection, message size (also split across
+//! frames), transfers without credit, and entity size. Each test configures small limits so
+//! that it runs in milliseconds, and checks the AMQP condition a client over the limit gets.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod amqp_support;
+
+use std::future::Future;
+use std::time::Duration;
+
+use amqp_support::raw::{
+    attach, begin, frame, link_flow, raw_frame, transfer, RawClient, Received, AMQP_HEADER,
+    SASL_HEADER,
+};
+use amqp_support::{Seen, TestBroker};
+use berth_emulator::amqp::ConnectionConfig;
+use berth_emulator::broker::{Broker, RunningBroker};
+use berth_emulator::limits::Limits;
+use fe2o3_amqp_types::definitions::{Role, SenderSettleMode};
+use fe2o3_amqp_types::messaging::message::__private::Serializable;
+use fe2o3_amqp_types::messaging::{Body, DeliveryState, Message};
+use fe2o3_amqp_types::performatives::{Detach, Performative, Transfer};
+use fe2o3_amqp_types::primitives::{Binary, Value};
+use tokio::io::AsyncReadExt;
+
+const ENTITIES: &str =
+    "[[queues]]\nname = \"q\"\n\n[[queues]]\nname = \"small\"\nmax_size_bytes = 1000\n";
+
+/// Waits for `fut`, failing with `what` if it takes longer than 10 s.
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+async fn start_with(limits: Limits, max_message_size: u64) -> RunningBroker {
+    Broker::builder()
+        .address("127.0.0.1:0".parse().unwrap())
+        .entities_toml(ENTITIES)
+        .unwrap()
+        .limits(limits)
+        .max_message_size(max_message_size)
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn start(limits: Limits) -> RunningBroker {
+    start_with(limits, 256 * 1024).await
+}
+
+/// An opened connection with a session on channel 0.
+async fn session(port: u16) -> RawClient {
+    let (mut c, _) = RawClient::opened(port, None).await;
+    c.write(&frame(0, &begin(), &[])).await;
+    assert!(matches!(c.next().await, Some((Performative::Begin(_), _))));
+    c
+}
+
+/// The next attach or detach from the broker (flows and dispositions are skipped).
+async fn next_link_frame(c: &mut RawClient) -> Performative {
+    loop {
+        match within("an attach or detach", c.next()).await {
+            Some((p @ (Performative::Attach(_) | Performative::Detach(_)), _)) => return p,
+            Some((Performative::Close(close), _)) => panic!("connection closed: {close:?}"),
+            Some(_) => continue,
+            None => panic!("the connection ended"),
+        }
+    }
+}
+
+/// The broker's detach with its error condition and description.
+async fn expect_detach(c: &mut RawClient) -> (String, String) {
+    loop {
+        if let Performative::Detach(Detach {
+            error: Some(error), ..
+        }) = next_link_frame(c).await
+        {
+            let condition = amqp_support::raw::condition_text(&error);
+            return (condition, error.description.unwrap_or_default());
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_get_resource_limit_exceeded_until_one_closes() {
+    let broker = start(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    let port = broker.local_addr().port();
+    let first = session(port).await;
+    let _second = session(port).await;
+    let (mut third, _) = RawClient::opened(port, None).await;
+    let (condition, description) = within("the refusal", third.expect_close()).await;
+    assert_eq!(condition, "amqp:resource-limit-exceeded");
+    assert!(
+        description.contains("at most 2 concurrent connections"),
+        "{description}"
+    );
+
+    drop(first);
+    // The slot is freed when the broker sees the first connection end.
+    within("a connection to be admitted again", async {
+        loop {
+            let (mut c, _) = RawClient::opened(port, None).await;
+            c.write(&frame(0, &begin(), &[])).await;
+            match c.next().await {
+                Some((Performative::Begin(_), _)) => break,
+                Some((Performative::Close(_), _)) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn peers_that_stall_in_the_handshake_are_closed_at_the_deadline() {
+    let broker = start(Limits {
+        handshake_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    })
+    .await;
+    let port = broker.local_addr().port();
+
+    // Sends nothing at all.
+    let mut silent = RawClient::connect(port).await;
+    assert_eq!(
+        within("a silent socket to close", silent.read_header()).await,
+        None
+    );
+
+    // Stops after the SASL header: gets the mechanisms, then the socket closes.
+    let mut sasl = RawClient::connect(port).await;
+    sasl.write(&SASL_HEADER).await;
+    assert_eq!(sasl.read_header().await, Some(SASL_HEADER));
+    assert!(matches!(
+        sasl.read_frame().await,
+        Some(Received::Other(1, _))
+    ));
+    assert!(
+        within("a stalled SASL exchange to close", sasl.read_frame())
+            .await
+            .is_none()
+    );
+
+    // Sends the AMQP header but no open: gets open + close saying why.
+    let mut no_open = RawClient::connect(port).await;
+    no_open.write(&AMQP_HEADER).await;
+    assert_eq!(no_open.read_header().await, Some(AMQP_HEADER));
+    let (condition, description) = within("the close", no_open.expect_close()).await;
+    assert_eq!(condition, "amqp:resource-limit-exceeded");
+    assert!(description.contains("handshake timeout"), "{description}");
+    assert!(no_open.read_frame().await.is_none());
+
+    // A client that opens in time is not affected.
+    let mut ok = session(port).await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the handshake deadline
+    ok.write(&frame(1, &begin(), &[])).await;
+    assert!(matches!(ok.next().await, Some((Performative::Begin(_), _))));
+}
+
+#[tokio::test]
+async fn a_peer_that_never_starts_tls_is_closed_at_the_deadline() {
+    let dir = std::env::temp_dir().join(format!("berth-limits-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = std::process::Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-keyout", "key.pem", "-out", "cert.pem"])
+        .output()
+        .expect("the openssl command is needed to make a test certificate");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let acceptor =
+        berth_emulator::tls::acceptor(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
+    let broker = Broker::builder()
+        .address("127.0.0.1:0".parse().unwrap())
+        .tls("127.0.0.1:0".parse().unwrap(), acceptor)
+        .limits(Limits {
+            handshake_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut socket = tokio::net::TcpStream::connect(broker.tls_addr().unwrap())
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let read = within("the TLS socket to close", socket.read(&mut byte)).await;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}
+
+#[tokio::test]
+async fn frames_over_the_advertised_max_frame_size_close_with_a_framing_error() {
+    let broker = start(Limits {
+        max_frame_size: 4096,
+        ..Limits::default()
+    })
+    .await;
+    let port = broker.local_addr().port();
+    // A length field claiming ~4 GiB is refused from the 8-byte header alone.
+    let (mut c, open) = RawClient::opened(port, None).await;
+    assert_eq!(open.max_frame_size.0, 4096);
+    c.write(&[0xff, 0xff, 0xff, 0xf0, 2, 0, 0, 0]).await;
+    let (condition, description) = within("the close", c.expect_close()).await;
+    assert_eq!(condition, "amqp:connection:framing-error");
+    assert!(
+        description.contains("exceeds max-frame-size 4096"),
+        "{description}"
+    );
+    // A real frame just over the limit.
+    let (mut c, _) = RawClient::opened(port, None).await;
+    c.write(&raw_frame(0, 0, &[0x40; 4096])).await;
+    assert_eq!(
+        within("the close", c.expect_close()).await.0,
+        "amqp:connection:framing-error"
+    );
+}
+
+#[tokio::test]
+async fn channel_max_and_handle_max_are_advertised_and_enforced() {
+    let broker = start(Limits {
+        max_sessions_per_connection: 2,
+        max_links_per_session: 2,
+        ..Limits::default()
+    })
+    .await;
+    let port = broker.local_addr().port();
+    let (mut c, open) = RawClient::opened(port, None).await;
+    assert_eq!(open.channel_max.0, 1);
+    c.write(&frame(2, &begin(), &[])).await;
+    let (condition, description) = within("the close", c.expect_close()).await;
+    assert_eq!(condition, "amqp:not-allowed");
+    assert!(description.contains("channel-max 1"), "{description}");
+
+    let (mut c, _) = RawClient::opened(port, None).await;
+    c.write(&frame(0, &begin(), &[])).await;
+    let Some((Performative::Begin(reply), _)) = c.next().await else {
+        panic!("no begin")
+    };
+    assert_eq!(reply.handle_max.0, 1);
+    c.write(&frame(0, &attach("r", 2, Role::Receiver, "q"), &[]))
+        .await;
+    let (condition, description) = within("the close", c.expect_close()).await;
+    assert_eq!(condition, "amqp:not-allowed");
+    assert!(description.contains("handle-max 1"), "{description}");
+}
+
+#[tokio::test]
+async fn links_beyond_the_connection_limit_are_refused_until_one_detaches() {
+    let broker = start(Limits {
+        max_links_per_connection: 2,
+        ..Limits::default()
+    })
+    .await;
+    let mut c = session(broker.local_addr().port()).await;
+    for handle in 0..2 {
+        c.write(&frame(
+            0,
+            &attach(&format!("r{handle}"), handle, Role::Receiver, "q"),
+            &[],
+        ))
+        .await;
+        assert!(matches!(
+            next_link_frame(&mut c).await,
+            Performative::Attach(_)
+        ));
+    }
+    c.write(&frame(0, &attach("r2", 2, Role::Receiver, "q"), &[]))
+        .await;
+    assert!(matches!(
+        next_link_frame(&mut c).await,
+        Performative::Attach(_)
+    ));
+    let (condition, description) = expect_detach(&mut c).await;
+    assert_eq!(condition, "amqp:resource-limit-exceeded");
+    assert!(description.contains("2 links attached"), "{description}");
+    let detach = |handle: u32| Detach {
+        handle: handle.into(),
+        closed: true,
+        error: None,
+    };
+    c.write(&frame(0, &detach(2), &[])).await;
+    c.write(&frame(0, &detach(0), &[])).await;
+    assert!(matches!(
+        next_link_frame(&mut c).await,
+        Performative::Detach(_)
+    ));
+    // A slot is free again: the next attach is accepted (no detach before the marker begin).
+    c.write(&frame(0, &attach("r3", 3, Role::Receiver, "q"), &[]))
+        .await;
+    c.write(&frame(1, &begin(), &[])).await;
+    let mut attached = false;
+    loop {
+        match within("the marker begin", c.next()).await {
+            Some((Performative::Attach(_), _)) => attached = true,
+            Some((Performative::Begin(_), _)) => break,
+            Some((Performative::Detach(d), _)) => panic!("refused again: {d:?}"),
+            Some(_) => {}
+            None => panic!("the connection ended"),
+        }
+    }
+    assert!(attached);
+}
+
+/// A transfer of `payload`; `more` marks all but the last frame of a delivery.
+fn transfer_frame(handle: u32, id: u32, more: bool, first: bool, payload: &[u8]) -> Vec<u8> {
+    let mut t = transfer(handle, id, &id.to_be_bytes());
+    t.more = more;
+    if !first {
+        t.delivery_id = None;
+        t.delivery_tag = None;
+    }
+    frame(0, &t, payload)
+}
+
+#[tokio::test]
+async fn messages_over_the_max_size_detach_the_link_even_split_across_frames() {
+    // The transfer limit is the message size plus the 64 KiB batch envelope allowance.
+    let limit = 1024 + 64 * 1024;
+    let broker = start_with(Limits::default(), 1024).await;
+    let mut c = session(broker.local_addr().port()).await;
+    c.write(&frame(0, &attach("s0", 0, Role::Sender, "q"), &[]))
+        .await;
+    let Performative::Attach(reply) = next_link_frame(&mut c).await else {
+        panic!("no attach")
+    };
+    assert_eq!(reply.max_message_size, Some(limit));
+    // Five 16 000-byte frames, all with `more`: the detach comes before the delivery ends.
+    let chunk = vec![0x40u8; 16_000];
+    let mut bytes = transfer_frame(0, 0, true, true, &chunk);
+    for _ in 0..4 {
+        bytes.extend(transfer_frame(0, 0, true, false, &chunk));
+    }
+    c.write(&bytes).await;
+    let (condition, description) = expect_detach(&mut c).await;
+    assert_eq!(condition, "amqp:link:message-size-exceeded");
+    assert!(
+        description.contains(&format!("exceeds the limit ({limit} bytes)")),
+        "{description}"
+    );
+    // One frame over the limit, on a new link of the same connection.
+    c.write(&frame(0, &attach("s1", 1, Role::Sender, "q"), &[]))
+        .await;
+    assert!(matches!(
+        next_link_frame(&mut c).await,
+        Performative::Attach(_)
+    ));
+    c.write(&transfer_frame(
+        1,
+        1,
+        false,
+        true,
+        &vec![0x40u8; limit as usize + 1],
+    ))
+    .await;
+    assert_eq!(
+        expect_detach(&mut c).await.0,
+        "amqp:link:message-size-exceeded"
+    );
+}
+
+#[tokio::test]
+async fn a_transfer_without_credit_detaches_the_link() {
+    let mut broker = TestBroker::start(ConnectionConfig::default()).await;
+    let mut c = session(broker.listener.local_addr().port()).await;
+    // The attach is held, so the link has no credit yet; a transfer must not be queued.
+    c.write(&frame(0, &attach("s", 0, Role::Sender, "hold-x"), &[]))
+        .await;
+    broker
+        .wait_for(|s| matches!(s, Seen::Held).then_some(()))
+        .await;
+    c.write(&transfer_frame(0, 0, false, true, b"payload"))
+        .await;
+    let (condition, _) = expect_detach(&mut c).await;
+    assert_eq!(condition, "amqp:link:transfer-limit-exceeded");
+    let heard = broker
+        .wait_for(|s| match s {
+            Seen::Detach { error, .. } => Some(error),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        heard.unwrap().condition,
+        "amqp:link:transfer-limit-exceeded"
+    );
+}
+
+fn message(body_len: usize) -> Vec<u8> {
+    let body = Body::Data(vec![Binary::from(vec![7u8; body_len]).into()].into());
+    let message: Message<Body<Value>> = Message::builder().body(body).build();
+    serde_amqp::to_vec(&Serializable(message)).unwrap()
+}
+
+/// Sends one message on `handle` and returns the broker's outcome.
+async fn send(c: &mut RawClient, handle: u32, id: u32) -> DeliveryState {
+    c.write(&frame(
+        0,
+        &transfer(handle, id, &id.to_be_bytes()),
+        &message(300),
+    ))
+    .await;
+    loop {
+        match within("a disposition", c.next()).await {
+            Some((Performative::Disposition(d), _)) => return d.state.unwrap(),
+            Some((Performative::Detach(d), _)) => panic!("detached: {d:?}"),
+            Some(_) => {}
+            None => panic!("the connection ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sends_over_the_entity_size_are_rejected_until_messages_are_removed() {
+    let broker = start(Limits::default()).await;
+    let mut c = session(broker.local_addr().port()).await;
+    c.write(&frame(0, &attach("s", 0, Role::Sender, "small"), &[]))
+        .await;
+    assert!(matches!(
+        next_link_frame(&mut c).await,
+        Performative::Attach(_)
+    ));
+    let mut accepted = 0;
+    let rejected = loop {
+        assert!(
+            accepted < 10,
+            "1000 bytes hold fewer than ten 300-byte messages"
+        );
+        match send(&mut c, 0, accepted).await {
+            DeliveryState::Accepted(_) => accepted += 1,
+            DeliveryState::Rejected(r) => break r.error.unwrap(),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    };
+    assert!(accepted >= 1);
+    assert_eq!(
+        amqp_support::raw::condition_text(&rejected),
+        "amqp:resource-limit-exceeded"
+    );
+    let description = rejected.description.unwrap();
+    assert!(
+        description.starts_with("The maximum entity size has been reached or exceeded for 'small'"),
+        "{description}"
+    );
+    // Take one message off (receive-and-delete): the next send fits again.
+    let mut receiver = attach("r", 1, Role::Receiver, "small");
+    receiver.snd_settle_mode = SenderSettleMode::Settled;
+    c.write(&frame(0, &receiver, &[])).await;
+    assert!(matches!(
+        next_link_frame(&mut c).await,
+        Performative::Attach(_)
+    ));
+    c.write(&frame(0, &link_flow(1, Some(0), 1, false), &[]))
+        .await;
+    loop {
+        match within("a transfer", c.next()).await {
+            Some((Performative::Transfer(Transfer { handle, .. }), _)) if handle.0 == 1 => break,
+            Some(_) => {}
+            None => panic!("the connection ended"),
+        }
+    }
+    assert!(matches!(
+        send(&mut c, 0, accepted + 1).await,
+        DeliveryState::Accepted(_)
+    ));
+}

@@ -17,13 +17,12 @@ use super::{
     frame::{parse_frame, write_empty_frame},
     handler::{dispatch, ConnectionHandler, Context, PeerInfo},
     outcome::ErrorInfo,
+    output::OUTPUT_HIGH_WATER,
     sasl::{handshake, Handshake},
 };
 
 /// How long we wait for the client's `close` after sending ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Stop reading while this much output is waiting for a slow client.
-const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
 
 /// Serves one AMQP connection on `stream` (plain TCP, TLS, or anything else) until it
 /// closes. Never panics on bad input; protocol errors close the connection with an AMQP
@@ -167,6 +166,7 @@ pub(crate) async fn serve_connection_by<S, H>(
                     }
                     Ok(_) => {
                         last_sent = Instant::now();
+                        engine.resume_output();
                         if engine.out.is_empty() && writer.flush().await.is_err() {
                             transport_lost(&mut engine, "the transport failed while flushing");
                             break;

@@ -66,6 +66,8 @@ pub(crate) struct Engine {
     pub(crate) dirty_links: Vec<LinkId>,
     pub(crate) dirty_sessions: Vec<u16>,
     pub(crate) scratch: Vec<u8>,
+    /// A session stopped writing transfers at the output high-water mark.
+    pub(crate) output_held: bool,
 }
 
 impl Engine {
@@ -86,6 +88,7 @@ impl Engine {
             dirty_links: Vec::new(),
             dirty_sessions: Vec::new(),
             scratch: Vec::with_capacity(64),
+            output_held: false,
         }
     }
 

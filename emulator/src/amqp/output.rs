@@ -16,6 +16,11 @@ use super::{
     session::session_at,
 };
 
+/// Encoded output beyond which no more transfer frames are queued for writing (and no more
+/// input is read) until the client has taken some: a client that grants credit and window
+/// but never reads cannot make the broker copy the whole entity into its output buffer.
+pub(crate) const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
+
 impl Engine {
     /// Appends one performative frame.
     pub(crate) fn write<T: Serialize + std::fmt::Debug>(&mut self, channel: u16, performative: &T) {
@@ -135,6 +140,10 @@ impl Engine {
             return;
         };
         while session.remote_incoming_window > 0 {
+            if self.out.len() >= OUTPUT_HIGH_WATER {
+                self.output_held = true;
+                break;
+            }
             let Some(t) = session.outbox.front_mut() else {
                 break;
             };
@@ -155,6 +164,23 @@ impl Engine {
             session.remote_incoming_window -= 1;
             if !more {
                 session.outbox.pop_front();
+            }
+        }
+    }
+
+    /// Once the output has drained below [`OUTPUT_HIGH_WATER`]: writes what the sessions
+    /// held back for it.
+    pub(crate) fn resume_output(&mut self) {
+        if !self.output_held || self.out.len() >= OUTPUT_HIGH_WATER {
+            return;
+        }
+        self.output_held = false;
+        for channel in 0..self.sessions.len() {
+            let waiting = self.sessions[channel]
+                .as_ref()
+                .is_some_and(|s| !s.outbox.is_empty());
+            if let (true, Ok(channel)) = (waiting, u16::try_from(channel)) {
+                self.pump_outbox(channel);
             }
         }
     }
@@ -273,3 +299,7 @@ mod tests {
         assert!(t.aborted && !t.more);
     }
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod backpressure_tests;

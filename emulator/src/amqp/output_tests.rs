@@ -1,0 +1,140 @@
+//! Output back-pressure: a client that grants credit and window but reads nothing cannot
+//! make the engine copy more than about [`OUTPUT_HIGH_WATER`] into its output buffer; the
+//! rest waits in the session's outbox (sharing the payloads) until the output drains.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use fe2o3_amqp_types::{
+    definitions::{ReceiverSettleMode, Role, SenderSettleMode},
+    messaging::Source,
+    performatives::{Attach, Begin, Flow, Open},
+};
+use serde::Serialize;
+
+use super::OUTPUT_HIGH_WATER;
+use crate::amqp::{
+    config::ConnectionConfig,
+    engine::{Engine, Event},
+    frame::{parse_frame, write_frame, FRAME_TYPE_AMQP},
+    handler::PeerInfo,
+    link::AttachReply,
+};
+
+const CLIENT_MAX_FRAME: u32 = 65_536;
+
+fn feed<T: Serialize>(engine: &mut Engine, performative: &T) {
+    let mut buf = BytesMut::new();
+    write_frame(&mut buf, FRAME_TYPE_AMQP, 0, performative).unwrap();
+    let frame = parse_frame(&mut buf, 1 << 20).unwrap().unwrap();
+    engine.on_frame(frame).unwrap();
+}
+
+/// An engine with one link on which the broker sends, and plenty of credit and window.
+fn sending_engine() -> (Engine, crate::amqp::LinkId) {
+    let mut engine = Engine::new(Arc::new(ConnectionConfig::default()), PeerInfo::default());
+    let open = Open {
+        container_id: "c".into(),
+        hostname: None,
+        max_frame_size: CLIENT_MAX_FRAME.into(),
+        channel_max: 9.into(),
+        idle_time_out: None,
+        outgoing_locales: None,
+        incoming_locales: None,
+        offered_capabilities: None,
+        desired_capabilities: None,
+        properties: None,
+    };
+    feed(&mut engine, &open);
+    feed(
+        &mut engine,
+        &Begin {
+            remote_channel: None,
+            next_outgoing_id: 0,
+            incoming_window: 1_000_000,
+            outgoing_window: 1_000_000,
+            handle_max: 9.into(),
+            offered_capabilities: None,
+            desired_capabilities: None,
+            properties: None,
+        },
+    );
+    let attach = Attach {
+        name: "r".into(),
+        handle: 0.into(),
+        role: Role::Receiver,
+        snd_settle_mode: SenderSettleMode::Unsettled,
+        rcv_settle_mode: ReceiverSettleMode::First,
+        source: Some(Box::new(Source::builder().address("q").build())),
+        target: None,
+        unsettled: None,
+        incomplete_unsettled: false,
+        initial_delivery_count: None,
+        max_message_size: None,
+        offered_capabilities: None,
+        desired_capabilities: None,
+        properties: None,
+    };
+    feed(&mut engine, &attach);
+    let id = engine
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Attach(id, _) => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    engine
+        .accept_attach(id, AttachReply::echo(&attach))
+        .unwrap();
+    feed(
+        &mut engine,
+        &Flow {
+            next_incoming_id: Some(0),
+            incoming_window: 1_000_000,
+            next_outgoing_id: 0,
+            outgoing_window: 1_000_000,
+            handle: Some(0.into()),
+            delivery_count: Some(0),
+            link_credit: Some(1000),
+            available: None,
+            drain: false,
+            echo: false,
+            properties: None,
+        },
+    );
+    engine.out.clear();
+    (engine, id)
+}
+
+#[test]
+fn a_client_that_does_not_read_holds_the_output_at_the_high_water_mark() {
+    let (mut engine, id) = sending_engine();
+    let payload = Bytes::from(vec![0x40u8; 1 << 20]);
+    let messages = 3 * OUTPUT_HIGH_WATER / payload.len();
+    for n in 0..messages {
+        let tag = (n as u32).to_be_bytes();
+        engine.send(id, &tag, payload.clone(), 0, true).unwrap();
+        assert!(
+            engine.out.len() <= OUTPUT_HIGH_WATER + CLIENT_MAX_FRAME as usize,
+            "output {} after {n} messages",
+            engine.out.len()
+        );
+    }
+    assert!(engine.output_held);
+    // As the client reads, the held transfers follow, until all are written.
+    let mut written = 0;
+    for _ in 0..10 {
+        written += engine.out.len();
+        engine.out.clear();
+        engine.resume_output();
+        if engine.out.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        written >= messages * payload.len(),
+        "{written} bytes written"
+    );
+    assert!(!engine.output_held);
+}

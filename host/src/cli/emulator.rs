@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use berth_emulator::admin::AdminServer;
 use berth_emulator::broker::Broker;
 use berth_emulator::entity::{EntitiesConfig, EntityConfig};
+use berth_emulator::limits::Limits;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -59,6 +60,10 @@ pub struct EmulatorArgs {
     /// not checked (like the official emulator).
     #[arg(long = "sas-rule", value_name = "NAME=KEY")]
     pub sas_rules: Vec<String>,
+    /// Most AMQP connections served at once; the next one is closed with
+    /// `amqp:resource-limit-exceeded` (the other limits and their defaults: see the README).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
 }
 
 /// Runs `host emulator` until SIGINT or SIGTERM.
@@ -82,7 +87,11 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
     // against a local fake token endpoint) can use this broker too.
     let mut builder = Broker::builder()
         .address(SocketAddr::new(args.host, args.port))
-        .dev_jwt(true);
+        .dev_jwt(true)
+        .limits(Limits {
+            max_connections: args.max_connections,
+            ..Limits::default()
+        });
     let mut entities = EntitiesConfig::default();
     if let Some(path) = &args.config {
         let parsed = std::fs::read_to_string(path)

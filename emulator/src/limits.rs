@@ -14,6 +14,8 @@
 //! | message size | 256 KiB (+ 64 KiB batch envelope) | `detach` with `amqp:link:message-size-exceeded`, as soon as the partial delivery passes it |
 //! | transfers without credit | — | `detach` with `amqp:link:transfer-limit-exceeded` |
 //! | entity size (`max_size_bytes` per entity) | 1 GiB | the send is rejected with `amqp:resource-limit-exceeded` (Service Bus's QuotaExceeded text) |
+//! | output waiting for a client that does not read | 4 MiB | no more transfers are written (and no input read) until it reads |
+//! | `$management` replies | peek: the message size (≥ 1 message); 64 waiting for credit | fewer messages per peek; the reply link is detached with `amqp:resource-limit-exceeded` |
 //!
 //! The message size is set with
 //! [`BrokerBuilder::max_message_size`](crate::broker::BrokerBuilder::max_message_size), the

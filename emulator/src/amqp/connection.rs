@@ -167,6 +167,7 @@ pub(crate) async fn serve_connection_by<S, H>(
                     Ok(_) => {
                         last_sent = Instant::now();
                         engine.resume_output();
+                        dispatch(&mut engine, &mut handler);
                         if engine.out.is_empty() && writer.flush().await.is_err() {
                             transport_lost(&mut engine, "the transport failed while flushing");
                             break;

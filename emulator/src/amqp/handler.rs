@@ -230,8 +230,11 @@ impl Context<'_> {
     }
 
     /// Credit available on a link (what we may send as sender; what we granted as receiver).
+    /// As sender it reads 0 while the client is not taking what was already sent (output
+    /// or session window full); an [`on_flow`](ConnectionHandler::on_flow) follows once
+    /// it does.
     pub fn credit(&self, link: LinkId) -> u32 {
-        self.engine.link(link).map_or(0, |l| l.credit)
+        self.engine.usable_credit(link)
     }
 
     /// Receiver role: keep the client's credit topped up to `window` (re-granted when

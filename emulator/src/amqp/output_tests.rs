@@ -1,6 +1,7 @@
 //! Output back-pressure: a client that grants credit and window but reads nothing cannot
 //! make the engine copy more than about [`OUTPUT_HIGH_WATER`] into its output buffer; the
-//! rest waits in the session's outbox (sharing the payloads) until the output drains.
+//! rest waits in the session's outbox (sharing the payloads) until the output drains, and
+//! the handler sees no credit meanwhile, so it stops producing deliveries.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use fe2o3_amqp_types::{
 };
 use serde::Serialize;
 
-use super::OUTPUT_HIGH_WATER;
+use super::{MAX_HELD_DELIVERIES, OUTPUT_HIGH_WATER};
 use crate::amqp::{
     config::ConnectionConfig,
     engine::{Engine, Event},
@@ -87,24 +88,78 @@ fn sending_engine() -> (Engine, crate::amqp::LinkId) {
     engine
         .accept_attach(id, AttachReply::echo(&attach))
         .unwrap();
-    feed(
-        &mut engine,
-        &Flow {
-            next_incoming_id: Some(0),
-            incoming_window: 1_000_000,
-            next_outgoing_id: 0,
-            outgoing_window: 1_000_000,
-            handle: Some(0.into()),
-            delivery_count: Some(0),
-            link_credit: Some(1000),
-            available: None,
-            drain: false,
-            echo: false,
-            properties: None,
-        },
-    );
+    feed(&mut engine, &flow(1_000_000, Some(1000)));
     engine.out.clear();
     (engine, id)
+}
+
+/// A flow from the client: its session window, and link credit on handle 0 if given.
+fn flow(window: u32, credit: Option<u32>) -> Flow {
+    Flow {
+        next_incoming_id: Some(0),
+        incoming_window: window,
+        next_outgoing_id: 0,
+        outgoing_window: 1_000_000,
+        handle: credit.map(|_| 0.into()),
+        delivery_count: credit.map(|_| 0),
+        link_credit: credit,
+        available: None,
+        drain: false,
+        echo: false,
+        properties: None,
+    }
+}
+
+fn flow_event_for(engine: &Engine, id: crate::amqp::LinkId) -> bool {
+    engine
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Flow(l) if *l == id))
+}
+
+#[test]
+fn held_back_output_reads_as_no_credit_until_the_client_reads() {
+    let (mut engine, id) = sending_engine();
+    let payload = Bytes::from(vec![0x40u8; 1 << 20]);
+    let mut sent = 0u32;
+    while engine.usable_credit(id) > 0 {
+        assert!(sent < 100, "credit never ran out");
+        engine
+            .send(id, &sent.to_be_bytes(), payload.clone(), 0, true)
+            .unwrap();
+        sent += 1;
+    }
+    assert!(engine.output_held);
+    engine.events.clear();
+    engine.out.clear();
+    engine.resume_output();
+    assert!(
+        flow_event_for(&engine, id),
+        "the handler hears it may send again"
+    );
+    assert!(engine.usable_credit(id) > 0);
+}
+
+#[test]
+fn a_closed_session_window_holds_back_a_bounded_number_of_deliveries() {
+    let (mut engine, id) = sending_engine();
+    feed(&mut engine, &flow(0, None));
+    let mut sent = 0u32;
+    while engine.usable_credit(id) > 0 {
+        engine
+            .send(id, &sent.to_be_bytes(), Bytes::from_static(b"m"), 0, true)
+            .unwrap();
+        sent += 1;
+        assert!(sent as usize <= MAX_HELD_DELIVERIES, "credit never ran out");
+    }
+    assert_eq!(sent as usize, MAX_HELD_DELIVERIES);
+    engine.events.clear();
+    feed(&mut engine, &flow(1_000_000, None));
+    assert!(
+        flow_event_for(&engine, id),
+        "the handler hears it may send again"
+    );
+    assert!(engine.usable_credit(id) > 0);
 }
 
 #[test]

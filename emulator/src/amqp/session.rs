@@ -67,6 +67,9 @@ pub(crate) struct Session {
     pub outbox: VecDeque<QueuedTransfer>,
     /// A session-level flow must go out with the next flush.
     pub needs_flow: bool,
+    /// The handler was told a sender link of this session has no credit because
+    /// deliveries are held back; it hears a flow once they move.
+    pub starved: std::cell::Cell<bool>,
 }
 
 /// The session on `channel` in a channel-indexed table.
@@ -95,6 +98,7 @@ impl Session {
             incoming_unsettled: HashMap::new(),
             outbox: VecDeque::new(),
             needs_flow: false,
+            starved: std::cell::Cell::new(false),
         }
     }
 

@@ -276,6 +276,9 @@ impl Engine {
             }
         }
         self.events.extend(updates);
+        if d.settled {
+            self.feed_starved(channel);
+        }
         Ok(())
     }
 

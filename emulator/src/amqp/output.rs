@@ -24,12 +24,16 @@ pub(crate) const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
 /// Deliveries a session may hold back for the client's window before its sender links
 /// read as having no credit.
 pub(crate) const MAX_HELD_DELIVERIES: usize = 256;
+/// Deliveries a session may have sent and not yet seen settled before its sender links read
+/// as having no credit (a client that never settles cannot make the broker track, and lock,
+/// without end; Service Bus allows 5000 concurrent receives per entity).
+pub(crate) const MAX_UNSETTLED_OUTGOING: usize = 5000;
 
 impl Engine {
     /// Credit the handler may use on `id` now: the link's credit as sender, but 0 while
-    /// the output is at its high-water mark or the session holds back
-    /// [`MAX_HELD_DELIVERIES`] (the session is then flagged, and its links hear a flow
-    /// once deliveries move again).
+    /// the output is at its high-water mark, the session holds back
+    /// [`MAX_HELD_DELIVERIES`] or has [`MAX_UNSETTLED_OUTGOING`] unsettled (the session is
+    /// then flagged, and its links hear a flow once deliveries move or are settled).
     pub(crate) fn usable_credit(&self, id: LinkId) -> u32 {
         let Some(link) = self.link(id) else {
             return 0;
@@ -44,21 +48,20 @@ impl Engine {
         let Some(session) = session else {
             return 0;
         };
-        if self.output_held || session.outbox.len() >= MAX_HELD_DELIVERIES {
+        if self.output_held || session.is_backed_up() {
             session.starved.set(true);
             return 0;
         }
         link.credit
     }
 
-    /// After deliveries moved on `channel`: if its links were told they had no credit and
+    /// After deliveries moved or were settled on `channel`: if its links were told they had no credit and
     /// can send again, queues a flow event for each sender link with credit.
-    fn feed_starved(&mut self, channel: u16) {
+    pub(crate) fn feed_starved(&mut self, channel: u16) {
         let Some(session) = session_at(&mut self.sessions, channel) else {
             return;
         };
-        if !session.starved.get() || self.output_held || session.outbox.len() >= MAX_HELD_DELIVERIES
-        {
+        if !session.starved.get() || self.output_held || session.is_backed_up() {
             return;
         }
         session.starved.set(false);

@@ -9,11 +9,12 @@ use bytes::{Bytes, BytesMut};
 use fe2o3_amqp_types::{
     definitions::{ReceiverSettleMode, Role, SenderSettleMode},
     messaging::Source,
-    performatives::{Attach, Begin, Flow, Open},
+    messaging::{Accepted, DeliveryState},
+    performatives::{Attach, Begin, Disposition, Flow, Open},
 };
 use serde::Serialize;
 
-use super::{MAX_HELD_DELIVERIES, OUTPUT_HIGH_WATER};
+use super::{MAX_HELD_DELIVERIES, MAX_UNSETTLED_OUTGOING, OUTPUT_HIGH_WATER};
 use crate::amqp::{
     config::ConnectionConfig,
     engine::{Engine, Event},
@@ -192,4 +193,38 @@ fn a_client_that_does_not_read_holds_the_output_at_the_high_water_mark() {
         "{written} bytes written"
     );
     assert!(!engine.output_held);
+}
+
+#[test]
+fn a_client_that_never_settles_gets_no_more_deliveries_until_it_does() {
+    let (mut engine, id) = sending_engine();
+    feed(&mut engine, &flow(1_000_000, Some(100_000)));
+    let mut sent = 0u32;
+    while engine.usable_credit(id) > 0 {
+        engine
+            .send(id, &sent.to_be_bytes(), Bytes::from_static(b"m"), 0, false)
+            .unwrap();
+        sent += 1;
+        assert!(
+            sent as usize <= MAX_UNSETTLED_OUTGOING,
+            "credit never ran out"
+        );
+        engine.out.clear();
+    }
+    assert_eq!(sent as usize, MAX_UNSETTLED_OUTGOING);
+    engine.events.clear();
+    let settle = Disposition {
+        role: Role::Receiver,
+        first: 0,
+        last: Some(9),
+        settled: true,
+        state: Some(DeliveryState::Accepted(Accepted {})),
+        batchable: false,
+    };
+    feed(&mut engine, &settle);
+    assert!(
+        flow_event_for(&engine, id),
+        "the handler hears it may send again"
+    );
+    assert!(engine.usable_credit(id) > 0);
 }

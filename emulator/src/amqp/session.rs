@@ -102,6 +102,13 @@ impl Session {
         }
     }
 
+    /// Too many deliveries wait for the client's window or its settlement to start more
+    /// (see `Engine::usable_credit`).
+    pub(crate) fn is_backed_up(&self) -> bool {
+        self.outbox.len() >= super::output::MAX_HELD_DELIVERIES
+            || self.outgoing_unsettled.len() >= super::output::MAX_UNSETTLED_OUTGOING
+    }
+
     /// Our `begin` answering the client's.
     pub(crate) fn begin_reply(&self) -> Begin {
         Begin {

@@ -13,6 +13,7 @@
 //! | links per connection | 8192 | the attach is refused: `detach` with `amqp:resource-limit-exceeded` |
 //! | message size | 256 KiB (+ 64 KiB batch envelope) | `detach` with `amqp:link:message-size-exceeded`, as soon as the partial delivery passes it |
 //! | transfers without credit | — | `detach` with `amqp:link:transfer-limit-exceeded` |
+//! | silence after `open` (`idle-time-out`) | off | `close` with `amqp:resource-limit-exceeded` |
 //! | entity size (`max_size_bytes` per entity) | 1 GiB | the send is rejected with `amqp:resource-limit-exceeded` (Service Bus's QuotaExceeded text) |
 //! | output waiting for a client that does not read | 4 MiB | no more transfers are written (and no input read) until it reads |
 //! | `$management` replies | peek: the message size (≥ 1 message); 64 waiting for credit | fewer messages per peek; the reply link is detached with `amqp:resource-limit-exceeded` |
@@ -41,6 +42,10 @@ pub struct Limits {
     pub max_links_per_session: u32,
     /// Most links attached at once on one connection, all sessions together.
     pub max_links_per_connection: usize,
+    /// Advertised as `idle-time-out`: a connection that sends nothing (not even heartbeats)
+    /// for this long is closed with `amqp:resource-limit-exceeded`. `None` (the default):
+    /// never.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -53,6 +58,7 @@ impl Default for Limits {
             max_sessions_per_connection: c.channel_max.saturating_add(1),
             max_links_per_session: c.handle_max.saturating_add(1),
             max_links_per_connection: c.max_links,
+            idle_timeout: c.idle_timeout,
         }
     }
 }
@@ -66,6 +72,7 @@ impl Limits {
         config.channel_max = self.max_sessions_per_connection.max(1) - 1;
         config.handle_max = self.max_links_per_session.max(1) - 1;
         config.max_links = self.max_links_per_connection;
+        config.idle_timeout = self.idle_timeout;
     }
 }
 

@@ -1,239 +1,18 @@
-//! The broker's limits over real sockets: concurrent connections, handshake time (plain and
-//! TLS), frame size, sessions and links per connection, message size (also split across
-//! frames), transfers without credit, and entity size. Each test configures small limits so
-//! that it runs in milliseconds, and checks the AMQP condition a client over the limit gets.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+//! Session, link and delivery limits: channel-max, handle-max, links per connection,
+//! message size, transfers without credit, entity size.
 
-mod amqp_support;
-
-use std::future::Future;
-use std::time::Duration;
-
-use amqp_support::raw::{
-    attach, begin, frame, link_flow, raw_frame, transfer, RawClient, Received, AMQP_HEADER,
-    SASL_HEADER,
+use super::amqp_support::raw::{
+    attach, begin, condition_text, frame, link_flow, transfer, RawClient,
 };
-use amqp_support::{Seen, TestBroker};
+use super::amqp_support::{Seen, TestBroker};
+use super::{expect_detach, next_link_frame, session, start, start_with, within};
 use berth_emulator::amqp::ConnectionConfig;
-use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::limits::Limits;
 use fe2o3_amqp_types::definitions::{Role, SenderSettleMode};
 use fe2o3_amqp_types::messaging::message::__private::Serializable;
 use fe2o3_amqp_types::messaging::{Body, DeliveryState, Message};
 use fe2o3_amqp_types::performatives::{Detach, Performative, Transfer};
 use fe2o3_amqp_types::primitives::{Binary, Value};
-use tokio::io::AsyncReadExt;
-
-const ENTITIES: &str =
-    "[[queues]]\nname = \"q\"\n\n[[queues]]\nname = \"small\"\nmax_size_bytes = 1000\n";
-
-/// Waits for `fut`, failing with `what` if it takes longer than 10 s.
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
-
-async fn start_with(limits: Limits, max_message_size: u64) -> RunningBroker {
-    Broker::builder()
-        .address("127.0.0.1:0".parse().unwrap())
-        .entities_toml(ENTITIES)
-        .unwrap()
-        .limits(limits)
-        .max_message_size(max_message_size)
-        .start()
-        .await
-        .unwrap()
-}
-
-async fn start(limits: Limits) -> RunningBroker {
-    start_with(limits, 256 * 1024).await
-}
-
-/// An opened connection with a session on channel 0.
-async fn session(port: u16) -> RawClient {
-    let (mut c, _) = RawClient::opened(port, None).await;
-    c.write(&frame(0, &begin(), &[])).await;
-    assert!(matches!(c.next().await, Some((Performative::Begin(_), _))));
-    c
-}
-
-/// The next attach or detach from the broker (flows and dispositions are skipped).
-async fn next_link_frame(c: &mut RawClient) -> Performative {
-    loop {
-        match within("an attach or detach", c.next()).await {
-            Some((p @ (Performative::Attach(_) | Performative::Detach(_)), _)) => return p,
-            Some((Performative::Close(close), _)) => panic!("connection closed: {close:?}"),
-            Some(_) => continue,
-            None => panic!("the connection ended"),
-        }
-    }
-}
-
-/// The broker's detach with its error condition and description.
-async fn expect_detach(c: &mut RawClient) -> (String, String) {
-    loop {
-        if let Performative::Detach(Detach {
-            error: Some(error), ..
-        }) = next_link_frame(c).await
-        {
-            let condition = amqp_support::raw::condition_text(&error);
-            return (condition, error.description.unwrap_or_default());
-        }
-    }
-}
-
-#[tokio::test]
-async fn connections_over_the_limit_get_resource_limit_exceeded_until_one_closes() {
-    let broker = start(Limits {
-        max_connections: 2,
-        ..Limits::default()
-    })
-    .await;
-    let port = broker.local_addr().port();
-    let first = session(port).await;
-    let _second = session(port).await;
-    let (mut third, _) = RawClient::opened(port, None).await;
-    let (condition, description) = within("the refusal", third.expect_close()).await;
-    assert_eq!(condition, "amqp:resource-limit-exceeded");
-    assert!(
-        description.contains("at most 2 concurrent connections"),
-        "{description}"
-    );
-
-    drop(first);
-    // The slot is freed when the broker sees the first connection end.
-    within("a connection to be admitted again", async {
-        loop {
-            let (mut c, _) = RawClient::opened(port, None).await;
-            c.write(&frame(0, &begin(), &[])).await;
-            match c.next().await {
-                Some((Performative::Begin(_), _)) => break,
-                Some((Performative::Close(_), _)) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn peers_that_stall_in_the_handshake_are_closed_at_the_deadline() {
-    let broker = start(Limits {
-        handshake_timeout: Duration::from_millis(200),
-        ..Limits::default()
-    })
-    .await;
-    let port = broker.local_addr().port();
-
-    // Sends nothing at all.
-    let mut silent = RawClient::connect(port).await;
-    assert_eq!(
-        within("a silent socket to close", silent.read_header()).await,
-        None
-    );
-
-    // Stops after the SASL header: gets the mechanisms, then the socket closes.
-    let mut sasl = RawClient::connect(port).await;
-    sasl.write(&SASL_HEADER).await;
-    assert_eq!(sasl.read_header().await, Some(SASL_HEADER));
-    assert!(matches!(
-        sasl.read_frame().await,
-        Some(Received::Other(1, _))
-    ));
-    assert!(
-        within("a stalled SASL exchange to close", sasl.read_frame())
-            .await
-            .is_none()
-    );
-
-    // Sends the AMQP header but no open: gets open + close saying why.
-    let mut no_open = RawClient::connect(port).await;
-    no_open.write(&AMQP_HEADER).await;
-    assert_eq!(no_open.read_header().await, Some(AMQP_HEADER));
-    let (condition, description) = within("the close", no_open.expect_close()).await;
-    assert_eq!(condition, "amqp:resource-limit-exceeded");
-    assert!(description.contains("handshake timeout"), "{description}");
-    assert!(no_open.read_frame().await.is_none());
-
-    // A client that opens in time is not affected.
-    let mut ok = session(port).await;
-    tokio::time::sleep(Duration::from_millis(400)).await; // past the handshake deadline
-    ok.write(&frame(1, &begin(), &[])).await;
-    assert!(matches!(ok.next().await, Some((Performative::Begin(_), _))));
-}
-
-#[tokio::test]
-async fn a_peer_that_never_starts_tls_is_closed_at_the_deadline() {
-    let dir = std::env::temp_dir().join(format!("berth-limits-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let status = std::process::Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
-        .args(["-keyout", "key.pem", "-out", "cert.pem"])
-        .output()
-        .expect("the openssl command is needed to make a test certificate");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let acceptor =
-        berth_emulator::tls::acceptor(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
-    let broker = Broker::builder()
-        .address("127.0.0.1:0".parse().unwrap())
-        .tls("127.0.0.1:0".parse().unwrap(), acceptor)
-        .limits(Limits {
-            handshake_timeout: Duration::from_millis(200),
-            ..Limits::default()
-        })
-        .start()
-        .await
-        .unwrap();
-    let mut socket = tokio::net::TcpStream::connect(broker.tls_addr().unwrap())
-        .await
-        .unwrap();
-    let mut byte = [0u8; 1];
-    let read = within("the TLS socket to close", socket.read(&mut byte)).await;
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-}
-
-#[tokio::test]
-async fn frames_over_the_advertised_max_frame_size_close_with_a_framing_error() {
-    let broker = start(Limits {
-        max_frame_size: 4096,
-        ..Limits::default()
-    })
-    .await;
-    let port = broker.local_addr().port();
-    // A length field claiming ~4 GiB is refused from the 8-byte header alone.
-    let (mut c, open) = RawClient::opened(port, None).await;
-    assert_eq!(open.max_frame_size.0, 4096);
-    c.write(&[0xff, 0xff, 0xff, 0xf0, 2, 0, 0, 0]).await;
-    let (condition, description) = within("the close", c.expect_close()).await;
-    assert_eq!(condition, "amqp:connection:framing-error");
-    assert!(
-        description.contains("exceeds max-frame-size 4096"),
-        "{description}"
-    );
-    // A real frame just over the limit.
-    let (mut c, _) = RawClient::opened(port, None).await;
-    c.write(&raw_frame(0, 0, &[0x40; 4096])).await;
-    assert_eq!(
-        within("the close", c.expect_close()).await.0,
-        "amqp:connection:framing-error"
-    );
-}
 
 #[tokio::test]
 async fn channel_max_and_handle_max_are_advertised_and_enforced() {
@@ -451,10 +230,7 @@ async fn sends_over_the_entity_size_are_rejected_until_messages_are_removed() {
         }
     };
     assert!(accepted >= 1);
-    assert_eq!(
-        amqp_support::raw::condition_text(&rejected),
-        "amqp:resource-limit-exceeded"
-    );
+    assert_eq!(condition_text(&rejected), "amqp:resource-limit-exceeded");
     let description = rejected.description.unwrap();
     assert!(
         description.starts_with("The maximum entity size has been reached or exceeded for 'small'"),

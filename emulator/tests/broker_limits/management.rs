@@ -2,14 +2,12 @@
 //! the broker's message size (at least one; the client pages on), and a reply link whose
 //! client grants no credit is detached once 64 replies wait. Hand-driven AMQP against the real
 //! broker in development mode (no `$cbs` needed).
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
-#[allow(dead_code)]
-#[path = "amqp_support/raw.rs"]
-mod raw;
 
 use std::time::Duration;
 
+use super::amqp_support::raw::{
+    attach, begin, condition_text, frame, link_flow, transfer, RawClient,
+};
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::NewMessage;
 use fe2o3_amqp_types::definitions::Role;
@@ -17,7 +15,6 @@ use fe2o3_amqp_types::messaging::message::__private::{Deserializable, Serializab
 use fe2o3_amqp_types::messaging::{AmqpValue, ApplicationProperties, Body, Message, Properties};
 use fe2o3_amqp_types::performatives::{Detach, Performative};
 use fe2o3_amqp_types::primitives::{OrderedMap, SimpleValue, Value};
-use raw::{attach, begin, condition_text, frame, link_flow, transfer, RawClient};
 
 async fn start() -> RunningBroker {
     Broker::builder()

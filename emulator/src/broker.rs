@@ -170,8 +170,11 @@ impl BrokerBuilder {
         node.max_message_size = self.max_message_size;
         node.dev_jwt = self.dev_jwt;
         let node = Arc::new(node);
+        let transfer_limit = usize::try_from(node.transfer_limit()).unwrap_or(usize::MAX);
         let mut connection = ConnectionConfig {
             max_message_size: node.transfer_limit(),
+            // A few messages in flight at once per connection, at least 16 MiB.
+            max_partial_bytes: transfer_limit.saturating_mul(4).max(16 << 20),
             ..ConnectionConfig::default()
         };
         self.limits.apply(&mut connection);

@@ -13,6 +13,7 @@
 //! | links per connection | 8192 | the attach is refused: `detach` with `amqp:resource-limit-exceeded` |
 //! | message size | 256 KiB (+ 64 KiB batch envelope) | `detach` with `amqp:link:message-size-exceeded`, as soon as the partial delivery passes it |
 //! | transfers without credit | — | `detach` with `amqp:link:transfer-limit-exceeded` |
+//! | unfinished multi-frame deliveries, all links of a connection | 4 × the transfer limit, ≥ 16 MiB | `detach` with `amqp:resource-limit-exceeded` |
 //! | silence after `open` (`idle-time-out`) | off | `close` with `amqp:resource-limit-exceeded` |
 //! | entity size (`max_size_bytes` per entity) | 1 GiB | the send is rejected with `amqp:resource-limit-exceeded` (Service Bus's QuotaExceeded text) |
 //! | output waiting for a client that does not read | 4 MiB | no more transfers are written (and no input read) until it reads |

@@ -25,6 +25,10 @@ pub struct ConnectionConfig {
     /// Upper bound for one reassembled incoming message when the link sets no
     /// `max-message-size` of its own.
     pub max_message_size: u64,
+    /// Most bytes of unfinished incoming deliveries (split across transfer frames) one
+    /// connection may hold, all links together; the link whose frame would pass it is
+    /// detached with `amqp:resource-limit-exceeded`.
+    pub max_partial_bytes: usize,
     /// How long a client may take from TCP accept to a completed `open` (TLS handshake,
     /// protocol header, SASL and `open` together); a peer that stalls anywhere in it is
     /// disconnected.
@@ -49,6 +53,7 @@ impl Default for ConnectionConfig {
             idle_timeout: None,
             session_window: 65_536,
             max_message_size: 64 * 1024 * 1024,
+            max_partial_bytes: 128 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(30),
             max_connections: 1000,
             max_links: 8192,

@@ -110,6 +110,15 @@ impl Engine {
         session_at(&mut self.sessions, channel)
     }
 
+    /// Bytes held in unfinished incoming deliveries (`more` transfers) of all links.
+    pub(crate) fn partial_bytes(&self) -> usize {
+        self.links
+            .iter()
+            .filter_map(|s| s.link.as_ref()?.partial.as_ref())
+            .map(|p| p.buf.len())
+            .sum()
+    }
+
     /// Links that hold a slot now (attached, pending, or waiting for the client's detach).
     pub(crate) fn live_links(&self) -> usize {
         self.links.len() - self.free_links.len()

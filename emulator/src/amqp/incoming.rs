@@ -189,11 +189,26 @@ impl Engine {
             self.detach_for_limit(id, error);
             return Ok(());
         }
-        partial.buf.extend_from_slice(&payload);
         if transfer.more {
-            link.partial = Some(partial);
+            // Unfinished deliveries of all links together stay bounded, however many links.
+            let held = self.partial_bytes() + partial.buf.len() + payload.len();
+            let max = self.config.max_partial_bytes;
+            if held > max {
+                let text = format!(
+                    "The connection holds more than {max} bytes of unfinished deliveries; \
+                     finish a delivery before starting another."
+                );
+                let error = ErrorInfo::new("amqp:resource-limit-exceeded", text);
+                self.detach_for_limit(id, error);
+                return Ok(());
+            }
+            partial.buf.extend_from_slice(&payload);
+            if let Some(link) = self.link_mut(id) {
+                link.partial = Some(partial);
+            }
             return Ok(());
         }
+        partial.buf.extend_from_slice(&payload);
         self.complete_delivery(id, partial.finish())
     }
 

@@ -258,3 +258,34 @@ async fn sends_over_the_entity_size_are_rejected_until_messages_are_removed() {
         DeliveryState::Accepted(_)
     ));
 }
+
+#[tokio::test]
+async fn unfinished_deliveries_of_all_links_together_are_bounded() {
+    let mut broker = TestBroker::start(ConnectionConfig {
+        max_partial_bytes: 100_000,
+        ..ConnectionConfig::default()
+    })
+    .await;
+    let mut c = session(broker.listener.local_addr().port()).await;
+    for (handle, queue) in [(0, "a"), (1, "b")] {
+        c.write(&frame(0, &attach(queue, handle, Role::Sender, queue), &[]))
+            .await;
+        assert!(matches!(
+            next_link_frame(&mut c).await,
+            Performative::Attach(_)
+        ));
+    }
+    let chunk = vec![0x40u8; 60_000];
+    c.write(&transfer_frame(0, 0, true, true, &chunk)).await;
+    c.write(&transfer_frame(1, 1, true, true, &chunk)).await;
+    let (condition, description) = expect_detach(&mut c).await;
+    assert_eq!(condition, "amqp:resource-limit-exceeded");
+    assert!(
+        description.contains("100000 bytes of unfinished deliveries"),
+        "{description}"
+    );
+    // The first link's delivery is unaffected and completes.
+    c.write(&transfer_frame(0, 0, false, false, b"end")).await;
+    let len = within("the completed delivery", broker.next_transfer_len()).await;
+    assert_eq!(len, 60_003);
+}

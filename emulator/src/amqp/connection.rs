@@ -82,10 +82,8 @@ pub(crate) async fn serve_connection_by<S, H>(
                 return;
             }
             Err(_) => {
-                tracing::info!(
-                timeout_ms = config.handshake_timeout.as_millis() as u64,
-                "closing a connection whose protocol header or SASL exchange did not finish in time"
-            );
+                let timeout_ms = config.handshake_timeout.as_millis() as u64;
+                tracing::info!(timeout_ms, "closing a connection stalled before open");
                 let _ = stream.shutdown().await;
                 handler.on_close(Some(&ErrorInfo::new(
                     "amqp:connection:forced",
@@ -134,9 +132,7 @@ pub(crate) async fn serve_connection_by<S, H>(
             closing_since = Some(Instant::now());
         }
         if fatal || engine.phase == Phase::Closed {
-            let _ = writer.write_all(&engine.out).await;
-            let _ = writer.flush().await;
-            let _ = writer.shutdown().await;
+            write_last(&mut writer, &engine.out).await;
             break;
         }
 
@@ -209,8 +205,7 @@ pub(crate) async fn serve_connection_by<S, H>(
                     tracing::info!(timeout_ms = ms, "closing a connection that sent no open in time");
                     let text = format!("no open received within the handshake timeout ({ms} ms)");
                     engine.close(Some(ErrorInfo::new("amqp:resource-limit-exceeded", text)));
-                    let _ = writer.write_all(&engine.out).await;
-                    let _ = writer.shutdown().await;
+                    write_last(&mut writer, &engine.out).await;
                     break;
                 }
                 let idle = config.idle_timeout.filter(|d| closing_since.is_none() && now >= last_recv + *d);
@@ -236,6 +231,17 @@ pub(crate) async fn serve_connection_by<S, H>(
     dispatch(&mut engine, &mut handler);
     waker.mark_closed();
     handler.on_close(engine.close_error.as_ref());
+}
+
+/// Writes the last frames and shuts the transport down, giving up after [`CLOSE_GRACE`]: a
+/// client that reads nothing cannot keep the connection (and its slot) alive this way.
+async fn write_last<W: AsyncWrite + Unpin>(writer: &mut W, out: &[u8]) {
+    let last = async {
+        writer.write_all(out).await?;
+        writer.flush().await?;
+        writer.shutdown().await
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, last).await;
 }
 
 /// Records why the connection ended when the transport went away without a close.

@@ -18,8 +18,9 @@ use super::{
 
 /// Accepts TCP connections (with `TCP_NODELAY`) and serves each with a fresh handler
 /// from the factory, at most [`ConnectionConfig::max_connections`] at once (the next one is
-/// closed with `amqp:resource-limit-exceeded`). Dropping the listener stops accepting; [`Listener::shutdown`] also
-/// closes the open connections, and [`Listener::closed`] waits until they are.
+/// closed with `amqp:resource-limit-exceeded`). Dropping the listener stops accepting;
+/// [`Listener::shutdown`] also closes the open connections, and [`Listener::closed`] waits
+/// until they are.
 #[derive(Debug)]
 pub struct Listener {
     local_addr: SocketAddr,

@@ -59,7 +59,10 @@ pub trait ConnectionHandler: Send + 'static {
     }
 
     /// The link is gone: the client detached it (we already answered), its session
-    /// ended, or the connection is closing. `closed` is the client's `closed` flag.
+    /// ended, the connection is closing, or the engine detached it because the client
+    /// broke a limit (message size, transfers without credit, unfinished deliveries; then
+    /// `closed` is true and `error` is what the client was told). Otherwise `closed` is
+    /// the client's `closed` flag.
     fn on_detach(
         &mut self,
         cx: &mut Context<'_>,

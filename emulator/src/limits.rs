@@ -15,7 +15,7 @@
 //! | transfers without credit | — | `detach` with `amqp:link:transfer-limit-exceeded` |
 //! | unfinished multi-frame deliveries, all links of a connection | 4 × the transfer limit, ≥ 16 MiB | `detach` with `amqp:resource-limit-exceeded` |
 //! | silence after `open` (`idle-time-out`) | off | `close` with `amqp:resource-limit-exceeded` |
-//! | entity size (`max_size_bytes` per entity) | 1 GiB | the send is rejected with `amqp:resource-limit-exceeded` (Service Bus's QuotaExceeded text) |
+//! | entity size (`max_size_bytes` or `max_size_in_megabytes` per entity) | 1 GiB | the send is rejected with `amqp:resource-limit-exceeded` (Service Bus's QuotaExceeded text) |
 //! | output waiting for a client that does not read | 4 MiB | no more transfers are written (and no input read) until it reads |
 //! | `$management` replies | peek: the message size (≥ 1 message); 64 waiting for credit | fewer messages per peek; the reply link is detached with `amqp:resource-limit-exceeded` |
 //!

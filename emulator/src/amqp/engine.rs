@@ -162,6 +162,7 @@ impl Engine {
             session.incoming_unsettled.retain(|_, u| u.link != id);
         }
         self.purge_outbox(channel, id);
+        self.feed_starved(channel);
         Some(link)
     }
 

@@ -55,9 +55,13 @@ impl Engine {
         link.credit
     }
 
-    /// After deliveries moved or were settled on `channel`: if its links were told they had no credit and
-    /// can send again, queues a flow event for each sender link with credit.
+    /// After deliveries moved, were settled or dropped on `channel`: if its links were told
+    /// they had no credit and can send again, queues a flow event for each sender link with
+    /// credit.
     pub(crate) fn feed_starved(&mut self, channel: u16) {
+        if self.phase != Phase::Opened {
+            return;
+        }
         let Some(session) = session_at(&mut self.sessions, channel) else {
             return;
         };

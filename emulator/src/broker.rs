@@ -25,6 +25,7 @@ use std::sync::Arc;
 pub use crate::admin::AdminAccess;
 use crate::amqp::{ConnectionConfig, Listener};
 use crate::entity::{EntitiesConfig, EntityError, Namespace};
+use crate::limits::Limits;
 use crate::node::{NodeConfig, NodeHandler};
 use crate::sas::SasRule;
 use crate::store::StoreOptions;
@@ -52,6 +53,7 @@ impl Broker {
             tls: None,
             dev_jwt: false,
             allow_anonymous: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -68,6 +70,7 @@ pub struct BrokerBuilder {
     tls: Option<crate::tls::TlsListen>,
     dev_jwt: bool,
     allow_anonymous: bool,
+    limits: Limits,
 }
 
 impl BrokerBuilder {
@@ -159,6 +162,13 @@ impl BrokerBuilder {
         self
     }
 
+    /// Connection limits: concurrent connections, handshake time, frame size, sessions and
+    /// links (see [`crate::limits`] for the defaults and what a client over a limit sees).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Also listen TLS-first on `address` (as Azure Service Bus serves AMQPS on 5671), with
     /// the certificate and key of `acceptor` (see [`crate::tls::acceptor`]).
     pub fn tls(mut self, address: SocketAddr, acceptor: tokio_rustls::TlsAcceptor) -> Self {
@@ -208,10 +218,14 @@ impl BrokerBuilder {
         node.max_message_size = self.max_message_size;
         node.dev_jwt = self.dev_jwt;
         let node = Arc::new(node);
-        let connection = ConnectionConfig {
+        let transfer_limit = usize::try_from(node.transfer_limit()).unwrap_or(usize::MAX);
+        let mut connection = ConnectionConfig {
             max_message_size: node.transfer_limit(),
+            // A few messages in flight at once per connection, at least 16 MiB.
+            max_partial_bytes: transfer_limit.saturating_mul(4).max(16 << 20),
             ..ConnectionConfig::default()
         };
+        self.limits.apply(&mut connection);
         let connection = Arc::new(connection);
         let tls_listener = match self.tls {
             Some(crate::tls::TlsListen { address, acceptor }) => {

@@ -6,6 +6,7 @@ mod base64;
 pub mod broker;
 pub mod entity;
 pub mod exposure;
+pub mod limits;
 pub mod node;
 pub mod rights;
 pub mod sas;

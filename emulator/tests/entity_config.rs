@@ -106,3 +106,14 @@ async fn apply_config_creates_missing_entities_and_validates_options() {
         .create_queue("bad name!", EntityOptions::default())
         .is_err());
 }
+
+#[test]
+fn entity_size_can_be_given_in_megabytes_as_service_bus_names_it() {
+    let config =
+        EntitiesConfig::from_toml("[[queues]]\nname = \"q\"\nmax_size_in_megabytes = 2\n").unwrap();
+    assert_eq!(config.queues[0].options().max_size_bytes, 2 << 20);
+    let both = "[[topics]]\nname = \"t\"\n[[topics.subscriptions]]\nname = \"s\"\n\
+                max_size_bytes = 10\nmax_size_in_megabytes = 1\n";
+    let err = EntitiesConfig::from_toml(both).unwrap_err();
+    assert!(err.contains("`s`") && err.contains("not both"), "{err}");
+}

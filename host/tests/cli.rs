@@ -137,10 +137,16 @@ impl Drop for Killed {
 /// `host emulator` on `port` (0: any) with a queue `orders` kept in `data`, and its
 /// connection string (the first line it prints).
 fn emulator(port: u16, data: &std::path::Path) -> (Killed, String) {
+    emulator_with(&[], port, data)
+}
+
+/// Like [`emulator`], with `extra` arguments.
+fn emulator_with(extra: &[&str], port: u16, data: &std::path::Path) -> (Killed, String) {
     use std::io::BufRead;
     let mut child = host()
         .args(["emulator", "--no-admin", "--queue", "orders", "--port"])
         .arg(port.to_string())
+        .args(extra)
         .arg("--data-dir")
         .arg(data)
         .env("RUST_LOG", "warn")
@@ -407,4 +413,42 @@ fn emulator_with_allow_anonymous_starts_on_a_network_address_and_warns() {
             && stderr.contains("0.0.0.0"),
         "{stderr}"
     );
+}
+
+#[test]
+fn emulator_max_connections_refuses_the_next_connection_with_an_amqp_error() {
+    use std::io::{Read, Write};
+    let dir = fresh_dir("max-connections");
+    let (_broker, cs) = emulator_with(&["--max-connections", "1"], 0, &dir.join("data"));
+    let address = cs
+        .trim_start_matches("Endpoint=sb://")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The AMQP header and an `open` with container id "x", by hand.
+    let mut hello = b"AMQP\x00\x01\x00\x00".to_vec();
+    hello.extend([
+        0, 0, 0, 17, 2, 0, 0, 0, 0x00, 0x53, 0x10, 0xc0, 4, 1, 0xa1, 1, b'x',
+    ]);
+    let mut first = std::net::TcpStream::connect(&address).unwrap();
+    first.write_all(&hello).unwrap();
+    let mut header = [0u8; 8];
+    first.read_exact(&mut header).unwrap();
+    let mut second = std::net::TcpStream::connect(&address).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    second.write_all(&hello).unwrap();
+    let mut answer = Vec::new();
+    // Header, open, close(error), then the broker drops the socket.
+    let _ = second.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.contains("amqp:resource-limit-exceeded"), "{text:?}");
+    assert!(
+        text.contains("at most 1 concurrent connections"),
+        "{text:?}"
+    );
+    drop(first);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -298,6 +298,7 @@ impl Engine {
             settled: true,
             outcome,
         });
+        self.feed_starved(channel);
         Ok(())
     }
 

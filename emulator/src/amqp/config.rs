@@ -25,8 +25,20 @@ pub struct ConnectionConfig {
     /// Upper bound for one reassembled incoming message when the link sets no
     /// `max-message-size` of its own.
     pub max_message_size: u64,
-    /// How long a client may take from TCP accept to a completed `open`.
+    /// Most bytes of unfinished incoming deliveries (split across transfer frames) one
+    /// connection may hold, all links together; the link whose frame would pass it is
+    /// detached with `amqp:resource-limit-exceeded`.
+    pub max_partial_bytes: usize,
+    /// How long a client may take from TCP accept to a completed `open` (TLS handshake,
+    /// protocol header, SASL and `open` together); a peer that stalls anywhere in it is
+    /// disconnected.
     pub handshake_timeout: Duration,
+    /// Most connections a [`Listener`](super::Listener) serves at once; the next one gets
+    /// `open` then `close` with `amqp:resource-limit-exceeded`.
+    pub max_connections: usize,
+    /// Most links attached at once on one connection (all sessions together); an attach
+    /// beyond it is refused with `amqp:resource-limit-exceeded`.
+    pub max_links: usize,
     /// Which SASL mechanisms we offer and how PLAIN credentials are checked.
     pub sasl: SaslPolicy,
 }
@@ -41,7 +53,10 @@ impl Default for ConnectionConfig {
             idle_timeout: None,
             session_window: 65_536,
             max_message_size: 64 * 1024 * 1024,
-            handshake_timeout: Duration::from_secs(60),
+            max_partial_bytes: 128 * 1024 * 1024,
+            handshake_timeout: Duration::from_secs(30),
+            max_connections: 1000,
+            max_links: 8192,
             sasl: SaslPolicy::default(),
         }
     }

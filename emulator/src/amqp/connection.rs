@@ -17,13 +17,12 @@ use super::{
     frame::{parse_frame, write_empty_frame},
     handler::{dispatch, ConnectionHandler, Context, PeerInfo},
     outcome::ErrorInfo,
+    output::OUTPUT_HIGH_WATER,
     sasl::{handshake, Handshake},
 };
 
 /// How long we wait for the client's `close` after sending ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Stop reading while this much output is waiting for a slow client.
-const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
 
 /// Serves one AMQP connection on `stream` (plain TCP, TLS, or anything else) until it
 /// closes. Never panics on bad input; protocol errors close the connection with an AMQP
@@ -39,43 +38,60 @@ where
 /// Like [`serve_connection`], but closes the connection with `amqp:connection:forced`
 /// when `shutdown` is cancelled.
 pub async fn serve_connection_until<S, H>(
-    mut stream: S,
+    stream: S,
     config: Arc<ConnectionConfig>,
-    mut handler: H,
+    handler: H,
     shutdown: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     H: ConnectionHandler,
 {
+    let deadline = Instant::now() + config.handshake_timeout;
+    serve_connection_by(stream, config, handler, shutdown, deadline).await;
+}
+
+/// Like [`serve_connection_until`], with the moment by which the client's `open` must have
+/// arrived (the protocol header, SASL and `open` all count against it).
+pub(crate) async fn serve_connection_by<S, H>(
+    mut stream: S,
+    config: Arc<ConnectionConfig>,
+    mut handler: H,
+    shutdown: CancellationToken,
+    opened_by: Instant,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    H: ConnectionHandler,
+{
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
-    let identity = match tokio::time::timeout(
-        config.handshake_timeout,
-        handshake(&mut stream, &mut rbuf, &config.sasl),
-    )
-    .await
-    {
-        Ok(Ok(Handshake::Amqp(identity))) => identity,
-        Ok(Ok(Handshake::Refused(reason))) => {
-            let _ = stream.flush().await;
-            let _ = stream.shutdown().await;
-            handler.on_close(Some(&ErrorInfo::new("amqp:connection:forced", reason)));
-            return;
-        }
-        Ok(Err(e)) => {
-            handler.on_close(Some(&ErrorInfo::new(
-                "amqp:connection:forced",
-                format!("I/O error during handshake: {e}"),
-            )));
-            return;
-        }
-        Err(_) => {
-            handler.on_close(Some(&ErrorInfo::new(
-                "amqp:connection:forced",
-                "handshake timed out",
-            )));
-            return;
-        }
-    };
+    let identity =
+        match tokio::time::timeout_at(opened_by, handshake(&mut stream, &mut rbuf, &config.sasl))
+            .await
+        {
+            Ok(Ok(Handshake::Amqp(identity))) => identity,
+            Ok(Ok(Handshake::Refused(reason))) => {
+                let _ = stream.flush().await;
+                let _ = stream.shutdown().await;
+                handler.on_close(Some(&ErrorInfo::new("amqp:connection:forced", reason)));
+                return;
+            }
+            Ok(Err(e)) => {
+                handler.on_close(Some(&ErrorInfo::new(
+                    "amqp:connection:forced",
+                    format!("I/O error during handshake: {e}"),
+                )));
+                return;
+            }
+            Err(_) => {
+                let timeout_ms = config.handshake_timeout.as_millis() as u64;
+                tracing::info!(timeout_ms, "closing a connection stalled before open");
+                let _ = stream.shutdown().await;
+                handler.on_close(Some(&ErrorInfo::new(
+                    "amqp:connection:forced",
+                    "handshake timed out",
+                )));
+                return;
+            }
+        };
     let peer = PeerInfo {
         sasl_mechanism: identity.mechanism,
         sasl_identity: identity.identity,
@@ -85,7 +101,6 @@ pub async fn serve_connection_until<S, H>(
     let waker = engine.waker.clone();
     let (mut reader, mut writer) = tokio::io::split(stream);
     let max_frame = config.effective_max_frame_size();
-    let opened_by = Instant::now() + config.handshake_timeout;
     let mut last_recv = Instant::now();
     let mut last_sent = Instant::now();
     let mut closing_since: Option<Instant> = None;
@@ -117,9 +132,7 @@ pub async fn serve_connection_until<S, H>(
             closing_since = Some(Instant::now());
         }
         if fatal || engine.phase == Phase::Closed {
-            let _ = writer.write_all(&engine.out).await;
-            let _ = writer.flush().await;
-            let _ = writer.shutdown().await;
+            write_last(&mut writer, &engine.out).await;
             break;
         }
 
@@ -149,6 +162,8 @@ pub async fn serve_connection_until<S, H>(
                     }
                     Ok(_) => {
                         last_sent = Instant::now();
+                        engine.resume_output();
+                        dispatch(&mut engine, &mut handler);
                         if engine.out.is_empty() && writer.flush().await.is_err() {
                             transport_lost(&mut engine, "the transport failed while flushing");
                             break;
@@ -186,6 +201,11 @@ pub async fn serve_connection_until<S, H>(
                     break;
                 }
                 if engine.phase == Phase::AwaitingOpen && now >= opened_by {
+                    let ms = config.handshake_timeout.as_millis() as u64;
+                    tracing::info!(timeout_ms = ms, "closing a connection that sent no open in time");
+                    let text = format!("no open received within the handshake timeout ({ms} ms)");
+                    engine.close(Some(ErrorInfo::new("amqp:resource-limit-exceeded", text)));
+                    write_last(&mut writer, &engine.out).await;
                     break;
                 }
                 let idle = config.idle_timeout.filter(|d| closing_since.is_none() && now >= last_recv + *d);
@@ -211,6 +231,17 @@ pub async fn serve_connection_until<S, H>(
     dispatch(&mut engine, &mut handler);
     waker.mark_closed();
     handler.on_close(engine.close_error.as_ref());
+}
+
+/// Writes the last frames and shuts the transport down, giving up after [`CLOSE_GRACE`]: a
+/// client that reads nothing cannot keep the connection (and its slot) alive this way.
+async fn write_last<W: AsyncWrite + Unpin>(writer: &mut W, out: &[u8]) {
+    let last = async {
+        writer.write_all(out).await?;
+        writer.flush().await?;
+        writer.shutdown().await
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, last).await;
 }
 
 /// Records why the connection ended when the transport went away without a close.

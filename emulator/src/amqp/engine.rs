@@ -66,6 +66,8 @@ pub(crate) struct Engine {
     pub(crate) dirty_links: Vec<LinkId>,
     pub(crate) dirty_sessions: Vec<u16>,
     pub(crate) scratch: Vec<u8>,
+    /// A session stopped writing transfers at the output high-water mark.
+    pub(crate) output_held: bool,
 }
 
 impl Engine {
@@ -86,6 +88,7 @@ impl Engine {
             dirty_links: Vec::new(),
             dirty_sessions: Vec::new(),
             scratch: Vec::with_capacity(64),
+            output_held: false,
         }
     }
 
@@ -105,6 +108,20 @@ impl Engine {
 
     pub(crate) fn session_mut(&mut self, channel: u16) -> Option<&mut Session> {
         session_at(&mut self.sessions, channel)
+    }
+
+    /// Bytes held in unfinished incoming deliveries (`more` transfers) of all links.
+    pub(crate) fn partial_bytes(&self) -> usize {
+        self.links
+            .iter()
+            .filter_map(|s| s.link.as_ref()?.partial.as_ref())
+            .map(|p| p.buf.len())
+            .sum()
+    }
+
+    /// Links that hold a slot now (attached, pending, or waiting for the client's detach).
+    pub(crate) fn live_links(&self) -> usize {
+        self.links.len() - self.free_links.len()
     }
 
     pub(crate) fn insert_link(&mut self, info: LinkInfo) -> LinkId {
@@ -145,6 +162,7 @@ impl Engine {
             session.incoming_unsettled.retain(|_, u| u.link != id);
         }
         self.purge_outbox(channel, id);
+        self.feed_starved(channel);
         Some(link)
     }
 

@@ -59,7 +59,10 @@ pub trait ConnectionHandler: Send + 'static {
     }
 
     /// The link is gone: the client detached it (we already answered), its session
-    /// ended, or the connection is closing. `closed` is the client's `closed` flag.
+    /// ended, the connection is closing, or the engine detached it because the client
+    /// broke a limit (message size, transfers without credit, unfinished deliveries; then
+    /// `closed` is true and `error` is what the client was told). Otherwise `closed` is
+    /// the client's `closed` flag.
     fn on_detach(
         &mut self,
         cx: &mut Context<'_>,
@@ -230,8 +233,11 @@ impl Context<'_> {
     }
 
     /// Credit available on a link (what we may send as sender; what we granted as receiver).
+    /// As sender it reads 0 while the client is not taking what was already sent (output
+    /// or session window full); an [`on_flow`](ConnectionHandler::on_flow) follows once
+    /// it does.
     pub fn credit(&self, link: LinkId) -> u32 {
-        self.engine.link(link).map_or(0, |l| l.credit)
+        self.engine.usable_credit(link)
     }
 
     /// Receiver role: keep the client's credit topped up to `window` (re-granted when

@@ -30,11 +30,26 @@ impl Engine {
                 "handle {handle} on channel {channel} is already attached"
             )));
         }
+        let over_limit = self.live_links() >= self.config.max_links;
         let copy = Box::new(attach.clone());
         let id = self.insert_link(LinkInfo::from_attach(attach, channel));
         if let Some(session) = self.session_mut(channel) {
             session.handles.insert(handle, id);
             session.retired_handles.remove(&handle);
+        }
+        if over_limit {
+            let max = self.config.max_links;
+            tracing::warn!(
+                max_links = max,
+                "attach refused: the connection has its maximum number of links"
+            );
+            let text = format!(
+                "The connection has {max} links attached, the most the broker allows on one \
+                 connection; detach a link or open another connection."
+            );
+            let error = ErrorInfo::new("amqp:resource-limit-exceeded", text);
+            let _ = self.refuse_attach(id, error);
+            return Ok(());
         }
         self.events.push_back(Event::Attach(id, copy));
         Ok(())
@@ -126,6 +141,14 @@ impl Engine {
         let limit = link.max_message_size.min(max_size);
         let mut partial = match link.partial.take() {
             Some(p) => p,
+            None if link.credit == 0 => {
+                // Without credit the client may not start a delivery; honouring that keeps
+                // what one link can queue (before and after its attach is answered) bounded.
+                let text = "The peer sent a transfer without link credit; wait for a flow that grants credit.";
+                let error = ErrorInfo::new("amqp:link:transfer-limit-exceeded", text);
+                self.detach_for_limit(id, error);
+                return Ok(());
+            }
             None => {
                 let delivery_id = transfer.delivery_id.ok_or_else(|| {
                     ProtocolError::decode("first transfer of a delivery without delivery-id")
@@ -155,18 +178,47 @@ impl Engine {
             }
         };
         partial.settled |= transfer.settled.unwrap_or(false);
-        if (partial.buf.len() + payload.len()) as u64 > limit {
-            let text = format!("message exceeds the maximum size of {limit} bytes");
+        let size = (partial.buf.len() + payload.len()) as u64;
+        if size > limit {
+            let text = format!(
+                "The received message (delivery-id:{}, size:{size} bytes) exceeds the limit \
+                 ({limit} bytes) currently allowed on the link.",
+                partial.delivery_id
+            );
             let error = ErrorInfo::new("amqp:link:message-size-exceeded", text);
-            let _ = self.detach(id, Some(error));
+            self.detach_for_limit(id, error);
+            return Ok(());
+        }
+        if transfer.more {
+            // Unfinished deliveries of all links together stay bounded, however many links.
+            let held = self.partial_bytes() + partial.buf.len() + payload.len();
+            let max = self.config.max_partial_bytes;
+            if held > max {
+                let text = format!(
+                    "The connection holds more than {max} bytes of unfinished deliveries; \
+                     finish a delivery before starting another."
+                );
+                let error = ErrorInfo::new("amqp:resource-limit-exceeded", text);
+                self.detach_for_limit(id, error);
+                return Ok(());
+            }
+            partial.buf.extend_from_slice(&payload);
+            if let Some(link) = self.link_mut(id) {
+                link.partial = Some(partial);
+            }
             return Ok(());
         }
         partial.buf.extend_from_slice(&payload);
-        if transfer.more {
-            link.partial = Some(partial);
-            return Ok(());
-        }
         self.complete_delivery(id, partial.finish())
+    }
+
+    /// Detaches a link the client broke a limit on; the handler hears `on_detach` with the
+    /// error (the client's answering detach is then only acknowledged).
+    fn detach_for_limit(&mut self, id: LinkId, error: ErrorInfo) {
+        tracing::debug!(%id, condition = %error.condition, "detaching a link over a limit");
+        if self.detach(id, Some(error.clone())).is_ok() {
+            self.events.push_back(Event::Detach(id, true, Some(error)));
+        }
     }
 
     fn complete_delivery(
@@ -239,6 +291,9 @@ impl Engine {
             }
         }
         self.events.extend(updates);
+        if d.settled {
+            self.feed_starved(channel);
+        }
         Ok(())
     }
 

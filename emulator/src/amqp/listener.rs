@@ -10,12 +10,17 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{
-    config::ConnectionConfig, connection::serve_connection_until, handler::ConnectionHandler,
+    admission::{too_many_connections, Admitted, ConnectionCount, Refusal, MAX_REFUSING},
+    config::ConnectionConfig,
+    connection::serve_connection_by,
+    handler::ConnectionHandler,
 };
 
 /// Accepts TCP connections (with `TCP_NODELAY`) and serves each with a fresh handler
-/// from the factory. Dropping the listener stops accepting; [`Listener::shutdown`] also
-/// closes the open connections, and [`Listener::closed`] waits until they are.
+/// from the factory, at most [`ConnectionConfig::max_connections`] at once (the next one is
+/// closed with `amqp:resource-limit-exceeded`). Dropping the listener stops accepting;
+/// [`Listener::shutdown`] also closes the open connections, and [`Listener::closed`] waits
+/// until they are.
 #[derive(Debug)]
 pub struct Listener {
     local_addr: SocketAddr,
@@ -74,6 +79,8 @@ impl Listener {
         let token = shutdown.clone();
         let connections = TaskTracker::new();
         let tracker = connections.clone();
+        let live = ConnectionCount::default();
+        let refusing = ConnectionCount::default();
         let accept_task = tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -93,26 +100,25 @@ impl Listener {
                 if let Err(e) = socket.set_nodelay(true) {
                     tracing::debug!(error = %e, %peer, "could not set TCP_NODELAY");
                 }
-                let handler = new_handler(peer);
                 let config = config.clone();
                 let child = token.child_token();
-                match &tls {
-                    None => {
-                        tracker.spawn(serve_connection_until(socket, config, handler, child));
-                    }
-                    Some(tls) => {
-                        let handshake = tls.accept(socket);
-                        tracker.spawn(async move {
-                            match handshake.await {
-                                Ok(stream) => {
-                                    serve_connection_until(stream, config, handler, child).await
-                                }
-                                Err(e) => {
-                                    tracing::debug!(error = %e, %peer, "TLS handshake failed")
-                                }
-                            }
-                        });
-                    }
+                let tls = tls.clone();
+                let max = config.max_connections;
+                if let Some(admitted) = live.try_admit(max) {
+                    let handler = new_handler(peer);
+                    tracker.spawn(serve_accepted(
+                        socket, tls, config, handler, child, admitted,
+                    ));
+                } else if let Some(admitted) = refusing.try_admit(MAX_REFUSING) {
+                    tracing::warn!(%peer, max_connections = max, "connection refused: the broker serves its maximum number of connections");
+                    let refusal = Refusal {
+                        error: too_many_connections(max),
+                    };
+                    tracker.spawn(serve_accepted(
+                        socket, tls, config, refusal, child, admitted,
+                    ));
+                } else {
+                    tracing::warn!(%peer, max_connections = max, "connection dropped: the broker serves its maximum number of connections and is refusing many more");
                 }
             }
         });
@@ -140,6 +146,34 @@ impl Listener {
         self.connections.close();
         self.connections.wait().await;
     }
+}
+
+/// Serves one accepted socket: the TLS handshake (if any) and the AMQP handshake must end
+/// within [`ConnectionConfig::handshake_timeout`] of the accept. `admitted` holds the
+/// connection's slot until it ends.
+async fn serve_accepted<H: ConnectionHandler>(
+    socket: tokio::net::TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    config: Arc<ConnectionConfig>,
+    handler: H,
+    shutdown: CancellationToken,
+    admitted: Admitted,
+) {
+    let deadline = tokio::time::Instant::now() + config.handshake_timeout;
+    match tls {
+        None => serve_connection_by(socket, config, handler, shutdown, deadline).await,
+        Some(tls) => {
+            let peer = socket.peer_addr().ok();
+            match tokio::time::timeout_at(deadline, tls.accept(socket)).await {
+                Ok(Ok(stream)) => {
+                    serve_connection_by(stream, config, handler, shutdown, deadline).await;
+                }
+                Ok(Err(e)) => tracing::debug!(error = %e, ?peer, "TLS handshake failed"),
+                Err(_) => tracing::info!(?peer, "TLS handshake timed out"),
+            }
+        }
+    }
+    drop(admitted);
 }
 
 impl Drop for Listener {

@@ -64,9 +64,13 @@
 //!
 //! Protocol violations close the connection with `amqp:connection:framing-error`,
 //! `amqp:decode-error` or `amqp:not-allowed`; they never panic and never affect other
-//! connections.
+//! connections. Limits ([`ConnectionConfig`]: connections, handshake time, frame size,
+//! channels, handles, links, message size, unfinished deliveries; and the output held for a
+//! client that does not read) keep what a client can make the engine hold bounded; see
+//! `crate::limits` for what a client over each one gets.
 
 mod actions;
+mod admission;
 mod config;
 mod connection;
 mod decode;

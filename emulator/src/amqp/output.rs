@@ -10,13 +10,76 @@ use serde::Serialize;
 
 use super::{
     delivery::{coalesce, DeliveryTag},
-    engine::{Engine, Phase},
+    engine::{Engine, Event, Phase},
     frame::{write_frame, write_transfer_frame, FRAME_TYPE_AMQP, HEADER_LEN},
-    link::{LinkId, LinkState},
+    link::{LinkId, LinkRole, LinkState},
     session::session_at,
 };
 
+/// Encoded output beyond which no more transfer frames are queued for writing (and no more
+/// input is read) until the client has taken some: a client that grants credit and window
+/// but never reads cannot make the broker copy the whole entity into its output buffer.
+pub(crate) const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
+
+/// Deliveries a session may hold back for the client's window before its sender links
+/// read as having no credit.
+pub(crate) const MAX_HELD_DELIVERIES: usize = 256;
+/// Deliveries a session may have sent and not yet seen settled before its sender links read
+/// as having no credit (a client that never settles cannot make the broker track, and lock,
+/// without end; Service Bus allows 5000 concurrent receives per entity).
+pub(crate) const MAX_UNSETTLED_OUTGOING: usize = 5000;
+
 impl Engine {
+    /// Credit the handler may use on `id` now: the link's credit as sender, but 0 while
+    /// the output is at its high-water mark, the session holds back
+    /// [`MAX_HELD_DELIVERIES`] or has [`MAX_UNSETTLED_OUTGOING`] unsettled (the session is
+    /// then flagged, and its links hear a flow once deliveries move or are settled).
+    pub(crate) fn usable_credit(&self, id: LinkId) -> u32 {
+        let Some(link) = self.link(id) else {
+            return 0;
+        };
+        if link.info.role == LinkRole::Receiver || link.credit == 0 {
+            return link.credit;
+        }
+        let session = self
+            .sessions
+            .get(usize::from(link.info.channel))
+            .and_then(Option::as_ref);
+        let Some(session) = session else {
+            return 0;
+        };
+        if self.output_held || session.is_backed_up() {
+            session.starved.set(true);
+            return 0;
+        }
+        link.credit
+    }
+
+    /// After deliveries moved, were settled or dropped on `channel`: if its links were told
+    /// they had no credit and can send again, queues a flow event for each sender link with
+    /// credit.
+    pub(crate) fn feed_starved(&mut self, channel: u16) {
+        if self.phase != Phase::Opened {
+            return;
+        }
+        let Some(session) = session_at(&mut self.sessions, channel) else {
+            return;
+        };
+        if !session.starved.get() || self.output_held || session.is_backed_up() {
+            return;
+        }
+        session.starved.set(false);
+        let links: Vec<LinkId> = session.handles.values().copied().collect();
+        for id in links {
+            let ready = self.link(id).is_some_and(|l| {
+                l.info.role == LinkRole::Sender && l.state == LinkState::Attached && l.credit > 0
+            });
+            if ready {
+                self.events.push_back(Event::Flow(id));
+            }
+        }
+    }
+
     /// Appends one performative frame.
     pub(crate) fn write<T: Serialize + std::fmt::Debug>(&mut self, channel: u16, performative: &T) {
         if let Err(e) = write_frame(&mut self.out, FRAME_TYPE_AMQP, channel, performative) {
@@ -135,6 +198,10 @@ impl Engine {
             return;
         };
         while session.remote_incoming_window > 0 {
+            if self.out.len() >= OUTPUT_HIGH_WATER {
+                self.output_held = true;
+                break;
+            }
             let Some(t) = session.outbox.front_mut() else {
                 break;
             };
@@ -155,6 +222,24 @@ impl Engine {
             session.remote_incoming_window -= 1;
             if !more {
                 session.outbox.pop_front();
+            }
+        }
+        self.feed_starved(channel);
+    }
+
+    /// Once the output has drained below [`OUTPUT_HIGH_WATER`]: writes what the sessions
+    /// held back for it.
+    pub(crate) fn resume_output(&mut self) {
+        if !self.output_held || self.out.len() >= OUTPUT_HIGH_WATER {
+            return;
+        }
+        self.output_held = false;
+        for channel in 0..self.sessions.len() {
+            let waiting = self.sessions[channel]
+                .as_ref()
+                .is_some_and(|s| !s.outbox.is_empty() || s.starved.get());
+            if let (true, Ok(channel)) = (waiting, u16::try_from(channel)) {
+                self.pump_outbox(channel);
             }
         }
     }
@@ -273,3 +358,7 @@ mod tests {
         assert!(t.aborted && !t.more);
     }
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod backpressure_tests;

@@ -67,6 +67,9 @@ pub(crate) struct Session {
     pub outbox: VecDeque<QueuedTransfer>,
     /// A session-level flow must go out with the next flush.
     pub needs_flow: bool,
+    /// The handler was told a sender link of this session has no credit because
+    /// deliveries are held back; it hears a flow once they move.
+    pub starved: std::cell::Cell<bool>,
 }
 
 /// The session on `channel` in a channel-indexed table.
@@ -95,7 +98,15 @@ impl Session {
             incoming_unsettled: HashMap::new(),
             outbox: VecDeque::new(),
             needs_flow: false,
+            starved: std::cell::Cell::new(false),
         }
+    }
+
+    /// Too many deliveries wait for the client's window or its settlement to start more
+    /// (see `Engine::usable_credit`).
+    pub(crate) fn is_backed_up(&self) -> bool {
+        self.outbox.len() >= super::output::MAX_HELD_DELIVERIES
+            || self.outgoing_unsettled.len() >= super::output::MAX_UNSETTLED_OUTGOING
     }
 
     /// Our `begin` answering the client's.

@@ -97,6 +97,10 @@ pub struct EntityConfig {
     /// See [`EntityOptions::max_size_bytes`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size_bytes: Option<u64>,
+    /// The same limit in MiB, under Service Bus's name (`maxSizeInMegabytes`: 1024 = 1 GiB);
+    /// give this or `max_size_bytes`, not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size_in_megabytes: Option<u64>,
 }
 
 impl EntityConfig {
@@ -113,14 +117,35 @@ impl EntityConfig {
             dead_lettering_on_message_expiration: self
                 .dead_lettering_on_message_expiration
                 .unwrap_or(d.dead_lettering_on_message_expiration),
-            max_size_bytes: self.max_size_bytes.unwrap_or(d.max_size_bytes),
+            max_size_bytes: self
+                .max_size_bytes
+                .or(self
+                    .max_size_in_megabytes
+                    .map(|mb| mb.saturating_mul(1 << 20)))
+                .unwrap_or(d.max_size_bytes),
         }
+    }
+
+    /// Settings that contradict each other (the text names the entity).
+    fn check(&self) -> Result<(), String> {
+        if self.max_size_bytes.is_some() && self.max_size_in_megabytes.is_some() {
+            return Err(format!(
+                "`{}`: give max_size_bytes or max_size_in_megabytes, not both",
+                self.name
+            ));
+        }
+        Ok(())
     }
 }
 
 impl EntitiesConfig {
     /// Parses TOML text (errors carry the line and column).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        let subscriptions = config.topics.iter().flat_map(|t| &t.subscriptions);
+        for entity in config.queues.iter().chain(subscriptions) {
+            entity.check()?;
+        }
+        Ok(config)
     }
 }

@@ -75,7 +75,8 @@ pub(super) fn execute(
                 .unwrap_or(1)
                 .clamp(1, 1000) as usize;
             let entity = ns.receiver(path)?;
-            let messages = entity.peek(from, count, session.as_deref())?;
+            let mut messages = entity.peek(from, count, session.as_deref())?;
+            messages.truncate(within_reply_budget(&messages, config.max_message_size));
             if messages.is_empty() {
                 return Ok(Answer::none("No messages to peek.").shown(entity.commit_all()));
             }
@@ -248,6 +249,21 @@ fn timestamp_value(at: std::time::SystemTime) -> Value {
 }
 
 /// A message as the `message` binary of peek / receive-by-sequence-number replies.
+/// How many of `messages` (at least one) a peek reply carries: as many as fit in `budget`
+/// bytes of message bodies, so that one request cannot make a reply of up to 1000 entire
+/// messages. Clients page on by sequence number, as with Service Bus.
+fn within_reply_budget(messages: &[ReceivedMessage], budget: u64) -> usize {
+    let mut total = 0u64;
+    let fitting = messages
+        .iter()
+        .take_while(|m| {
+            total = total.saturating_add(m.body.len() as u64);
+            total <= budget
+        })
+        .count();
+    fitting.max(1).min(messages.len())
+}
+
 fn encoded(message: &ReceivedMessage, locked: bool) -> Value {
     let stamp = outgoing::stamp_of(message, locked);
     let mut out = Vec::with_capacity(message.body.len() + 192);

@@ -10,7 +10,10 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::address;
-use crate::amqp::{Context, LinkId};
+use crate::amqp::{Context, ErrorInfo, LinkId};
+
+/// Most replies one reply link keeps while the client grants it no credit.
+pub const MAX_WAITING_REPLIES: usize = 64;
 
 /// One client receiver link on `$cbs` or `<entity>/$management`.
 #[derive(Debug)]
@@ -82,9 +85,25 @@ impl Replies {
             .map(|(id, _)| id)
     }
 
-    /// Queues `reply` on `link` and sends what its credit allows.
+    /// Queues `reply` on `link` and sends what its credit allows. A link that already holds
+    /// [`MAX_WAITING_REPLIES`] replies for want of credit is detached with
+    /// `amqp:resource-limit-exceeded` (and its replies dropped): a client that sends requests
+    /// but never grants credit cannot make the broker keep every answer.
     pub fn send(&mut self, cx: &mut Context<'_>, link: LinkId, reply: Bytes) {
         if let Some(l) = self.links.iter_mut().find(|l| l.id == link) {
+            if l.outbox.len() >= MAX_WAITING_REPLIES {
+                tracing::warn!(%link, "detaching a reply link that grants no credit for its replies");
+                let text = format!(
+                    "{MAX_WAITING_REPLIES} replies are waiting for credit on this link; grant \
+                     credit to the reply link before sending more requests."
+                );
+                let _ = cx.detach(
+                    link,
+                    Some(ErrorInfo::new("amqp:resource-limit-exceeded", text)),
+                );
+                self.remove(link);
+                return;
+            }
             l.outbox.push_back(reply);
         }
         self.flush(cx, link);

@@ -152,5 +152,6 @@ pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
         default_message_time_to_live: None,
         dead_lettering_on_message_expiration: None,
         max_size_bytes: None,
+        max_size_in_megabytes: None,
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use berth_emulator::admin::AdminServer;
 use berth_emulator::broker::Broker;
 use berth_emulator::entity::EntitiesConfig;
+use berth_emulator::limits::Limits;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -68,6 +69,10 @@ pub struct EmulatorArgs {
     /// development JWTs, which are otherwise only accepted on loopback). Logged as a warning.
     #[arg(long)]
     pub allow_anonymous: bool,
+    /// Most AMQP connections served at once; the next one is closed with
+    /// `amqp:resource-limit-exceeded` (the other limits and their defaults: see the README).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
 }
 
 /// Runs `host emulator` until SIGINT or SIGTERM.
@@ -97,7 +102,11 @@ async fn serve(args: EmulatorArgs) -> ExitCode {
     let mut builder = Broker::builder()
         .address(SocketAddr::new(args.host, args.port))
         .dev_jwt(dev_jwt)
-        .allow_anonymous(args.allow_anonymous);
+        .allow_anonymous(args.allow_anonymous)
+        .limits(Limits {
+            max_connections: args.max_connections,
+            ..Limits::default()
+        });
     let mut entities = EntitiesConfig::default();
     if let Some(path) = &args.config {
         let parsed = std::fs::read_to_string(path)

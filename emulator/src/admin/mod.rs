@@ -15,7 +15,7 @@
 //! and column. Errors are `{"error": "...", "condition": "..."}`.
 //!
 //! With SAS rules every request but `GET /health` needs a token from a rule with the Manage
-//! right (`Authorization: SharedAccessSignature …`), else 401 ([`auth`]). Without rules the
+//! right (`Authorization: SharedAccessSignature …`), else 401 (the `auth` module). Without rules the
 //! API is open and may only listen on loopback unless anonymous access is allowed.
 
 mod auth;

@@ -6,7 +6,7 @@
 //! signing rule's [`Rights`] until the token's expiry. Each operation needs a covering grant
 //! with its claim ([`Authorizations::check`], as Azure checks claims at attach and per
 //! `$management` operation, not at put-token); a fresh token for the same audience replaces
-//! the grant, and links whose grant expires are detached ([`super::guard`]). Without rules
+//! the grant, and links whose grant expires are detached (the node's `guard` module). Without rules
 //! the broker runs in development mode like the official emulator: any token (SAS or `jwt`)
 //! is accepted and everything is allowed.
 //!

@@ -170,6 +170,19 @@ impl FaultProxy {
         self.shared.lock().shaping = shaping;
     }
 
+    /// Waits (polling, at most `limit`) until at least one connection is open through the
+    /// proxy, e.g. the client's next one after a cut.
+    pub fn wait_for_connection(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.open_connections() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no connection was opened through the proxy in {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits (polling, at most `limit`) until the proxy has cut at least `cuts` connections.
     pub fn wait_for_cuts(&self, cuts: u64, limit: Duration) {
         let deadline = Instant::now() + limit;

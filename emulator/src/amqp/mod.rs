@@ -73,6 +73,8 @@ mod decode;
 mod delivery;
 mod engine;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod incoming;
 mod link;

@@ -53,3 +53,6 @@ pub use peek::{MessageState, PeekedMessage};
 pub use sender::{BatchError, Sender};
 pub use session_receiver::AmqpSession;
 pub use target::{ConnectionTarget, IdentityConnection};
+/// The verdict tap's frame follower for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub use verdict::fuzzing as verdict_fuzzing;

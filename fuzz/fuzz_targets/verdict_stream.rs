@@ -1,0 +1,11 @@
+//! The broker's byte stream as the host's verdict tap follows it (first byte: where the
+//! stream is split into two reads).
+#![no_main]
+use berth_host::servicebus::verdict_fuzzing::follow_broker_stream;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Some((&split, stream)) = data.split_first() else {
+        return;
+    };
+    follow_broker_stream(stream, usize::from(split) * 4);
+});

@@ -43,6 +43,7 @@ mod settle;
 mod target;
 mod ticks;
 mod token_source;
+mod untrusted;
 mod verdict;
 
 pub use acceptor::AmqpSessionSource;

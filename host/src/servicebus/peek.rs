@@ -11,6 +11,7 @@ use fe2o3_amqp_types::messaging::message::__private::Deserializable;
 
 use super::client::ServiceBusClient;
 use super::convert::{self, Incoming};
+use super::untrusted;
 
 /// Where a peeked message stands in its entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl ServiceBusClient {
 
 /// Decodes one encoded message of a peek response.
 pub(crate) fn decode(encoded: &[u8]) -> Result<PeekedMessage, ServiceBusError> {
-    let message: Deserializable<Incoming> = serde_amqp::from_slice(encoded).map_err(|e| {
+    let message: Deserializable<Incoming> = untrusted::decode(encoded).map_err(|e| {
         ServiceBusError::new(ErrorKind::Other, format!("undecodable peeked message: {e}"))
     })?;
     let message = message.0;

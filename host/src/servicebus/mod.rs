@@ -29,6 +29,8 @@ pub mod connection_string;
 mod convert;
 pub mod credential;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod lock_token;
 mod management;
 mod message_receiver;
@@ -54,6 +56,3 @@ pub use peek::{MessageState, PeekedMessage};
 pub use sender::{BatchError, Sender};
 pub use session_receiver::AmqpSession;
 pub use target::{ConnectionTarget, IdentityConnection};
-/// The verdict tap's frame follower for the fuzz targets in `fuzz/`; not an API.
-#[doc(hidden)]
-pub use verdict::fuzzing as verdict_fuzzing;

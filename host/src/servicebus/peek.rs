@@ -95,3 +95,20 @@ pub(crate) fn decode(encoded: &[u8]) -> Result<PeekedMessage, ServiceBusError> {
     message.delivery_count = message.delivery_count.saturating_sub(1);
     Ok(PeekedMessage { message, state })
 }
+
+#[cfg(test)]
+mod tests {
+    /// Found by the `peeked_message` fuzz target: an empty array whose size hid a malformed
+    /// array made serde_amqp subtract with overflow while decoding a peek reply's message.
+    #[test]
+    fn a_malformed_peeked_message_is_an_error_not_a_panic() {
+        let raw = [
+            0x00, 0x53, 0x77, 0xe0, 0x08, 0x00, 0x00, 0x53, 0x77, 0xe0, 0x01, 0x01, 0x70,
+        ];
+        let error = super::decode(&raw).unwrap_err();
+        assert!(
+            error.to_string().contains("undecodable peeked message"),
+            "{error}"
+        );
+    }
+}

@@ -111,4 +111,23 @@ mod tests {
             "{error}"
         );
     }
+
+    /// Found by the `peeked_message` fuzz target: well-formed bytes (they pass the structural
+    /// check) on which serde_amqp still subtracts with overflow (a map's odd count reached
+    /// through an amqp-sequence); the panic is contained and the message refused.
+    #[test]
+    fn a_peeked_message_serde_amqp_panics_on_is_an_error() {
+        let raw = [
+            0x00, 0x53, 0x76, 0xc0, 0x08, 0x03, 0x41, 0x40, 0x70, 0x00, 0x00, 0xea, 0x07, 0x00,
+            0x53, 0x76, 0xc0, 0x08, 0x03, 0x41, 0xe0, 0x02, 0x00, 0xd1, 0x53, 0x76, 0x00, 0x80,
+            0x00, 0x00, 0x00, 0x01, 0x1b, 0x00, 0x6e, 0x00, 0x00, 0x80, 0x00, 0x00, 0x21, 0x2d,
+            0x00, 0x77, 0x53, 0x61, 0x53, 0x00,
+        ];
+        assert!(
+            berth_emulator::amqp::validate_encoded(&raw).is_ok(),
+            "well formed"
+        );
+        let error = super::decode(&raw).unwrap_err();
+        assert!(error.to_string().contains("decoder failed"), "{error}");
+    }
 }

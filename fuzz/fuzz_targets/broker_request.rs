@@ -2,5 +2,6 @@
 //! an entity (see `berth_fuzz::script`), through the broker's real connection.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    berth_fuzz::allow_contained_panics();
     berth_fuzz::script::run(data);
 });

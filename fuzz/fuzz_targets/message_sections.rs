@@ -5,6 +5,7 @@
 use berth_emulator::node::{codec, request::Request};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    berth_fuzz::allow_contained_panics();
     let _ = codec::inspect(data);
     for message in codec::batch_messages(data).take(64) {
         let Ok(message) = message else { break };

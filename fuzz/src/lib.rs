@@ -11,3 +11,13 @@ pub mod seeds;
 #[allow(dead_code)]
 #[path = "../../emulator/tests/amqp_support/raw.rs"]
 pub mod raw;
+
+/// Lets panics that our code catches stay caught. The broker and the host contain panics of
+/// `serde_amqp` on hostile bytes (`berth_emulator::amqp::decode_untrusted`), but libFuzzer's
+/// panic hook aborts on every panic, caught or not. Targets that reach serde_amqp call this
+/// first: it puts the default hook back, and libfuzzer-sys still aborts (a finding) on any
+/// panic that escapes the target.
+pub fn allow_contained_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| drop(std::panic::take_hook()));
+}

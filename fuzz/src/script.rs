@@ -12,6 +12,7 @@
 //!   it are delivered back, re-encoded with the broker's annotations).
 
 use fe2o3_amqp_types::definitions::Role;
+use fe2o3_amqp_types::messaging::Target;
 
 use crate::broker::{serve, Auth};
 use crate::raw::{attach, begin, frame, link_flow, open, transfer, AMQP_HEADER};
@@ -46,14 +47,8 @@ pub fn client_bytes(selector: u8, payload: &[u8]) -> Vec<u8> {
     out.extend(frame(0, &begin(), &[]));
     if request {
         let mut reply = attach("reply", 1, Role::Receiver, receive_from);
-        if let Some(t) = reply.target.as_mut() {
-            *t = Box::new(
-                fe2o3_amqp_types::messaging::Target::builder()
-                    .address(REPLY_TO)
-                    .build()
-                    .into(),
-            );
-        }
+        let target = Target::builder().address(REPLY_TO).build();
+        reply.target = Some(Box::new(target.into()));
         out.extend(frame(0, &reply, &[]));
         out.extend(frame(0, &link_flow(1, Some(0), 10, false), &[]));
     }

@@ -27,6 +27,14 @@ fn main() {
         ),
         ("verdict_stream", seeds::broker_streams()),
         (
+            "peeked_message",
+            seeds::requests()
+                .into_iter()
+                .skip(13)
+                .map(|(_, p)| p)
+                .collect(),
+        ),
+        (
             "sas_token",
             vec![seeds::sas_token("sb://localhost/q").into_bytes()],
         ),

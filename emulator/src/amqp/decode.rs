@@ -8,7 +8,7 @@ use fe2o3_amqp_types::performatives::{
 use serde::de::DeserializeOwned;
 use serde_amqp::{primitives::OrderedMap, Value};
 
-use super::{frame::ProtocolError, wellformed::validate_encoded};
+use super::{frame::ProtocolError, untrusted::decode_untrusted, wellformed::validate_encoded};
 
 /// A decoded AMQP frame body.
 #[derive(Debug)]
@@ -141,17 +141,17 @@ pub(crate) fn decode_lenient<T: DeserializeOwned>(
     bytes: &[u8],
     what: &str,
 ) -> Result<T, ProtocolError> {
-    let first = match serde_amqp::from_slice::<T>(bytes) {
+    let first = match decode_untrusted::<T>(bytes) {
         Ok(v) => return Ok(v),
         Err(e) => e,
     };
     let fail = || ProtocolError::decode(format!("malformed {what}: {first}"));
-    let mut value: Value = serde_amqp::from_slice(bytes).map_err(|_| fail())?;
+    let mut value: Value = decode_untrusted(bytes).map_err(|_| fail())?;
     if !symbolize_keys(&mut value) {
         return Err(fail());
     }
     let reencoded = serde_amqp::to_vec(&value).map_err(|_| fail())?;
-    serde_amqp::from_slice::<T>(&reencoded).map_err(|_| fail())
+    decode_untrusted::<T>(&reencoded).map_err(|_| fail())
 }
 
 /// Rewrites string map keys to symbols everywhere in `value`; returns whether anything

@@ -77,6 +77,8 @@ mod decode;
 mod delivery;
 mod engine;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod incoming;
 mod link;
@@ -85,6 +87,7 @@ mod outcome;
 mod output;
 mod sasl;
 mod session;
+mod untrusted;
 mod wellformed;
 
 pub use config::{ConnectionConfig, PlainCheck, PlainCredentials, SaslPolicy};
@@ -96,4 +99,5 @@ pub use handler::{ActionError, ConnectionHandler, ConnectionWaker, Context, Peer
 pub use link::{AttachReply, LinkFlow, LinkId, LinkInfo, LinkRole};
 pub use listener::Listener;
 pub use outcome::{ErrorInfo, Modified, Outcome};
+pub use untrusted::decode_untrusted;
 pub use wellformed::{fixed_width, validate_encoded};

@@ -91,13 +91,11 @@ fn body(b: &[u8], code: u8, pos: usize, depth: usize) -> Result<usize, String> {
         }
         0xe0 | 0xf0 => {
             let h = SizedHeader::read(b, pos, code == 0xf0)?;
-            if h.count == 0 {
-                return if h.size >= h.count_width {
-                    Ok(h.end)
-                } else {
-                    Err("array size too small".to_owned())
-                };
+            if h.count == 0 && h.size == h.count_width {
+                return Ok(h.end);
             }
+            // An empty array may still carry its element constructor, and nothing else:
+            // decoders read what lies inside its size (serde_amqp panics on a bad one).
             if h.size < h.count_width + 1 {
                 return Err(format!(
                     "array size {} leaves no room for the element constructor",
@@ -257,6 +255,18 @@ mod tests {
         assert!(
             validate_encoded(&[0xf0, 0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff, 0x40]).is_err(),
             "huge zero-width array"
+        );
+        // Found by the `peeked_message` fuzz target: an empty array whose size hid a
+        // malformed array (size 1, count 1, no room for an item) made serde_amqp underflow.
+        assert!(
+            validate_encoded(&[0xe0, 0x08, 0x00, 0x00, 0x53, 0x77, 0xe0, 0x01, 0x01, 0x70])
+                .is_err(),
+            "empty array with bytes after its constructor"
+        );
+        assert!(validate_encoded(&[0xe0, 0x01, 0x00]).is_ok(), "empty array");
+        assert!(
+            validate_encoded(&[0xe0, 0x02, 0x00, 0x71]).is_ok(),
+            "empty array with its constructor"
         );
         let deep: Vec<u8> = std::iter::repeat_n([0x00u8, 0x53, 0x01], 100)
             .flatten()

@@ -99,8 +99,12 @@ fn sections(raw: &[u8]) -> impl Iterator<Item = Result<Section<'_>, CodecError>>
 }
 
 /// Reads what the broker needs from `raw` and checks that it is a well-formed message
-/// (sections in order, each non-body section at most once).
+/// (sections in order, each non-body section at most once, every value well formed, the
+/// header a list and the annotation and application-property sections maps).
 pub fn inspect(raw: &[u8]) -> Result<MessageInfo<'_>, CodecError> {
+    // Check every value, not only the fields read here: a message accepted here must
+    // re-encode in `encode_delivery`, or it would sit in its queue undeliverable.
+    crate::amqp::validate_encoded(raw).map_err(CodecError::Malformed)?;
     let mut info = MessageInfo {
         size: raw.len(),
         ..MessageInfo::default()
@@ -116,6 +120,11 @@ pub fn inspect(raw: &[u8]) -> Result<MessageInfo<'_>, CodecError> {
         previous = code;
         match code {
             HEADER => info.time_to_live_ms = nth_item(value, 2)?.and_then(wire::as_u64),
+            APPLICATION_PROPERTIES => {
+                for pair in pairs(value)? {
+                    pair?;
+                }
+            }
             PROPERTIES => {
                 info.has_message_id = nth_item(value, 0)?.is_some();
                 info.session_id = nth_item(value, 10)?.and_then(wire::as_str);

@@ -75,14 +75,11 @@ fn inspect_of_a_bare_message_finds_nothing() {
 
 #[test]
 fn inspect_refuses_garbage_and_truncation() {
-    assert!(matches!(
-        inspect(&[0xff]),
-        Err(CodecError::BadConstructor { code: 0xff, at: 0 })
-    ));
+    assert!(matches!(inspect(&[0xff]), Err(CodecError::Malformed(_))));
     let raw = client_message();
     assert!(matches!(
         inspect(&raw[..raw.len() - 1]),
-        Err(CodecError::Truncated { .. })
+        Err(CodecError::Malformed(_))
     ));
     assert_eq!(
         inspect(&[0xa1, 1, b'x']),
@@ -427,4 +424,32 @@ fn hostile_nesting_is_an_error_not_a_stack_overflow() {
         Reader::new(&wrapped).value(),
         Err(CodecError::Shape("described values nested too deeply"))
     );
+}
+
+/// Found by the `broker_request` fuzz target: a header whose second field has an invalid
+/// constructor passed `inspect` (which skipped it) and failed `encode_delivery`, so the
+/// queued message could never be delivered and the receiver's pump retried it forever.
+/// Every message `inspect` accepts must re-encode; so must its application properties.
+#[test]
+fn inspect_refuses_what_encode_delivery_cannot_encode() {
+    let data = [0x00, 0x53, 0x75, 0xa0, 0x01, b'x'];
+    let bad_header = [
+        0x00, 0x53, 0x70, 0xc0, 0x08, 0x03, 0x41, 0x20, 0x70, 0, 0, 0xea, 0x60,
+    ];
+    let bad_app_properties = [0x00, 0x53, 0x74, 0xc0, 0x01, 0x00];
+    for (what, section) in [
+        ("header", &bad_header[..]),
+        ("application properties", &bad_app_properties[..]),
+    ] {
+        let message = [section, &data[..]].concat();
+        let dead_letter = Stamp {
+            dead_letter_reason: Some("reason"),
+            ..stamp()
+        };
+        assert!(
+            encode_delivery(&message, &dead_letter, &mut Vec::new()).is_err(),
+            "{what}: the delivery cannot be encoded"
+        );
+        assert!(inspect(&message).is_err(), "{what}: refused at the door");
+    }
 }

@@ -128,8 +128,14 @@ impl NodeHandler {
             match taken {
                 Ok(0) => break,
                 Ok(_) => {
+                    // A message that cannot be sent is given back; taking it again at once
+                    // would spin, so stop until the next flow or wake.
+                    let mut all_sent = true;
                     for message in batch.drain(..) {
-                        send_one(cx, link, receiver, message);
+                        all_sent &= send_one(cx, link, receiver, message);
+                    }
+                    if !all_sent {
+                        break;
                     }
                 }
                 Err(error) => {
@@ -236,12 +242,13 @@ impl NodeHandler {
     }
 }
 
+/// Sends `message` on `link`; `false` when it could not be (it is given back unlocked).
 fn send_one(
     cx: &mut Context<'_>,
     link: LinkId,
     receiver: &mut ReceiverLink,
     message: ReceivedMessage,
-) {
+) -> bool {
     let peek_lock = receiver.mode == ReceiveMode::PeekLock;
     let stamp = stamp_of(&message, peek_lock);
     let mut payload = Vec::with_capacity(message.body.len() + 192);
@@ -265,14 +272,16 @@ fn send_one(
             receiver
                 .unsettled
                 .insert(delivery_id, (token, message.body));
+            true
         }
-        (Ok(_), None) => {}
+        (Ok(_), None) => true,
         (Err(error), token) => {
             tracing::warn!(%link, %error, sequence_number = message.sequence_number, "message not delivered");
             if let Some(token) = token {
                 // Give it back without counting the attempt.
                 let _ = receiver.settle(&token, Disposition::Release);
             }
+            false
         }
     }
 }

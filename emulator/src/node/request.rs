@@ -22,10 +22,9 @@ pub struct Request {
 impl Request {
     /// Decodes an encoded request message.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        // serde_amqp can panic or recurse without bound on malformed bytes: check first.
-        crate::amqp::validate_encoded(payload).map_err(|e| format!("malformed request: {e}"))?;
-        let message: Deserializable<Message<Body<Value>>> =
-            serde_amqp::from_slice(payload).map_err(|e| format!("undecodable request: {e}"))?;
+        // serde_amqp can panic or recurse without bound on malformed bytes: contained.
+        let message: Deserializable<Message<Body<Value>>> = crate::amqp::decode_untrusted(payload)
+            .map_err(|e| format!("undecodable request: {e}"))?;
         let message = message.0;
         let (message_id, reply_to) = message
             .properties
@@ -193,6 +192,17 @@ mod tests {
         assert_eq!(req.property("type"), Some("jwt"));
         assert_eq!(req.field("session-id"), Some(&Value::String("s".into())));
         assert_eq!(req.field("missing"), None);
+    }
+
+    /// Found by the `message_sections` fuzz target: a well-formed request (it passes
+    /// `validate_encoded`) on which serde_amqp subtracts with overflow while reading nested
+    /// maps inside an array. The panic is contained; the request is refused.
+    #[test]
+    fn a_request_serde_amqp_panics_on_is_an_error() {
+        let raw = include_bytes!("../../tests/data/fuzz/request-serde-amqp-map-underflow.bin");
+        assert!(crate::amqp::validate_encoded(raw).is_ok(), "well formed");
+        let error = Request::decode(raw).unwrap_err();
+        assert!(error.contains("decoder failed"), "{error}");
     }
 
     #[test]

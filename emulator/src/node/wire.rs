@@ -23,6 +23,9 @@ pub enum CodecError {
     },
     /// The bytes are valid AMQP but not the shape a message needs.
     Shape(&'static str),
+    /// Sizes, counts or nesting somewhere in the bytes are inconsistent (what
+    /// [`crate::amqp::validate_encoded`] found).
+    Malformed(String),
 }
 
 impl fmt::Display for CodecError {
@@ -35,6 +38,7 @@ impl fmt::Display for CodecError {
                 write!(f, "invalid AMQP constructor 0x{code:02x} at byte {at}")
             }
             Self::Shape(what) => write!(f, "malformed AMQP message: {what}"),
+            Self::Malformed(what) => write!(f, "malformed AMQP message: {what}"),
         }
     }
 }

@@ -29,6 +29,8 @@ pub mod connection_string;
 mod convert;
 pub mod credential;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod lock_token;
 mod management;
 mod message_receiver;
@@ -44,6 +46,7 @@ mod target;
 mod ticks;
 mod token_source;
 pub mod trust;
+mod untrusted;
 mod verdict;
 
 pub use acceptor::AmqpSessionSource;

@@ -17,6 +17,7 @@ use fe2o3_amqp_types::messaging::message::__private::Deserializable;
 
 use super::client::ServiceBusClient;
 use super::convert::{self, Incoming};
+use super::untrusted;
 
 /// Where a peeked message stands in its entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,7 @@ pub(crate) fn in_order_from(
 
 /// Decodes one encoded message of a peek response.
 pub(crate) fn decode(encoded: &[u8]) -> Result<PeekedMessage, ServiceBusError> {
-    let message: Deserializable<Incoming> = serde_amqp::from_slice(encoded).map_err(|e| {
+    let message: Deserializable<Incoming> = untrusted::decode(encoded).map_err(|e| {
         ServiceBusError::new(ErrorKind::Other, format!("undecodable peeked message: {e}"))
     })?;
     let message = message.0;
@@ -178,5 +179,38 @@ mod tests {
                 .contains("from sequence number 4 with 3 messages numbered 1 to 3"),
             "{error}"
         );
+    }
+
+    /// Found by the `peeked_message` fuzz target: an empty array whose size hid a malformed
+    /// array made serde_amqp subtract with overflow while decoding a peek reply's message.
+    #[test]
+    fn a_malformed_peeked_message_is_an_error_not_a_panic() {
+        let raw = [
+            0x00, 0x53, 0x77, 0xe0, 0x08, 0x00, 0x00, 0x53, 0x77, 0xe0, 0x01, 0x01, 0x70,
+        ];
+        let error = super::decode(&raw).unwrap_err();
+        assert!(
+            error.to_string().contains("undecodable peeked message"),
+            "{error}"
+        );
+    }
+
+    /// Found by the `peeked_message` fuzz target: well-formed bytes (they pass the structural
+    /// check) on which serde_amqp still subtracts with overflow (a map's odd count reached
+    /// through an amqp-sequence); the panic is contained and the message refused.
+    #[test]
+    fn a_peeked_message_serde_amqp_panics_on_is_an_error() {
+        let raw = [
+            0x00, 0x53, 0x76, 0xc0, 0x08, 0x03, 0x41, 0x40, 0x70, 0x00, 0x00, 0xea, 0x07, 0x00,
+            0x53, 0x76, 0xc0, 0x08, 0x03, 0x41, 0xe0, 0x02, 0x00, 0xd1, 0x53, 0x76, 0x00, 0x80,
+            0x00, 0x00, 0x00, 0x01, 0x1b, 0x00, 0x6e, 0x00, 0x00, 0x80, 0x00, 0x00, 0x21, 0x2d,
+            0x00, 0x77, 0x53, 0x61, 0x53, 0x00,
+        ];
+        assert!(
+            berth_emulator::amqp::validate_encoded(&raw).is_ok(),
+            "well formed"
+        );
+        let error = super::decode(&raw).unwrap_err();
+        assert!(error.to_string().contains("decoder failed"), "{error}");
     }
 }

@@ -14,6 +14,8 @@
 
 mod decode;
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 mod registry;
 mod tap;
 

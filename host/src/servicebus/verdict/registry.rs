@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::frames::Event;
 use super::Verdict;
-use crate::servicebus::errors;
+use crate::servicebus::{errors, untrusted};
 
 /// (broker channel, delivery-id).
 type Key = (u16, u32);
@@ -208,7 +208,7 @@ impl State {
 /// Why a link ended: the broker's error if it gave one (its condition decides the kind),
 /// else a connection-kind error saying `what` happened.
 fn ended(error: Option<&[u8]>, what: &str) -> ServiceBusError {
-    match error.map(serde_amqp::from_slice::<definitions::Error>) {
+    match error.map(untrusted::decode::<definitions::Error>) {
         Some(Ok(e)) => errors::from_amqp_error(&e),
         _ => ServiceBusError::new(
             ErrorKind::Connection,
@@ -224,7 +224,7 @@ fn decode_state(raw: Option<&[u8]>) -> Verdict {
             "the broker settled the delivery without saying its outcome",
         ));
     };
-    match serde_amqp::from_slice::<DeliveryState>(raw) {
+    match untrusted::decode::<DeliveryState>(raw) {
         Ok(DeliveryState::Accepted(_)) => Verdict::Accepted,
         Ok(DeliveryState::Rejected(r)) => Verdict::Rejected(r.error),
         Ok(DeliveryState::Modified(_)) => Verdict::Modified,

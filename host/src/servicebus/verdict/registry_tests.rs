@@ -166,3 +166,23 @@ async fn the_tap_passes_bytes_through_and_a_closed_stream_fails_every_wait() {
     }
     assert!(watch.expect(1).is_err(), "the connection is gone");
 }
+
+/// Found by the `verdict_stream` fuzz target: serde_amqp trusts size fields, and a `map8` of
+/// size 0 as a detach error's `info` made it subtract with overflow — a panic in the host's
+/// read path on the broker's bytes. Such bytes are now refused before decoding: the link
+/// fails as detached without a readable error, the verdict as undecodable.
+#[test]
+fn malformed_errors_and_states_from_the_broker_fail_the_wait_without_panicking() {
+    // error { condition: :x, description: null, info: map8 of size 0 }
+    let error = [
+        0x00, 0x53, 0x1d, 0xc0, 0x08, 0x03, 0xa3, 0x01, b'x', 0x40, 0xc1, 0x00, 0x00,
+    ];
+    let why = ended(Some(&error), "the broker detached the link");
+    assert_eq!(why.kind, ErrorKind::Connection, "{why}");
+    // rejected { error }
+    let rejected = [&[0x00, 0x53, 0x25, 0xc0, 0x0e, 0x01][..], &error].concat();
+    let Verdict::Failed(e) = decode_state(Some(&rejected)) else {
+        panic!("a malformed state is no verdict");
+    };
+    assert!(e.to_string().contains("could not be decoded"), "{e}");
+}

@@ -276,3 +276,63 @@ async fn an_open_admin_api_is_refused_off_loopback_unless_allowed() {
         .await
         .expect("with a rule it may listen anywhere");
 }
+
+/// Reads what the server sends until it closes the connection, failing after `limit`.
+async fn read_until_closed(stream: &mut TcpStream, limit: std::time::Duration) -> String {
+    let mut answer = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("the admin API kept the connection open for {limit:?}"))
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn silent_slow_and_surplus_connections_are_closed_with_a_reason() {
+    use berth_emulator::admin::AdminLimits;
+    use std::time::Duration;
+    let limits = AdminLimits {
+        max_connections: 2,
+        request_timeout: Duration::from_millis(300),
+    };
+    let server = AdminServer::start_with(
+        "127.0.0.1:0".parse().unwrap(),
+        Namespace::in_memory(),
+        AdminAccess::default(),
+        limits,
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+
+    // A socket that sends nothing is closed, and one that sends half a head too.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /entities HTTP/1.1\r\nHost: loc")
+        .await
+        .unwrap();
+    // Both slots are taken: the next connection is answered 503 and closed at once.
+    let mut surplus = TcpStream::connect(addr).await.unwrap();
+    let busy = read_until_closed(&mut surplus, Duration::from_secs(10)).await;
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy:?}");
+    let body = busy.split("\r\n\r\n").nth(1).unwrap();
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["condition"], "com.microsoft:server-busy", "{body}");
+
+    let silent_end = read_until_closed(&mut silent, Duration::from_secs(10)).await;
+    let slow_end = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(!silent_end.contains("200 OK") && !slow_end.contains("200 OK"));
+
+    // A body that does not arrive in time is answered 408.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"PUT /queues/late HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n{")
+        .await
+        .unwrap();
+    let late = read_until_closed(&mut stalled, Duration::from_secs(10)).await;
+    assert!(late.starts_with("HTTP/1.1 408"), "{late:?}");
+
+    // With the slots free again, requests are served.
+    let (status, _) = request(addr, "GET", "/health", "").await;
+    assert_eq!(status, 200);
+}

@@ -15,12 +15,15 @@
 //! and column. Errors are `{"error": "...", "condition": "..."}`.
 //!
 //! With SAS rules every request but `GET /health` needs a token from a rule with the Manage
-//! right (`Authorization: SharedAccessSignature …`), else 401 (the `auth` module). Without rules the
-//! API is open and may only listen on loopback unless anonymous access is allowed.
+//! right (`Authorization: SharedAccessSignature …`), else 401 (the `auth` module). Without
+//! rules the API is open and may only listen on loopback unless anonymous access is allowed.
+//! Connections and request times are bounded ([`AdminLimits`]).
 
 mod auth;
+mod limits;
 mod routes;
 mod server;
 
 pub use auth::AdminAccess;
+pub use limits::AdminLimits;
 pub use server::{AdminError, AdminServer};

@@ -11,14 +11,16 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::entity::Namespace;
 
-use super::{routes, AdminAccess};
+use super::{routes, AdminAccess, AdminLimits};
 
 /// The most a request body may hold (entity options are small).
 const MAX_BODY: usize = 64 * 1024;
@@ -59,12 +61,23 @@ impl std::error::Error for AdminError {}
 
 impl AdminServer {
     /// Serves the admin API of `namespace` on `address` (port 0 picks one), requiring what
-    /// `access` says (usually [`crate::broker::RunningBroker::admin_access`]). Without SAS
-    /// rules a non-loopback address is refused unless `access.allow_anonymous`.
+    /// `access` says (usually [`crate::broker::RunningBroker::admin_access`]), with the
+    /// default [`AdminLimits`]. Without SAS rules a non-loopback address is refused unless
+    /// `access.allow_anonymous`.
     pub async fn start(
         address: SocketAddr,
         namespace: Namespace,
         access: AdminAccess,
+    ) -> Result<Self, AdminError> {
+        Self::start_with(address, namespace, access, AdminLimits::default()).await
+    }
+
+    /// [`start`](Self::start) with these `limits`.
+    pub async fn start_with(
+        address: SocketAddr,
+        namespace: Namespace,
+        access: AdminAccess,
+        limits: AdminLimits,
     ) -> Result<Self, AdminError> {
         let warn = crate::exposure::check(
             "admin API",
@@ -78,7 +91,13 @@ impl AdminServer {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let stop = CancellationToken::new();
         let access = Arc::new(access);
-        tokio::spawn(accept_loop(listener, namespace, access, stop.clone()));
+        tokio::spawn(accept_loop(
+            listener,
+            namespace,
+            access,
+            limits,
+            stop.clone(),
+        ));
         info!(address = %local_addr, "admin API listening");
         if let Some(reason) = warn {
             crate::exposure::warn_open("admin API", local_addr, reason);
@@ -103,12 +122,31 @@ impl Drop for AdminServer {
     }
 }
 
+/// The body of the answer to a connection over [`AdminLimits::max_connections`]; the answer
+/// is written by hand, as hyper is not involved for a connection the listener will not serve.
+const BUSY: &str = r#"{"error":"the admin API serves at most its limit of connections at once; try again","condition":"com.microsoft:server-busy"}"#;
+
+/// Answers 503 (with [`BUSY`]) and closes, within `limit`.
+async fn refuse_busy(mut stream: tokio::net::TcpStream, limit: std::time::Duration) {
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BUSY}",
+        BUSY.len()
+    );
+    let write = async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(limit, write).await;
+}
+
 async fn accept_loop(
     listener: TcpListener,
     namespace: Namespace,
     access: Arc<AdminAccess>,
+    limits: AdminLimits,
     stop: CancellationToken,
 ) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -121,13 +159,24 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            warn!(%peer, max = limits.max_connections, "admin API connection refused: too many at once");
+            tokio::spawn(refuse_busy(stream, limits.request_timeout));
+            continue;
+        };
         let namespace = namespace.clone();
         let access = access.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
-            let service =
-                service_fn(move |request| handle(namespace.clone(), access.clone(), request));
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let _slot = slot;
+            let timeout = limits.request_timeout;
+            let service = service_fn(move |request| {
+                handle(namespace.clone(), access.clone(), timeout, request)
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeout)
+                .serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = stop.cancelled() => {}
                 result = connection => if let Err(e) = result {
@@ -141,6 +190,7 @@ async fn accept_loop(
 async fn handle(
     namespace: Namespace,
     access: Arc<AdminAccess>,
+    timeout: std::time::Duration,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
@@ -151,9 +201,16 @@ async fn handle(
         debug!(method = %parts.method, %path, %why, "admin request refused");
         return Ok(super::auth::unauthorized(&why));
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    let body = match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
         Err(_) => {
+            return Ok(routes::error_response(
+                408,
+                &format!("the request body did not arrive within {timeout:?}"),
+                "amqp:operation-timeout",
+            ))
+        }
+        Ok(Err(_)) => {
             return Ok(routes::error_response(
                 413,
                 &format!("the request body is larger than {MAX_BODY} bytes"),

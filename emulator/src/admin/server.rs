@@ -153,7 +153,12 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    debug!(error = %e, "admin API accept failed");
+                    // E.g. out of file descriptors: wait instead of spinning.
+                    warn!(error = %e, "admin API accept failed");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                    }
                     continue;
                 }
             },

@@ -148,6 +148,69 @@ async fn bad_bodies_and_unknown_routes_get_clear_errors() {
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }
 
+/// The path is split on `/` before each segment is decoded: `%2F` belongs to a name and
+/// never adds a route segment; any legal character may be escaped.
+#[tokio::test]
+async fn escaped_slashes_stay_inside_a_name_and_escapes_round_trip() {
+    let (_namespace, server) = start().await;
+    let addr = server.local_addr();
+
+    let (status, queue) = request(addr, "PUT", "/queues/a%2Fb", "").await;
+    assert_eq!(
+        (status, queue["path"].as_str()),
+        (201, Some("a/b")),
+        "{queue}"
+    );
+    let (status, queue) = request(addr, "GET", "/entities/a%2Fb", "").await;
+    assert_eq!(
+        (status, queue["path"].as_str()),
+        (200, Some("a/b")),
+        "{queue}"
+    );
+
+    request(addr, "PUT", "/topics/t", "").await;
+    let (status, error) = request(addr, "PUT", "/topics/t%2Fsubscriptions%2Fs", "").await;
+    assert_eq!(
+        status, 400,
+        "an escaped path must not create subscription s: {error}"
+    );
+    let (status, _) = request(addr, "GET", "/entities/t/Subscriptions/s", "").await;
+    assert_eq!(status, 404, "no subscription s under topic t");
+    let (status, error) = request(addr, "PUT", "/topics/t/subscriptions/x%2Fy", "").await;
+    assert_eq!(status, 400, "a subscription name has no '/': {error}");
+
+    for (escaped, name) in [
+        ("caf%C3%A9", "café"),
+        ("my%2dqueue", "my-queue"),
+        ("q%41", "qA"),
+    ] {
+        let (status, queue) = request(addr, "PUT", &format!("/queues/{escaped}"), "").await;
+        assert_eq!(
+            (status, queue["path"].as_str()),
+            (201, Some(name)),
+            "{queue}"
+        );
+        let (status, queue) = request(addr, "GET", &format!("/entities/{escaped}"), "").await;
+        assert_eq!(
+            (status, queue["path"].as_str()),
+            (200, Some(name)),
+            "{queue}"
+        );
+    }
+
+    let (status, error) = request(addr, "PUT", "/queues/%FF", "").await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"].as_str().unwrap().contains("UTF-8"),
+        "{error}"
+    );
+
+    let (status, _) = request(addr, "DELETE", "/entities/a%2Fb", "").await;
+    assert_eq!(status, 204);
+    let (status, _) = request(addr, "GET", "/entities/a%2Fb", "").await;
+    assert_eq!(status, 404, "a/b was deleted");
+}
+
 /// A SAS token for `resource` (e.g. `http://localhost/` for the whole namespace).
 fn token(resource: &str, rule: &str, key: &str, se: u64) -> String {
     let sig = sas::sign(key, resource, &se.to_string())

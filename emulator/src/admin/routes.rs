@@ -1,5 +1,7 @@
 //! What each admin request does.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
@@ -9,16 +11,14 @@ use crate::entity::{
     Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, Namespace,
 };
 
-/// Answers one request.
+/// Answers one request; `segments` are the path's, each decoded (see [`segments`]).
 pub(super) async fn route(
     namespace: &Namespace,
     method: &Method,
-    path: &str,
+    segments: &[&str],
     body: &Bytes,
 ) -> Response<Full<Bytes>> {
-    let path = percent_decode(path.trim_start_matches('/'));
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let result = match (method, segments.as_slice()) {
+    let result = match (method, segments) {
         (&Method::GET, ["health"]) => Ok((StatusCode::OK, json!({"status": "ok"}))),
         (&Method::GET, ["entities"]) => Ok((
             StatusCode::OK,
@@ -56,7 +56,7 @@ pub(super) async fn route(
         }
         _ => Err((
             StatusCode::NOT_FOUND,
-            format!("no admin route for {method} /{path}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, DELETE /entities/PATH"),
+            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, DELETE /entities/PATH", segments.join("/")),
             "amqp:not-found",
         )),
     };
@@ -184,22 +184,19 @@ pub(super) fn error_response(status: u16, message: &str, condition: &str) -> Res
     )
 }
 
-/// `%XX` escapes in a path decoded (invalid escapes are kept as written).
-pub(super) fn percent_decode(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The non-empty segments of a request path, split on `/` first and then each
+/// percent-decoded, so an escaped `%2F` stays inside its segment (a queue named `a/b` is
+/// `PUT /queues/a%2Fb`) and never adds a route segment. Decoding is
+/// `percent_encoding`'s: an escape that is not `%` and two hex digits is kept as written.
+/// `Err` (the reason) when a decoded segment is not UTF-8.
+pub(super) fn segments(path: &str) -> Result<Vec<String>, String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .map(Cow::into_owned)
+                .map_err(|_| format!("the path segment `{segment}` does not decode to UTF-8"))
+        })
+        .collect()
 }

@@ -199,8 +199,18 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let path = routes::percent_decode(parts.uri.path().trim_start_matches('/'));
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let path = parts.uri.path();
+    let decoded = match routes::segments(path) {
+        Ok(decoded) => decoded,
+        Err(why) => {
+            return Ok(routes::error_response(
+                400,
+                &why,
+                "com.microsoft:argument-error",
+            ))
+        }
+    };
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if let Err(why) = access.authorise(&parts.method, &segments, &parts.headers, SystemTime::now())
     {
         debug!(method = %parts.method, %path, %why, "admin request refused");
@@ -223,5 +233,5 @@ async fn handle(
             ))
         }
     };
-    Ok(routes::route(&namespace, &parts.method, parts.uri.path(), &body).await)
+    Ok(routes::route(&namespace, &parts.method, &segments, &body).await)
 }

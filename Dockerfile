@@ -12,6 +12,11 @@
 #
 # APP is the workspace package to build; its binary must have the same name (the examples'
 # do). A host.toml is optional: mount one and point BERTH_CONFIG at it.
+#
+# The image runs against a real Service Bus namespace, so it is built without the embedded
+# broker (`--no-default-features`: the examples forward berth-host's `embedded-broker` from
+# their default features); a function without a connection setting stops `start` with an
+# error naming the setting.
 
 ARG APP=servicebus_sessions
 
@@ -28,7 +33,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --package "$APP" --bin "$APP" \
+    cargo build --release --locked --package "$APP" --bin "$APP" --no-default-features \
     && install -D -m 0755 "target/release/$APP" /out/app
 
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -2,6 +2,7 @@
 //! URL-safe alphabet without padding for JWT segments (§5).
 
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#[cfg(feature = "broker")]
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Standard base64 with `=` padding.
@@ -10,6 +11,7 @@ pub(crate) fn encode_standard(input: &[u8]) -> String {
 }
 
 /// URL-safe base64 without padding (a JWT segment).
+#[cfg(feature = "broker")]
 pub(crate) fn encode_url(input: &[u8]) -> String {
     encode(input, URL_SAFE, false)
 }
@@ -36,6 +38,7 @@ fn encode(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
 
 /// Decodes URL-safe base64, with or without padding; `None` for any other character or an
 /// impossible length.
+#[cfg(feature = "broker")]
 pub(crate) fn decode_url(input: &str) -> Option<Vec<u8>> {
     let input = input.trim_end_matches('=');
     if input.len() % 4 == 1 {
@@ -64,7 +67,7 @@ pub(crate) fn decode_url(input: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "broker"))]
 mod tests {
     use super::*;
 

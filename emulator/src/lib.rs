@@ -1,14 +1,33 @@
 //! `berth-emulator`: an embedded AMQP 1.0 broker that speaks the Azure Service Bus dialect.
+//!
+//! The broker is the default feature `broker`. Without it the crate holds only what a
+//! Service Bus *client* needs as well — SAS signing and parsing ([`sas`], [`rights`]) and the
+//! contained decoding of untrusted AMQP bytes ([`amqp::validate_encoded`],
+//! [`amqp::decode_untrusted`]) — so `berth-host` can leave the broker out and keep one copy.
 #![warn(missing_docs)]
-pub mod admin;
+
+/// Declares the items that belong to the broker: compiled only with the feature `broker`.
+macro_rules! broker {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "broker")]
+            $item
+        )*
+    };
+}
+
+broker! {
+    pub mod admin;
+    pub mod broker;
+    pub mod entity;
+    pub mod exposure;
+    pub mod limits;
+    pub mod node;
+    pub mod store;
+    pub mod tls;
+}
+
 pub mod amqp;
 mod base64;
-pub mod broker;
-pub mod entity;
-pub mod exposure;
-pub mod limits;
-pub mod node;
 pub mod rights;
 pub mod sas;
-pub mod store;
-pub mod tls;

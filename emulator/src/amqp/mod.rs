@@ -69,35 +69,39 @@
 //! client that does not read) keep what a client can make the engine hold bounded; see
 //! `crate::limits` for what a client over each one gets.
 
-mod actions;
-mod admission;
-mod config;
-mod connection;
-mod decode;
-mod delivery;
-mod engine;
-mod frame;
-#[doc(hidden)]
-pub mod fuzzing;
-mod handler;
-mod incoming;
-mod link;
-mod listener;
-mod outcome;
-mod output;
-mod sasl;
-mod session;
+broker! {
+    mod actions;
+    mod admission;
+    mod config;
+    mod connection;
+    mod decode;
+    mod delivery;
+    mod engine;
+    mod frame;
+    #[doc(hidden)]
+    pub mod fuzzing;
+    mod handler;
+    mod incoming;
+    mod link;
+    mod listener;
+    mod outcome;
+    mod output;
+    mod sasl;
+    mod session;
+
+    pub use config::{ConnectionConfig, PlainCheck, PlainCredentials, SaslPolicy};
+    pub use connection::{serve_connection, serve_connection_until};
+    pub use delivery::{
+        DeliveryTag, DeliveryUpdate, IncomingDelivery, MESSAGE_FORMAT_AMQP, MESSAGE_FORMAT_BATCH,
+    };
+    pub use handler::{ActionError, ConnectionHandler, ConnectionWaker, Context, PeerInfo};
+    pub use link::{AttachReply, LinkFlow, LinkId, LinkInfo, LinkRole};
+    pub use listener::Listener;
+    pub use outcome::{ErrorInfo, Modified, Outcome};
+}
+
 mod untrusted;
 mod wellformed;
 
-pub use config::{ConnectionConfig, PlainCheck, PlainCredentials, SaslPolicy};
-pub use connection::{serve_connection, serve_connection_until};
-pub use delivery::{
-    DeliveryTag, DeliveryUpdate, IncomingDelivery, MESSAGE_FORMAT_AMQP, MESSAGE_FORMAT_BATCH,
-};
-pub use handler::{ActionError, ConnectionHandler, ConnectionWaker, Context, PeerInfo};
-pub use link::{AttachReply, LinkFlow, LinkId, LinkInfo, LinkRole};
-pub use listener::Listener;
-pub use outcome::{ErrorInfo, Modified, Outcome};
 pub use untrusted::decode_untrusted;
 pub use wellformed::{fixed_width, validate_encoded};

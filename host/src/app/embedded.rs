@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use berth_emulator::broker::{Broker, RunningBroker};
+pub(crate) use berth_emulator::broker::RunningBroker;
+
+use berth_emulator::broker::Broker;
 use berth_emulator::entity::{EntitiesConfig, EntityConfig, TopicConfig};
 use tracing::info;
 
+use super::StartError;
 use crate::config::HostConfig;
 use crate::message_file;
 use crate::registry::ResolvedFunction;
@@ -19,6 +22,15 @@ use crate::servicebus::{ClientOptions, ConnectionString, ServiceBusClient};
 /// data directory are kept) and refuses a session trigger on a non-session entity (or the
 /// reverse).
 pub(super) async fn start(
+    config: &HostConfig,
+    functions: &[ResolvedFunction],
+) -> Result<RunningBroker, StartError> {
+    start_broker(config, functions)
+        .await
+        .map_err(|e| StartError::new(format!("the embedded broker could not start: {e}")))
+}
+
+async fn start_broker(
     config: &HostConfig,
     functions: &[ResolvedFunction],
 ) -> Result<RunningBroker, String> {

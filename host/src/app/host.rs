@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use berth::host::AppState;
-use berth_emulator::broker::RunningBroker;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use super::{embedded, HostBuilder, StartError};
+use super::embedded::{self, RunningBroker};
+use super::{HostBuilder, StartError};
 use crate::config::{ConnectionSetting, HostConfig};
 use crate::ops::{Ops, OpsServer};
 use crate::registry::{entity_groups, ResolvedFunction};
@@ -62,10 +62,7 @@ impl Host {
             .await
             .map_err(|e| StartError::new(format!("the ops listener could not start: {e}")))?;
         let embedded = if functions.iter().any(|f| f.connection.is_none()) {
-            let broker = embedded::start(&config, &functions).await.map_err(|e| {
-                StartError::new(format!("the embedded broker could not start: {e}"))
-            })?;
-            Some(broker)
+            Some(embedded::start(&config, &functions).await?)
         } else {
             None
         };

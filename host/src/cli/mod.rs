@@ -2,6 +2,7 @@
 
 mod connection_args;
 mod deploy;
+#[cfg(feature = "embedded-broker")]
 mod emulator;
 mod functions;
 mod health;
@@ -52,6 +53,7 @@ pub enum Command {
     Validate(ConfigArgs),
     /// Run the embedded Service-Bus-compatible broker on its own and print its connection
     /// string.
+    #[cfg(feature = "embedded-broker")]
     Emulator(emulator::EmulatorArgs),
     /// Send messages to a queue or topic.
     Send(send::SendArgs),
@@ -123,6 +125,7 @@ pub fn run_with(builder: HostBuilder) -> ExitCode {
         Command::Start(args) => start::run(args, builder),
         Command::Functions(args) => functions::run(args),
         Command::Validate(args) => validate::run(args, &builder),
+        #[cfg(feature = "embedded-broker")]
         Command::Emulator(args) => emulator::run(args),
         Command::Send(args) => send::run(args),
         Command::Peek(args) => peek::run(args),

@@ -134,6 +134,16 @@ async fn sender_refusal(
     }
 }
 
+/// The description of `error`, asserted to carry `amqp:unauthorized-access`.
+fn unauthorised_description(error: fe2o3_amqp_types::definitions::Error) -> String {
+    assert!(
+        format!("{:?}", error.condition).contains("UnauthorizedAccess"),
+        "{:?}",
+        error.condition
+    );
+    error.description.unwrap_or_default()
+}
+
 /// Sends one request and returns the reply's application properties.
 async fn call(
     pair: &mut Pair,
@@ -191,12 +201,7 @@ async fn a_listen_only_token_receives_but_cannot_attach_a_sender() {
     assert_eq!(client.put_token(&broker, &reader).await, 202);
 
     let error = sender_refusal(Sender::attach(&mut client.session, "send-q", "q").await).await;
-    assert!(
-        format!("{:?}", error.condition).contains("UnauthorizedAccess"),
-        "{:?}",
-        error.condition
-    );
-    let description = error.description.unwrap_or_default();
+    let description = unauthorised_description(error);
     assert!(
         description.contains("Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: 'sb://")
             && description.contains("TrackingId:"),
@@ -265,12 +270,7 @@ async fn an_expiring_token_detaches_its_links_unless_a_fresh_one_is_put() {
         DetachError::RemoteClosedWithError(e) | DetachError::RemoteDetachedWithError(e) => e,
         other => panic!("expected a detach with an error, got {other:?}"),
     };
-    assert!(
-        format!("{:?}", error.condition).contains("UnauthorizedAccess"),
-        "{:?}",
-        error.condition
-    );
-    let description = error.description.unwrap_or_default();
+    let description = unauthorised_description(error);
     assert!(
         description.contains("force detached. Code: RenewToken")
             && description.contains("ExpiredToken")

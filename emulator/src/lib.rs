@@ -21,6 +21,7 @@ broker! {
     pub mod broker;
     pub mod entity;
     pub mod exposure;
+    pub mod filter;
     pub mod limits;
     pub mod node;
     pub mod store;

@@ -30,5 +30,6 @@ broker! {
 
 pub mod amqp;
 mod base64;
+pub mod iso8601;
 pub mod rights;
 pub mod sas;

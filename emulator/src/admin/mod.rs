@@ -21,6 +21,7 @@
 
 mod auth;
 mod limits;
+mod properties;
 mod routes;
 mod server;
 

@@ -7,6 +7,7 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
+use super::properties;
 use crate::entity::{
     Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, Namespace,
 };
@@ -142,6 +143,11 @@ fn entity_json(info: &EntityInfo) -> Value {
         EntityKind::Subscription => "subscription",
     };
     let mut value = json!({ "path": info.path, "kind": kind });
+    value["properties"] = match &info.options {
+        Some(o) => properties::description(o, info.kind == EntityKind::Subscription),
+        None => properties::topic_description(),
+    };
+    value["runtime"] = properties::runtime(&info.runtime);
     if let Some(o) = &info.options {
         value["options"] = json!({
             "requires_session": o.requires_session,

@@ -45,10 +45,12 @@ impl EntityShared {
     ) -> Arc<Self> {
         let path: Arc<str> = path.into();
         let dlq_path: Arc<str> = format!("{path}/$DeadLetterQueue").into();
+        let mut state = EntityState::new(options.clone(), path.clone(), journal);
+        state.scheduled_at_topic = kind == EntityKind::Subscription;
         Arc::new_cyclic(|me| Self {
             kind,
             key,
-            state: Mutex::new(EntityState::new(options.clone(), path.clone(), journal)),
+            state: Mutex::new(state),
             path,
             dlq_path,
             options,

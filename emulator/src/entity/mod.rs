@@ -102,6 +102,7 @@ mod ready;
 mod receive;
 mod registry;
 mod restore;
+mod runtime;
 mod send;
 mod session;
 mod sessions;
@@ -110,6 +111,7 @@ mod state;
 mod timer;
 mod token;
 mod topic;
+mod topic_peek;
 mod wait;
 
 pub use crate::store::{Commit, StoreOptions};
@@ -128,6 +130,10 @@ pub use message::{
 pub use namespace::{Namespace, Node};
 pub use options::{EntityOptions, MAX_LOCK_DURATION};
 pub use path::{EntityName, EntityPath};
+pub use runtime::{
+    MessageCountDetails, QueueRuntimeProperties, RuntimeProperties, SubscriptionRuntimeProperties,
+    TopicRuntimeProperties, ACCESS_LOG_GRANULARITY,
+};
 pub use send::Sender;
 pub use session::SessionLock;
 pub use token::LockToken;
@@ -174,4 +180,6 @@ pub struct EntityInfo {
     pub options: Option<EntityOptions>,
     /// Its counts (zero for topics).
     pub counts: EntityCounts,
+    /// Its runtime properties as Azure's administration clients report them.
+    pub runtime: RuntimeProperties,
 }

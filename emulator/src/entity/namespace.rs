@@ -10,11 +10,15 @@ use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
 use super::registry::{info, mark_deleted, validate_name, Registry};
 use super::restore::restore;
+use super::runtime::topic_runtime;
 use super::send::Sender;
 use super::state::Sub;
 use super::timer::TimerHandle;
 use super::topic::{TopicHandle, TopicShared};
-use super::{EntitiesConfig, EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage};
+use super::{
+    EntitiesConfig, EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage,
+    RuntimeProperties,
+};
 use crate::store::record::Record;
 use crate::store::{Commit, StoreHandle, StoreOptions};
 
@@ -130,6 +134,7 @@ impl Namespace {
             journal,
             self.inner.timer.clone(),
         );
+        let commit = commit.and(log_times(&shared));
         reg.queues.insert(k, shared);
         Ok(commit)
     }
@@ -140,10 +145,10 @@ impl Namespace {
         let (k, id) = reg.reserve(name)?;
         let commit = self.log(Record::CreateTopic { id, name })?;
         reg.next_id += 1;
-        reg.topics.insert(
-            k,
-            TopicShared::new(id, name.to_owned(), 1, self.inner.store.clone()),
-        );
+        let topic = TopicShared::new(id, name.to_owned(), 1, self.inner.store.clone());
+        let times = *topic.times.lock().unwrap_or_else(|e| e.into_inner());
+        let commit = commit.and(self.log(times.record(id))?);
+        reg.topics.insert(k, topic);
         Ok(commit)
     }
 
@@ -183,6 +188,7 @@ impl Namespace {
             journal,
             self.inner.timer.clone(),
         );
+        let commit = commit.and(log_times(&shared));
         t.subscriptions
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -291,11 +297,15 @@ impl Namespace {
             if let Some(q) = reg.queues.get(k) {
                 out.extend(info(&EntityHandle::new(q.clone(), Sub::Main)));
             } else if let Some(t) = reg.topics.get(k) {
+                let Ok(runtime) = topic_runtime(t) else {
+                    continue; // deleted meanwhile
+                };
                 out.push(EntityInfo {
                     path: t.name.to_string(),
                     kind: EntityKind::Topic,
                     options: None,
                     counts: Default::default(),
+                    runtime: RuntimeProperties::Topic(runtime),
                 });
                 for s in t
                     .subscriptions
@@ -386,4 +396,11 @@ impl Namespace {
             None => Ok(()),
         }
     }
+}
+
+/// Logs a new queue's or subscription's times; the commit covers the record.
+fn log_times(shared: &EntityShared) -> Commit {
+    let mut st = shared.lock();
+    st.log_times();
+    st.journal.commit()
 }

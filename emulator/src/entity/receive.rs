@@ -40,6 +40,7 @@ impl EntityState {
         wall: SystemTime,
         waker: Option<&Waker>,
     ) -> Result<Option<ReceivedMessage>, EntityError> {
+        self.touch(wall);
         if sub == Sub::Main && self.sessions.is_some() {
             return Err(EntityError::NotAllowed(
                 SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER.into(),
@@ -67,6 +68,7 @@ impl EntityState {
         wall: SystemTime,
         waker: Option<&Waker>,
     ) -> Result<Option<ReceivedMessage>, EntityError> {
+        self.touch(wall);
         let Self {
             sessions,
             main,
@@ -164,6 +166,7 @@ impl EntityState {
         now: Instant,
         wall: SystemTime,
     ) -> Result<Vec<ReceivedMessage>, EntityError> {
+        self.touch(wall);
         let under = match (sub, &mut self.sessions) {
             (Sub::Main, Some(sessions)) => {
                 let id = session.ok_or(EntityError::NotAllowed(
@@ -215,9 +218,11 @@ impl EntityState {
         max: usize,
         session: Option<&str>,
     ) -> Vec<ReceivedMessage> {
+        let at_topic = self.scheduled_at_topic;
         self.sub(sub)
             .messages
             .range(from_seq..)
+            .filter(|(_, m)| !(at_topic && m.state == MessageState::Scheduled))
             .filter(|(_, m)| session.is_none_or(|s| m.session.as_deref() == Some(s)))
             .take(max)
             .map(|(&seq, m)| {

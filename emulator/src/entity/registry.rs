@@ -37,6 +37,7 @@ pub(crate) fn info(h: &EntityHandle) -> Option<EntityInfo> {
         kind: h.kind(),
         options: Some(h.options().clone()),
         counts,
+        runtime: super::runtime::entity_runtime(h).ok()?,
     })
 }
 

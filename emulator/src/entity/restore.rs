@@ -11,6 +11,7 @@ use super::journal::Journal;
 use super::message::StoredMessage;
 use super::path::key;
 use super::registry::Registry;
+use super::runtime::EntityTimes;
 use super::state::{expiry, from_millis, instant_at, EntityState, Sub};
 use super::timer::TimerHandle;
 use super::topic::TopicShared;
@@ -28,6 +29,17 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
     for (&id, e) in &recovered.entities {
         if e.kind == RecoveredKind::Topic {
             let t = TopicShared::new(id, e.name.clone(), e.next_seq, Some(store.clone()));
+            let mut times = t.times.lock().unwrap_or_else(|p| p.into_inner());
+            match e.times {
+                Some((created, updated, accessed)) => {
+                    *times = EntityTimes::from_ms(created, updated, accessed)
+                }
+                // Logged before times were kept: from now on they are.
+                None => {
+                    store.append(&times.record(id));
+                }
+            }
+            drop(times);
             topics.insert(id, t.clone());
             reg.topics.insert(key(&e.name), t);
         }
@@ -78,6 +90,12 @@ fn fill(shared: &EntityShared, e: &RecoveredEntity) {
     let wall = SystemTime::now();
     let mut st = shared.lock();
     st.next_seq = e.next_seq;
+    match e.times {
+        Some((created, updated, accessed)) => {
+            st.times = EntityTimes::from_ms(created, updated, accessed)
+        }
+        None => st.log_times(),
+    }
     for (&seq, m) in &e.messages {
         let msg = stored(&st, m, now, wall, false);
         st.insert(Sub::Main, seq, msg);

@@ -206,6 +206,7 @@ impl Sender {
             Target::Queue(q) => q.with(|st, now, wall| {
                 st.journal.check()?;
                 st.check_send(msgs)?;
+                st.touch(wall);
                 let mut on_seq = on_seq;
                 let ids = [st.journal.id];
                 for m in msgs {
@@ -245,6 +246,7 @@ impl TopicShared {
         let ids: Vec<u32> = guards.iter().map(|(_, g)| g.journal.id).collect();
         let now = Instant::now();
         let wall = SystemTime::now();
+        self.touch(wall);
         let mut lsn = None;
         for m in msgs {
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);

@@ -239,6 +239,7 @@ impl EntityState {
         now: Instant,
         wall: SystemTime,
     ) -> Result<Accepted, EntityError> {
+        self.touch(wall);
         let sessions = self.sessions_mut()?;
         let key = sessions.key(id);
         if sessions.slots.get(&key).is_some_and(|s| s.lock.is_some()) {
@@ -257,6 +258,7 @@ impl EntityState {
         wall: SystemTime,
         waker: Option<&Waker>,
     ) -> Result<Option<Accepted>, EntityError> {
+        self.touch(wall);
         let sessions = self.sessions_mut()?;
         while let Some(key) = sessions.ready.pop_front() {
             let Some(slot) = sessions.slots.get_mut(&key) else {

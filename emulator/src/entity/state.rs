@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::journal::Journal;
 use super::message::{Expiry, StoredMessage, MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED};
 use super::ready::{ReadyQueue, Waiters};
+use super::runtime::EntityTimes;
 use super::sessions::Sessions;
 use super::token::TokenHash;
 use super::{DeadLetterInfo, EntityOptions, LockToken, MessageState};
@@ -52,6 +53,10 @@ pub(crate) struct EntityState {
     /// The deadline the namespace timer holds for this entity.
     pub armed: Option<Instant>,
     pub journal: Journal,
+    /// Created / updated / accessed (see `runtime`).
+    pub times: EntityTimes,
+    /// A subscription's scheduled copies belong to its topic (peek leaves them out).
+    pub scheduled_at_topic: bool,
 }
 
 /// An instant far enough ahead to mean "never" without overflowing.
@@ -114,6 +119,8 @@ impl EntityState {
             size_bytes: 0,
             armed: None,
             journal,
+            times: EntityTimes::new(SystemTime::now()),
+            scheduled_at_topic: false,
         }
     }
 

@@ -1,9 +1,11 @@
 //! Topics: a name, a sequence counter and the subscriptions a send fans out to.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 use super::handle::{EntityHandle, EntityShared};
+use super::runtime::EntityTimes;
 use super::send::Sender;
 use super::state::Sub;
 use super::EntityError;
@@ -18,6 +20,8 @@ pub(crate) struct TopicShared {
     pub next_seq: AtomicI64,
     pub deleted: AtomicBool,
     pub store: Option<StoreHandle>,
+    /// Created / updated / accessed (see `runtime`).
+    pub times: Mutex<EntityTimes>,
 }
 
 impl TopicShared {
@@ -29,6 +33,7 @@ impl TopicShared {
             next_seq: AtomicI64::new(next_seq),
             deleted: AtomicBool::new(false),
             store,
+            times: Mutex::new(EntityTimes::new(SystemTime::now())),
         })
     }
 

@@ -52,6 +52,9 @@ pub struct Stamp<'s> {
     pub lock_token: Option<[u8; 16]>,
     /// Prior delivery attempts (`header.delivery-count`).
     pub delivery_count: u32,
+    /// The effective time to live (`header.ttl`, ms): the message's own capped by the
+    /// entity's default, or the default when it set none. `None` keeps the client's.
+    pub time_to_live_ms: Option<u32>,
     /// `x-opt-sequence-number`.
     pub sequence_number: i64,
     /// `x-opt-enqueued-time`, ms since the Unix epoch.
@@ -260,7 +263,7 @@ pub fn encode_delivery(raw: &[u8], stamp: &Stamp<'_>, out: &mut Vec<u8>) -> Resu
         }
     }
 
-    write_header(out, header, stamp.delivery_count)?;
+    write_header(out, header, stamp.delivery_count, stamp.time_to_live_ms)?;
     if let Some(token) = &stamp.lock_token {
         write::descriptor(out, DELIVERY_ANNOTATIONS as u8);
         let mark = write::begin_compound(out, true);
@@ -332,14 +335,18 @@ fn write_header(
     out: &mut Vec<u8>,
     client: Option<&[u8]>,
     delivery_count: u32,
+    time_to_live_ms: Option<u32>,
 ) -> Result<(), CodecError> {
+    const TTL: usize = 2;
     write::descriptor(out, HEADER as u8);
     let mark = write::begin_compound(out, false);
     let mut fields = client.map(wire::list_items).transpose()?;
-    for _ in 0..4 {
-        match fields.as_mut().and_then(Iterator::next).transpose()? {
-            Some(field) => out.extend_from_slice(field),
-            None => out.push(0x40),
+    for index in 0..4 {
+        let field = fields.as_mut().and_then(Iterator::next).transpose()?;
+        match (field, time_to_live_ms) {
+            (_, Some(ttl)) if index == TTL => write::uint(out, ttl),
+            (Some(field), _) => out.extend_from_slice(field),
+            (None, _) => out.push(0x40),
         }
     }
     write::uint(out, delivery_count);

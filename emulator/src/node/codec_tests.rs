@@ -102,6 +102,7 @@ fn stamp() -> Stamp<'static> {
             0x99,
         ]),
         delivery_count: 0,
+        time_to_live_ms: None,
         sequence_number: 7,
         enqueued_time_ms: 1_700_000_000_123,
         locked_until_ms: Some(1_700_000_060_123),
@@ -132,6 +133,35 @@ fn delivery_has_header_with_zero_delivery_count_and_the_client_fields() {
     let decoded = decode(&out).header.unwrap();
     assert!(decoded.durable);
     assert_eq!(decoded.ttl, Some(60_000));
+}
+
+#[test]
+fn delivery_header_carries_the_effective_time_to_live() {
+    let with_ttl = |ttl| {
+        let mut out = Vec::new();
+        let stamp = Stamp {
+            time_to_live_ms: ttl,
+            ..stamp()
+        };
+        encode_delivery(&client_message(), &stamp, &mut out).unwrap();
+        decode(&out).header.unwrap()
+    };
+    let capped = with_ttl(Some(5_000));
+    assert_eq!(capped.ttl, Some(5_000), "the entity's default caps it");
+    assert!(capped.durable, "the other client fields stay");
+    assert_eq!(with_ttl(None).ttl, Some(60_000), "None keeps the client's");
+    let raw = encode(Message::builder().data(Binary::from(vec![1u8])).build());
+    let mut out = Vec::new();
+    let stamp = Stamp {
+        time_to_live_ms: Some(7),
+        ..stamp()
+    };
+    encode_delivery(&raw, &stamp, &mut out).unwrap();
+    assert_eq!(
+        decode(&out).header.unwrap().ttl,
+        Some(7),
+        "a message sent without a header gets the entity's default"
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::management::{
 };
 use super::request::{map, Request};
 use super::{incoming, outgoing, time, NodeConfig};
-use crate::entity::{Disposition, EntityError, ReceiveMode, ReceivedMessage};
+use crate::entity::{Disposition, EntityError, Node, ReceiveMode, ReceivedMessage};
 use crate::store::Commit;
 
 /// `last-updated-time` meaning "every session with messages or state" (.NET `DateTime.MaxValue`).
@@ -74,20 +74,23 @@ pub(super) fn execute(
             let count = integer(request, "message-count")
                 .unwrap_or(1)
                 .clamp(1, 1000) as usize;
-            let entity = ns.receiver(path)?;
-            let mut messages = entity.peek(from, count, session.as_deref())?;
+            // A topic's peek lists its scheduled messages, as Azure's does.
+            let (mut messages, shown) = match ns.resolve(path)? {
+                Node::Topic(topic) => (topic.peek(from, count)?, topic.commit_all()),
+                Node::Entity(entity) => (
+                    entity.peek(from, count, session.as_deref())?,
+                    entity.commit_all(),
+                ),
+            };
             messages.truncate(within_reply_budget(&messages, config.max_message_size));
             if messages.is_empty() {
-                return Ok(Answer::none("No messages to peek.").shown(entity.commit_all()));
+                return Ok(Answer::none("No messages to peek.").shown(shown));
             }
             let list = messages
                 .iter()
                 .map(|m| map([("message", encoded(m, false))]))
                 .collect();
-            Ok(Answer::after(
-                entity.commit_all(),
-                map([("messages", Value::List(list))]),
-            ))
+            Ok(Answer::after(shown, map([("messages", Value::List(list))])))
         }
         "com.microsoft:receive-by-sequence-number" => {
             let seqs = integers(request, "sequence-numbers")?;

@@ -18,7 +18,8 @@ use super::errors;
 use super::{time, wake, Action, NodeHandler};
 use crate::amqp::{Context, DeliveryUpdate, LinkId, Modified, Outcome};
 use crate::entity::{
-    Disposition, EntityError, EntityHandle, LockToken, ReceiveMode, ReceivedMessage, SessionLock,
+    Disposition, EntityError, EntityHandle, LockToken, MessageState, ReceiveMode, ReceivedMessage,
+    SessionLock,
 };
 use crate::store::Commit;
 
@@ -293,6 +294,7 @@ pub(super) fn stamp_of(message: &ReceivedMessage, locked: bool) -> Stamp<'_> {
     Stamp {
         lock_token: message.lock_token.filter(|_| locked).map(|t| *t.as_bytes()),
         delivery_count: message.delivery_count,
+        time_to_live_ms: effective_ttl_ms(message),
         sequence_number: message.sequence_number,
         enqueued_time_ms: time::unix_ms(message.enqueued_time),
         locked_until_ms: message.locked_until.filter(|_| locked).map(time::unix_ms),
@@ -301,6 +303,19 @@ pub(super) fn stamp_of(message: &ReceivedMessage, locked: bool) -> Stamp<'_> {
         dead_letter_reason: dead_letter.and_then(|d| d.reason.as_deref()),
         dead_letter_description: dead_letter.and_then(|d| d.description.as_deref()),
     }
+}
+
+/// The time to live Azure reports on a delivered message: the one its expiry was computed with
+/// (the message's own, capped by the entity's default, or the default), so that the SDKs'
+/// `expires_at` (enqueued time + time to live) is the broker's. `None` for messages that never
+/// expire, scheduled ones (their expiry counts from their scheduled time, not yet their
+/// enqueued time) and times to live beyond `header.ttl`'s range: the client's header stays.
+fn effective_ttl_ms(message: &ReceivedMessage) -> Option<u32> {
+    if message.state == MessageState::Scheduled {
+        return None;
+    }
+    let ttl = message.expires_at?.duration_since(message.enqueued_time).ok()?;
+    u32::try_from(ttl.as_millis()).ok()
 }
 
 /// The entity disposition for a client outcome, and the outcome to echo on success.

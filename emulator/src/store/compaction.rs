@@ -79,6 +79,15 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
             },
         };
         frame(buf, &rec);
+        if let Some((created_ms, updated_ms, accessed_ms)) = e.times {
+            let times = Record::EntityTimes {
+                entity: id,
+                created_ms,
+                updated_ms,
+                accessed_ms,
+            };
+            frame(buf, &times);
+        }
         if !matches!(e.kind, RecoveredKind::Subscription { .. }) {
             frame(
                 buf,

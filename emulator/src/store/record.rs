@@ -81,6 +81,13 @@ pub(crate) enum Record<'a> {
         entity: u32,
         next: i64,
     },
+    /// An entity's created / updated / accessed times (`entity::runtime`).
+    EntityTimes {
+        entity: u32,
+        created_ms: i64,
+        updated_ms: i64,
+        accessed_ms: Option<i64>,
+    },
 }
 
 const T_CREATE_QUEUE: u8 = 1;
@@ -94,6 +101,8 @@ const T_DEFER: u8 = 8;
 const T_REPLACE_BODY: u8 = 9;
 const T_SESSION_STATE: u8 = 10;
 const T_NEXT_SEQUENCE: u8 = 11;
+/// Far from the others, so that tags other branches add meanwhile do not collide.
+const T_ENTITY_TIMES: u8 = 40;
 
 /// Why a payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +224,18 @@ impl Record<'_> {
                 w.u32(*entity);
                 w.i64(*next);
             }
+            Record::EntityTimes {
+                entity,
+                created_ms,
+                updated_ms,
+                accessed_ms,
+            } => {
+                w.u8(T_ENTITY_TIMES);
+                w.u32(*entity);
+                w.i64(*created_ms);
+                w.i64(*updated_ms);
+                w.opt_i64(*accessed_ms);
+            }
         }
     }
 
@@ -292,6 +313,12 @@ impl Record<'_> {
             T_NEXT_SEQUENCE => Record::NextSequence {
                 entity: r.u32()?,
                 next: r.i64()?,
+            },
+            T_ENTITY_TIMES => Record::EntityTimes {
+                entity: r.u32()?,
+                created_ms: r.i64()?,
+                updated_ms: r.i64()?,
+                accessed_ms: r.opt_i64()?,
             },
             _ => return Err(DecodeError("unknown record tag")),
         };
@@ -371,6 +398,12 @@ mod tests {
             Record::NextSequence {
                 entity: 2,
                 next: 10,
+            },
+            Record::EntityTimes {
+                entity: 2,
+                created_ms: 1,
+                updated_ms: 2,
+                accessed_ms: None,
             },
             Record::DeleteEntity { id: 3 },
         ];

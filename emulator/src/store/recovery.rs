@@ -44,6 +44,8 @@ pub(crate) struct RecoveredEntity {
     pub dead_letters: BTreeMap<i64, RecoveredMessage>,
     /// Session id → (state, updated ms).
     pub session_states: BTreeMap<String, (Bytes, i64)>,
+    /// Created / updated / accessed ms (`None` in logs written before they were kept).
+    pub times: Option<(i64, i64, Option<i64>)>,
 }
 
 /// The namespace as the log describes it.
@@ -65,6 +67,7 @@ impl Recovered {
                 messages: BTreeMap::new(),
                 dead_letters: BTreeMap::new(),
                 session_states: BTreeMap::new(),
+                times: None,
             },
         );
     }
@@ -206,6 +209,16 @@ impl Recovered {
                 }
             }
             Record::NextSequence { entity, next } => self.bump_seq(entity, next),
+            Record::EntityTimes {
+                entity,
+                created_ms,
+                updated_ms,
+                accessed_ms,
+            } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.times = Some((created_ms, updated_ms, accessed_ms));
+                }
+            }
         }
     }
 }

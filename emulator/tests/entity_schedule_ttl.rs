@@ -43,7 +43,8 @@ async fn scheduled_messages_turn_active_at_their_time() {
     let later = q.receive(ReceiveMode::ReceiveAndDelete).await.unwrap();
     assert_eq!(
         (later.sequence_number, later.state),
-        (seq, MessageState::Active)
+        (now_seq + 1, MessageState::Active),
+        "a new sequence number once active (it was {seq})"
     );
     assert_eq!(later.enqueued_time, at);
 }
@@ -71,7 +72,8 @@ async fn cancelled_scheduled_messages_never_arrive() {
         .try_receive(ReceiveMode::ReceiveAndDelete, None)
         .unwrap()
         .unwrap();
-    assert_eq!(m.sequence_number, seqs[1]);
+    assert_eq!(m.body, "b");
+    assert_eq!(m.sequence_number, seqs[1] + 1, "renumbered when it turned active");
     assert!(q
         .try_receive(ReceiveMode::ReceiveAndDelete, None)
         .unwrap()

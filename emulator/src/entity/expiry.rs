@@ -1,10 +1,9 @@
-//! Time-driven changes: message and session lock expiry, scheduled messages turning active,
-//! and time-to-live expiry. Run at the start of every operation and by the namespace timer.
+//! Time-driven changes: message and session lock expiry, scheduled messages turning active
+//! (see `activation`), and time-to-live expiry. Run at the start of every operation and by the namespace timer.
 
 use tokio::time::Instant;
 
 use super::state::{EntityState, Sub};
-use super::MessageState;
 
 impl EntityState {
     /// Applies every change due at `now`.
@@ -34,7 +33,7 @@ impl EntityState {
                 break;
             }
             self.scheduled.pop_first();
-            self.activate(seq);
+            self.activate(seq, now);
         }
         while let Some(&(deadline, seq)) = self.ttl.first() {
             if deadline > now {
@@ -51,23 +50,6 @@ impl EntityState {
                 self.expire(seq);
             }
         }
-    }
-
-    /// A scheduled message reached its time: it becomes active, enqueued now.
-    fn activate(&mut self, seq: i64) {
-        let Some(msg) = self.main.messages.get_mut(&seq) else {
-            return;
-        };
-        if msg.state != MessageState::Scheduled {
-            return;
-        }
-        msg.state = MessageState::Active;
-        msg.activate_at = None;
-        if let Some(at) = msg.scheduled {
-            msg.enqueued = at;
-        }
-        let session = msg.session.clone();
-        self.make_available(Sub::Main, seq, session.as_ref());
     }
 
     /// The earliest time something is due, if anything is.

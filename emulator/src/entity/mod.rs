@@ -88,6 +88,7 @@
 //! waits for it; await it before acknowledging a transfer. Receive-and-delete removals are
 //! logged but not awaited. Locks and delivery counts are not durable.
 
+mod activation;
 mod config;
 mod duration;
 mod error;

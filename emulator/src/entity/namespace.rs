@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::{RECEIVER_ON_TOPIC, SENDER_ON_DEAD_LETTER_QUEUE, SENDER_ON_SUBSCRIPTION};
+use super::activation::Numbering;
 use super::handle::{EntityHandle, EntityShared};
 use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
@@ -188,6 +189,7 @@ impl Namespace {
             journal,
             self.inner.timer.clone(),
         );
+        shared.lock().numbering = Numbering::topic(&t);
         let commit = commit.and(log_times(&shared));
         t.subscriptions
             .write()

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use super::activation::Numbering;
 use super::handle::EntityShared;
 use super::journal::Journal;
 use super::message::StoredMessage;
@@ -74,6 +75,7 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
                     journal,
                     timer.clone(),
                 );
+                s.lock().numbering = Numbering::topic(t);
                 fill(&s, e);
                 t.subscriptions
                     .write()
@@ -125,7 +127,9 @@ fn stored(
     dead: bool,
 ) -> StoredMessage {
     let scheduled = m.scheduled_ms.map(from_millis);
-    let pending = scheduled.filter(|t| *t > wall && !dead && !m.deferred);
+    // Not activated before the restart (activation clears `scheduled_ms` in the log): still
+    // scheduled, even if due, so that `fill` activates it with a new number.
+    let pending = scheduled.filter(|_| !dead && !m.deferred);
     let base = scheduled.unwrap_or_else(|| from_millis(m.enqueued_ms));
     let ttl = m.ttl_ms.map(|ms| Duration::from_millis(ms.unsigned_abs()));
     let state = if m.deferred {

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::activation::Numbering;
 use super::journal::Journal;
 use super::message::{Expiry, StoredMessage, MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED};
 use super::ready::{ReadyQueue, Waiters};
@@ -57,6 +58,8 @@ pub(crate) struct EntityState {
     pub times: EntityTimes,
     /// A subscription's scheduled copies belong to its topic (peek leaves them out).
     pub scheduled_at_topic: bool,
+    /// Where activated scheduled messages take their new sequence number from.
+    pub numbering: Numbering,
 }
 
 /// An instant far enough ahead to mean "never" without overflowing.
@@ -121,6 +124,7 @@ impl EntityState {
             journal,
             times: EntityTimes::new(SystemTime::now()),
             scheduled_at_topic: false,
+            numbering: Numbering::Own,
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
+use super::activation::Renumbered;
 use super::handle::{EntityHandle, EntityShared};
 use super::runtime::EntityTimes;
 use super::send::Sender;
@@ -22,6 +23,8 @@ pub(crate) struct TopicShared {
     pub store: Option<StoreHandle>,
     /// Created / updated / accessed (see `runtime`).
     pub times: Mutex<EntityTimes>,
+    /// New numbers of recently activated scheduled messages (see `activation`).
+    pub renumbered: Renumbered,
 }
 
 impl TopicShared {
@@ -34,6 +37,7 @@ impl TopicShared {
             deleted: AtomicBool::new(false),
             store,
             times: Mutex::new(EntityTimes::new(SystemTime::now())),
+            renumbered: Renumbered::default(),
         })
     }
 

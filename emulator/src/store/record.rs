@@ -81,6 +81,12 @@ pub(crate) enum Record<'a> {
         entity: u32,
         next: i64,
     },
+    /// A scheduled message turned active under a new sequence number (`entity::activation`).
+    Activate {
+        entity: u32,
+        seq: i64,
+        new_seq: i64,
+    },
     /// An entity's created / updated / accessed times (`entity::runtime`).
     EntityTimes {
         entity: u32,
@@ -103,6 +109,7 @@ const T_SESSION_STATE: u8 = 10;
 const T_NEXT_SEQUENCE: u8 = 11;
 /// Far from the others, so that tags other branches add meanwhile do not collide.
 const T_ENTITY_TIMES: u8 = 40;
+const T_ACTIVATE: u8 = 41;
 
 /// Why a payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +231,16 @@ impl Record<'_> {
                 w.u32(*entity);
                 w.i64(*next);
             }
+            Record::Activate {
+                entity,
+                seq,
+                new_seq,
+            } => {
+                w.u8(T_ACTIVATE);
+                w.u32(*entity);
+                w.i64(*seq);
+                w.i64(*new_seq);
+            }
             Record::EntityTimes {
                 entity,
                 created_ms,
@@ -314,6 +331,11 @@ impl Record<'_> {
                 entity: r.u32()?,
                 next: r.i64()?,
             },
+            T_ACTIVATE => Record::Activate {
+                entity: r.u32()?,
+                seq: r.i64()?,
+                new_seq: r.i64()?,
+            },
             T_ENTITY_TIMES => Record::EntityTimes {
                 entity: r.u32()?,
                 created_ms: r.i64()?,
@@ -398,6 +420,11 @@ mod tests {
             Record::NextSequence {
                 entity: 2,
                 next: 10,
+            },
+            Record::Activate {
+                entity: 1,
+                seq: 3,
+                new_seq: 12,
             },
             Record::EntityTimes {
                 entity: 2,

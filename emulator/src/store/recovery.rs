@@ -209,6 +209,25 @@ impl Recovered {
                 }
             }
             Record::NextSequence { entity, next } => self.bump_seq(entity, next),
+            Record::Activate {
+                entity,
+                seq,
+                new_seq,
+            } => {
+                let Some(e) = self.entities.get_mut(&entity) else {
+                    return;
+                };
+                let Some(mut m) = e.messages.remove(&seq) else {
+                    return;
+                };
+                // Active from now on, enqueued at its scheduled time.
+                if let Some(at) = m.scheduled_ms.take() {
+                    m.enqueued_ms = at;
+                }
+                let source = m.source;
+                e.messages.insert(new_seq, m);
+                self.bump_seq(source, new_seq.saturating_add(1));
+            }
             Record::EntityTimes {
                 entity,
                 created_ms,

@@ -1,4 +1,5 @@
-"""Schedule two messages, cancel one: only the other arrives, at its time."""
+"""Schedule two messages, cancel one: only the other arrives, at its time, under a new sequence
+number (Azure: the number `schedule` returns is valid only while the message is scheduled)."""
 from datetime import datetime, timedelta, timezone
 
 from azure.servicebus import ServiceBusMessage, ServiceBusMessageState
@@ -21,9 +22,22 @@ with client() as sb:
         emit("cancelled", sequence_number=cancelled)
     with sb.get_queue_receiver(queue, max_wait_time=15) as receiver:
         [message] = receive_n(receiver, 1)
-        emit("received", body=str(message), sequence_number=message.sequence_number)
+        emit(
+            "received",
+            body=str(message),
+            sequence_number=message.sequence_number,
+            state=message.state.name,
+            enqueued_time=message.enqueued_time_utc.isoformat(),
+            scheduled_enqueue_time=message.scheduled_enqueue_time_utc.isoformat(),
+        )
         expect("scheduled body", str(message), "soon")
-        expect("scheduled sequence number", message.sequence_number, kept)
+        expect("a new sequence number once active", message.sequence_number > max(cancelled, kept), True)
+        expect("active once received", message.state, ServiceBusMessageState.ACTIVE)
+        expect(
+            "enqueued when it turned active",
+            message.enqueued_time_utc >= message.scheduled_enqueue_time_utc,
+            True,
+        )
         arrived = datetime.now(timezone.utc)
         if arrived < now + timedelta(seconds=2) - timedelta(milliseconds=100):
             fail("scheduled message arrived before its time", arrived=arrived.isoformat())

@@ -73,7 +73,11 @@ async fn cancelled_scheduled_messages_never_arrive() {
         .unwrap()
         .unwrap();
     assert_eq!(m.body, "b");
-    assert_eq!(m.sequence_number, seqs[1] + 1, "renumbered when it turned active");
+    assert_eq!(
+        m.sequence_number,
+        seqs[1] + 1,
+        "renumbered when it turned active"
+    );
     assert!(q
         .try_receive(ReceiveMode::ReceiveAndDelete, None)
         .unwrap()

@@ -28,12 +28,22 @@ lock_duration = "2s"
 name = "fragile"
 max_delivery_count = 2
 
+[[queues]]
+name = "ttl-capped"
+default_message_time_to_live = "30m"
+
 [[topics]]
 name = "news"
 [[topics.subscriptions]]
 name = "first"
 [[topics.subscriptions]]
 name = "second"
+
+[[topics]]
+name = "orders"
+[[topics.subscriptions]]
+name = "by-session"
+requires_session = true
 "#;
 
 async fn on_queue(sdk: Sdk, scenario: &str, queue: &str) -> super::harness::Events {
@@ -335,4 +345,81 @@ macro_rules! scenario_tests {
             }
         )*
     };
+}
+
+/// What the SDK reads from peeked, received and dead-lettered messages: state, delivery count,
+/// lock, the effective time to live (capped by and defaulting to the queue's 30 minutes),
+/// properties, dead-letter reason and description, no dead-letter source.
+pub async fn message_properties(sdk: Sdk) {
+    let events = on_queue(sdk, "message_properties", "ttl-capped").await;
+    let received: Vec<_> = events.named("received").collect();
+    assert_eq!(received.len(), 3);
+    let ttl = |body: &str| {
+        received.iter().find(|e| e["body"] == body).map(|e| {
+            (
+                e["time_to_live_ms"].clone(),
+                e["expires_after_enqueue_ms"].clone(),
+            )
+        })
+    };
+    let thirty_minutes = json!(1_800_000);
+    // JS's `timeToLive` prefers the sender's absolute-expiry-time (left as sent): 2 hours.
+    let long_ttl = if sdk == Sdk::Js {
+        json!(7_200_000)
+    } else {
+        thirty_minutes.clone()
+    };
+    assert_eq!(ttl("long"), Some((long_ttl, thirty_minutes.clone())));
+    assert_eq!(ttl("short"), Some((json!(300_000), json!(300_000))));
+    assert_eq!(ttl("none"), Some((thirty_minutes.clone(), thirty_minutes)));
+    for e in &received {
+        assert_eq!(e["state"], "ACTIVE", "{e}");
+        assert_eq!(e["delivery_count"], 0, "{e}");
+        assert_eq!(e["locked"], true, "{e}");
+        assert_eq!(
+            e["enqueued_sequence_number"], e["sequence_number"],
+            "Berth's choice for a message not forwarded: {e}"
+        );
+    }
+    assert!(events.named("peeked").all(|e| e["locked"] == false));
+    let dead = events.one("dead_lettered");
+    assert_eq!(
+        (
+            &dead["dead_letter_reason"],
+            &dead["dead_letter_error_description"]
+        ),
+        (&json!("bad"), &json!("it was bad"))
+    );
+    assert_eq!(dead["dead_letter_source"], Value::Null);
+    assert_eq!(
+        (&dead["to"], &dead["partition_key"]),
+        (&json!("someone"), &json!("pk"))
+    );
+}
+
+/// Sessions on a session-enabled subscription.
+pub async fn session_subscription(sdk: Sdk) {
+    let events = run(
+        sdk,
+        "session_subscription",
+        ENTITIES,
+        &[("SB_TOPIC", "orders"), ("SB_SUBSCRIPTIONS", "by-session")],
+    )
+    .await;
+    assert_eq!(events.one("peeked")["bodies"], json!(["y0", "y1"]));
+    let received = events.one("received");
+    assert_eq!(
+        (&received["session_id"], &received["bodies"]),
+        (&json!("y"), &json!(["y0", "y1"]))
+    );
+    let deferred = events.one("received_deferred");
+    assert_eq!(
+        (&deferred["body"], &deferred["state"]),
+        (&json!("y0"), &json!("DEFERRED"))
+    );
+    let next = events.one("next_session");
+    assert_eq!(
+        (&next["session_id"], &next["bodies"]),
+        (&json!("x"), &json!(["x0", "x1"]))
+    );
 }

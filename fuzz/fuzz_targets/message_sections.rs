@@ -14,6 +14,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let stamp = codec::Stamp {
         lock_token: Some([1; 16]),
         delivery_count: 2,
+        time_to_live_ms: Some(6),
         sequence_number: 3,
         enqueued_time_ms: 4,
         locked_until_ms: Some(5),

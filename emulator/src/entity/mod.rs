@@ -93,6 +93,7 @@ mod duration;
 mod error;
 mod expiry;
 mod handle;
+mod inspect;
 mod journal;
 mod message;
 mod namespace;

@@ -3,10 +3,10 @@
 //! (the lock was lost, or settling failed), or dead-lettered because no function takes it.
 //!
 //! The same facts as the `invocation completed` log line, as a value: the test harness
-//! ([`crate::testing`]) records them to show a test what its functions did, and an app that
-//! embeds the host can audit with them ([`HostBuilder::observer`](crate::HostBuilder::observer)).
-//! Reports are made only when an observer is attached; the pipeline costs nothing more
-//! without one.
+//! (`berth_host::testing`, the `testing` feature) records them to show a test what its
+//! functions did, and an app that embeds the host can audit with them
+//! ([`HostBuilder::observer`](crate::HostBuilder::observer)). Reports are made only when an
+//! observer is attached; the pipeline costs nothing more without one.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -58,10 +58,8 @@ impl Default for TestHostBuilder {
 }
 
 impl TestHostBuilder {
-    /// Starts from the app's own [`HostBuilder`] (the one its `main` runs, with its state and
-    /// state set-ups), so the test runs the app as it is deployed. Its configuration, settings
-    /// and function selection are the test host's to set.
-    pub fn from_host(host: HostBuilder) -> Self {
+    /// Starts from `host` (see [`TestHost::with`]).
+    pub(super) fn from_host(host: HostBuilder) -> Self {
         TestHostBuilder {
             host,
             config: HostConfig::default(),

@@ -59,6 +59,26 @@ impl TestHost {
         TestHostBuilder::default()
     }
 
+    /// A builder that starts from the app's own [`HostBuilder`](crate::HostBuilder) — the
+    /// one its `main` runs, with its state and state set-ups — so the test runs the app as
+    /// it is deployed. The configuration, app settings and function selection are the test
+    /// host's to set.
+    ///
+    /// ```no_run
+    /// # mod my_app { pub fn host() -> berth_host::HostBuilder { berth_host::Host::builder() } }
+    /// # async fn t() -> Result<(), berth_host::testing::TestError> {
+    /// // src/lib.rs:  pub fn host() -> HostBuilder { Host::builder().state_with(…) }
+    /// // src/main.rs: fn main() -> ExitCode { my_app::host().main() }
+    /// let app = berth_host::testing::TestHost::with(my_app::host())
+    ///     .setting("MaxSetpointKw", "50")
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with(host: crate::HostBuilder) -> TestHostBuilder {
+        TestHostBuilder::from_host(host)
+    }
+
     pub(super) fn new(running: Running) -> Self {
         TestHost {
             running,

@@ -1,7 +1,8 @@
 //! The test harness itself (`berth_host::testing`, the `testing` feature): a failing wait
 //! says what it waited for and lists what it saw; `.only` runs only the functions named
 //! (and refuses a name nobody registered); what a handler settles itself, what it sends
-//! through a client in its state, and its session state are all visible to the test.
+//! through a client in its state, its session state, and the in-order retries of a
+//! non-session trigger (with `host.toml`'s retry policy) are all visible to the test.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used)]
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use berth::prelude::*;
 use berth::Message;
+use berth_host::config::parse_host_config;
 use berth_host::servicebus::{ConnectionString, Sender, ServiceBusClient};
 use berth_host::testing::{TestHost, TestMessage};
 
@@ -49,6 +51,11 @@ async fn harness_counts(mut count: SessionState<Count>) {
     count.seen += 1;
 }
 
+#[service_bus_trigger(queue = "harness-flaky")]
+async fn harness_flaky(body: String) -> Result<(), HandlerError> {
+    Err(HandlerError::msg(format!("`{body}` failed again")))
+}
+
 #[tokio::test]
 async fn a_failing_wait_says_what_it_waited_for_and_what_it_saw() {
     let mut app = TestHost::builder()
@@ -79,7 +86,7 @@ async fn a_failing_wait_says_what_it_waited_for_and_what_it_saw() {
     app.stop().await.unwrap();
     let error = app.wait_settled(2).await.unwrap_err().to_string();
     assert!(
-        error.contains("the host stopped first"),
+        error.contains("the host was stopped"),
         "a wait after the stop fails at once, saying so: {error}"
     );
 }
@@ -221,4 +228,34 @@ async fn session_state_is_read_from_the_broker() {
         Some(3),
         "readable after the stop"
     );
+}
+
+#[tokio::test]
+async fn retries_in_place_are_one_delivery_with_its_attempts() {
+    let config = parse_host_config(
+        "[functions.harness_flaky.retry]\nmax_attempts = 3\ninitial_delay = \"10ms\"\n",
+        "host.toml",
+    )
+    .unwrap();
+    let mut app = TestHost::builder()
+        .only(["harness_flaky"])
+        .config(config)
+        .start()
+        .await
+        .unwrap();
+    app.send_to("harness-flaky", TestMessage::text("x").id("f-1"))
+        .await
+        .unwrap();
+    app.wait_settled(1).await.unwrap();
+    let seen = app.invocations_of("harness_flaky");
+    assert_eq!(seen.len(), 1, "one delivery, retried in place: {seen:?}");
+    assert_eq!(seen[0].attempts, 3);
+    assert_eq!(seen[0].delivery_count, 1);
+    assert_eq!(seen[0].error.as_deref(), Some("`x` failed again"));
+    let (reason, description) = seen[0].dead_letter().unwrap();
+    assert_eq!(reason, "MaxRetriesExceeded");
+    assert!(description.contains("3 of 3 attempts"), "{description}");
+    assert_eq!(seen[0].session_id, None);
+    assert_eq!(seen[0].entity, "harness-flaky");
+    app.stop().await.unwrap();
 }

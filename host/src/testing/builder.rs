@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 use std::error::Error;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::EntitiesConfig;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
-use super::record::Recorder;
+use super::launch::Launch;
 use super::test_host::{Running, TestHost};
 use super::TestError;
 use crate::app::embedded::{entities_of, queue};
@@ -162,40 +162,28 @@ impl TestHostBuilder {
                 .map(|name| (name, connection_string.clone())),
         );
         let (reports, seen) = watch::channel(Vec::new());
-        let built = self
-            .host
-            .config(self.config)
-            .settings(AppSettings::default().with_env(settings))
-            .functions(self.only)
-            .observer(Recorder(reports))
-            .build()
-            .await;
-        let host = match built {
-            Ok(host) => host,
+        let launch = Launch {
+            config: self.config,
+            settings: AppSettings::default().with_env(settings),
+            only: self.only,
+            reports: Arc::new(reports),
+        };
+        let run = match launch.run(self.host).await {
+            Ok(run) => run,
             Err(e) => {
                 broker.shutdown().await;
-                return Err(TestError::new(format!("the host did not start: {e}")));
+                return Err(e);
             }
         };
         let target = ConnectionString::parse(&connection_string)
             .map_err(|e| TestError::new(format!("the test broker's connection string: {e}")))?;
-        let (stop, ended) = (CancellationToken::new(), CancellationToken::new());
-        let run = tokio::spawn({
-            let (stop, ended) = (stop.clone(), ended.clone());
-            async move {
-                let report = host.run_until(stop).await;
-                ended.cancel();
-                report
-            }
-        });
         Ok(TestHost::new(Running {
             broker: Some(broker),
             client: ServiceBusClient::new(target),
             connection_string,
             functions: functions.iter().map(|f| f.spec.name.to_string()).collect(),
             seen,
-            stop,
-            ended,
+            launch,
             run: Some(run),
             timeout: self.timeout,
         }))

@@ -11,7 +11,8 @@
 //! happened: the [invocations](TestHost::invocations) of each session in order (message id,
 //! sequence number, delivery count, settlement), the [dead letters](TestHost::dead_letters)
 //! with their reasons, the [session state](TestHost::session_state_json), and what the
-//! functions [sent](TestHost::peek).
+//! functions [sent](TestHost::peek). It can [stop](TestHost::stop) the host (the broker stays
+//! readable) and [restart](TestHost::restart) one on the same broker.
 //!
 //! ```
 //! use berth::prelude::*;
@@ -55,6 +56,7 @@
 //! (`src/lib.rs`), which `main.rs` and the tests both use.
 
 mod builder;
+mod launch;
 mod message;
 mod record;
 mod test_host;

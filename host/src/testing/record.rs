@@ -2,6 +2,7 @@
 //! they came, and [`Invocations`], a test's view of some of them.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -9,7 +10,7 @@ use crate::runtime::{InvocationObserver, InvocationReport};
 
 /// The observer the test host gives the real host: it keeps every report and wakes the
 /// test's waits.
-pub(super) struct Recorder(pub(super) watch::Sender<Vec<InvocationReport>>);
+pub(super) struct Recorder(pub(super) Arc<watch::Sender<Vec<InvocationReport>>>);
 
 impl InvocationObserver for Recorder {
     fn completed(&self, report: &InvocationReport) {

@@ -11,11 +11,10 @@ use berth_emulator::broker::RunningBroker;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::builder::TestHostBuilder;
+use super::launch::{Launch, Run};
 use super::record::{describe, Invocations};
 use super::{TestError, TestMessage};
 use crate::runtime::{DrainReport, InvocationReport};
@@ -29,7 +28,7 @@ const PEEK_PAGE: u32 = 100;
 /// Start it with [`TestHost::start`] (every registered function) or [`TestHost::builder`];
 /// see [the module](super) for a whole test.
 pub struct TestHost {
-    running: Running,
+    pub(super) running: Running,
     next_id: AtomicU64,
     senders: Mutex<HashMap<String, Arc<Sender>>>,
 }
@@ -41,10 +40,10 @@ pub(super) struct Running {
     pub(super) connection_string: String,
     pub(super) functions: Vec<String>,
     pub(super) seen: watch::Receiver<Vec<InvocationReport>>,
-    pub(super) stop: CancellationToken,
-    /// Fires when the host's run ended (stopped by the test, or by itself).
-    pub(super) ended: CancellationToken,
-    pub(super) run: Option<JoinHandle<DrainReport>>,
+    /// How its hosts are started.
+    pub(super) launch: Launch,
+    /// The host running now (`None` once stopped).
+    pub(super) run: Option<Run>,
     pub(super) timeout: Duration,
 }
 
@@ -167,7 +166,12 @@ impl TestHost {
         let timeout = self.running.timeout;
         let deadline = Instant::now() + timeout;
         let mut seen = self.running.seen.clone();
-        let ended = self.running.ended.clone();
+        let Some(ended) = self.running.run.as_ref().map(|run| run.ended.clone()) else {
+            if done(&self.running.seen.borrow()) {
+                return Ok(());
+            }
+            return Err(self.failed(what, "the host was stopped"));
+        };
         let waited = tokio::select! {
             biased;
             waited = tokio::time::timeout_at(deadline, seen.wait_for(|reports| done(reports))) => waited,
@@ -180,8 +184,8 @@ impl TestHost {
         };
         match waited {
             Ok(Ok(_)) => Ok(()),
-            // The host dropped its observer: it has stopped.
-            Ok(Err(_)) => Err(self.failed(what, "the host stopped first")),
+            // Unreachable: the test host keeps the observer's channel open.
+            Ok(Err(_)) => Err(self.failed(what, "the reports' channel closed")),
             Err(_) => Err(self.failed(what, &format!("timed out after {timeout:?}"))),
         }
     }
@@ -291,7 +295,6 @@ impl TestHost {
     /// dead letters, session state and reports can still be read. Stopping twice is a no-op
     /// (the second returns an empty report).
     pub async fn stop(&mut self) -> Result<DrainReport, TestError> {
-        self.running.stop.cancel();
         let Some(run) = self.running.run.take() else {
             return Ok(DrainReport {
                 drained: 0,
@@ -301,7 +304,8 @@ impl TestHost {
         };
         // The host gives its triggers `shutdown_timeout`; the wait must outlast that.
         let limit = self.running.timeout + Duration::from_secs(30);
-        match tokio::time::timeout(limit, run).await {
+        run.stop.cancel();
+        match tokio::time::timeout(limit, run.task).await {
             Ok(Ok(report)) => Ok(report),
             Ok(Err(e)) => Err(TestError::new(format!("the host's task failed: {e}"))),
             Err(_) => Err(TestError::new(format!(
@@ -325,6 +329,8 @@ impl Drop for TestHost {
     /// A test host dropped without [`stop`](TestHost::stop) stops its host in the
     /// background (the test's runtime ends it).
     fn drop(&mut self) {
-        self.running.stop.cancel();
+        if let Some(run) = &self.running.run {
+            run.stop.cancel();
+        }
     }
 }

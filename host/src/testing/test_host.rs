@@ -141,7 +141,7 @@ impl TestHost {
     }
 
     /// Waits until `count` deliveries have been settled for good — completed, dead-lettered
-    /// or deferred — since the host started (abandoned ones are delivered again and count
+    /// or deferred — since the test host started (by every host, across restarts) (abandoned ones are delivered again and count
     /// when that delivery settles). A message sent to a topic counts once per subscription
     /// whose function runs. Fails at the deadline saying what it saw.
     pub async fn wait_settled(&self, count: usize) -> Result<(), TestError> {
@@ -302,8 +302,8 @@ impl TestHost {
                 failed: 0,
             });
         };
-        // The host gives its triggers `shutdown_timeout`; the wait must outlast that.
-        let limit = self.running.timeout + Duration::from_secs(30);
+        // The host gives its triggers `shutdown_timeout` to drain; then it closes.
+        let limit = self.running.launch.config.shutdown_timeout + self.running.timeout;
         run.stop.cancel();
         match tokio::time::timeout(limit, run.task).await {
             Ok(Ok(report)) => Ok(report),

@@ -17,6 +17,8 @@ pub mod registry;
 pub mod runtime;
 pub mod servicebus;
 pub mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::process::ExitCode;
 

@@ -94,6 +94,7 @@ mod duration;
 mod error;
 mod expiry;
 mod handle;
+mod inspect;
 mod journal;
 mod message;
 mod namespace;

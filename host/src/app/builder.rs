@@ -12,6 +12,7 @@ use super::state_check::missing_states;
 use super::StartError;
 use crate::config::{AppSettings, HostConfig};
 use crate::registry::{self, ResolvedFunction};
+use crate::runtime::{InvocationObserver, Observer};
 
 /// Builds a [`Host`]: the app's state, and (for tests and embedding) its configuration.
 ///
@@ -45,6 +46,7 @@ pub struct HostBuilder {
     settings: Option<AppSettings>,
     only: Vec<String>,
     resolved: Option<Vec<ResolvedFunction>>,
+    observer: Observer,
 }
 
 impl HostBuilder {
@@ -100,6 +102,15 @@ impl HostBuilder {
         self
     }
 
+    /// Tells `observer` what becomes of each delivery: the function, session, message id,
+    /// sequence number, delivery count, outcome and settlement (see
+    /// [`InvocationReport`](crate::runtime::InvocationReport)); what the test harness
+    /// records, and a seam for an app's own auditing. One observer; a second replaces it.
+    pub fn observer(mut self, observer: impl InvocationObserver) -> Self {
+        self.observer = Observer::new(std::sync::Arc::new(observer));
+        self
+    }
+
     /// Functions the command line already resolved and selected.
     pub(crate) fn resolved(mut self, functions: Vec<ResolvedFunction>) -> Self {
         self.resolved = Some(functions);
@@ -134,7 +145,7 @@ impl HostBuilder {
                 .await
                 .map_err(StartError::new)?;
         }
-        Host::start(config, functions, state).await
+        Host::start(config, functions, state, self.observer).await
     }
 
     /// What `functions` and their hooks take that neither `.state` nor `.state_with` gives.

@@ -15,7 +15,7 @@ use super::StartError;
 use crate::config::HostConfig;
 use crate::message_file;
 use crate::registry::ResolvedFunction;
-use crate::runtime::Entity;
+use crate::runtime::{Entity, FunctionSpec};
 use crate::servicebus::{ClientOptions, ConnectionString, ServiceBusClient};
 
 /// Starts the embedded broker with the entities the functions need (existing ones in a
@@ -130,18 +130,28 @@ pub(super) async fn seed(
 
 /// The queues, topics and subscriptions that functions without a connection string read.
 fn entities_for(functions: &[ResolvedFunction]) -> EntitiesConfig {
+    entities_of(
+        functions
+            .iter()
+            .filter(|f| f.connection.is_none())
+            .map(|f| &f.spec),
+    )
+}
+
+/// The queues, topics and subscriptions that these functions read.
+pub(crate) fn entities_of<'a>(functions: impl Iterator<Item = &'a FunctionSpec>) -> EntitiesConfig {
     let mut config = EntitiesConfig::default();
     let mut topics: BTreeMap<String, Vec<EntityConfig>> = BTreeMap::new();
-    for f in functions.iter().filter(|f| f.connection.is_none()) {
-        match &f.spec.entity {
-            Entity::Queue(name) => config.queues.push(queue(name, f.spec.sessions)),
+    for f in functions {
+        match &f.entity {
+            Entity::Queue(name) => config.queues.push(queue(name, f.sessions)),
             Entity::Subscription {
                 topic,
                 subscription,
             } => topics
                 .entry(topic.clone())
                 .or_default()
-                .push(queue(subscription, f.spec.sessions)),
+                .push(queue(subscription, f.sessions)),
         }
     }
     config.topics = topics

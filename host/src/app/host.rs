@@ -15,7 +15,7 @@ use super::{HostBuilder, StartError};
 use crate::config::{ConnectionSetting, HostConfig};
 use crate::ops::{Ops, OpsServer};
 use crate::registry::{entity_groups, ResolvedFunction};
-use crate::runtime::{acceptor, message_pump, DrainReport, EntityGroup, TriggerSet};
+use crate::runtime::{acceptor, message_pump, DrainReport, EntityGroup, Observer, TriggerSet};
 use crate::servicebus::{
     CaSources, ClientOptions, ConnectionString, ConnectionTarget, ServiceBusClient, TlsTrust,
 };
@@ -42,11 +42,12 @@ impl Host {
     }
 
     /// Starts what the `functions` need (see [`HostBuilder::build`]); `state` is lent to
-    /// their handlers and hooks.
+    /// their handlers and hooks, and `observer` hears what becomes of each delivery.
     pub(super) async fn start(
         config: HostConfig,
         functions: Vec<ResolvedFunction>,
         state: AppState,
+        observer: Observer,
     ) -> Result<Host, StartError> {
         let groups = entity_groups(&functions, &config.service_bus.message_type_property)
             .map_err(|errors| StartError::all(errors.iter().map(ToString::to_string).collect()))?;
@@ -93,7 +94,9 @@ impl Host {
                     return Err(e);
                 }
             };
-            let group = group.with_app_state(state.clone());
+            let group = group
+                .with_app_state(state.clone())
+                .with_observer(observer.clone());
             host.triggers.push((group, client));
         }
         Ok(host)

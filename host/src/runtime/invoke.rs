@@ -1,8 +1,8 @@
 //! One message's invocation, the same for session and non-session triggers: run the
 //! handler ([`super::dispatch`]: extraction, panic catch), retry it in order with backoff when
 //! the function has a `retry` policy, apply the `poison` policy once the attempts are spent,
-//! write the typed session state back, settle ([`super::settle`] decides how), count it, and
-//! log the `invocation completed` line.
+//! write the typed session state back, settle ([`super::settle`] decides how), count it, log
+//! the `invocation completed` line, and tell the group's observer ([`super::observe`]).
 //!
 //! What differs between the triggers is how the message is held while this runs, the
 //! `Holder`: a session pump serves the handler's session requests, keeps the session lock
@@ -10,7 +10,7 @@
 //! non-session worker settles on its receiver directly (which renews the message's lock).
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth::host::{AppState, MessageOps, Outcome, SessionOps, StateSlot};
@@ -21,6 +21,7 @@ use tracing::{error, info, warn};
 use super::catch_panic::CatchPanic;
 use super::dispatch::{self, InvocationResult};
 use super::function::{FunctionSpec, PoisonPolicy};
+use super::observe::{InvocationReport, Observer, RecordingOps};
 use super::settle::{self, Decision};
 use super::source::DeliveryToken;
 use crate::ops::metrics::{FunctionMetrics, SettlementKind};
@@ -47,6 +48,9 @@ pub(crate) trait Holder {
 
     /// Fires on host shutdown: no further retry, no poison verdict.
     fn shutdown(&self) -> &CancellationToken;
+
+    /// Who hears what became of each delivery (the entity group's observer).
+    fn observer(&self) -> &Observer;
 
     /// What one attempt may use.
     fn lend(&mut self, token: DeliveryToken, metrics: &FunctionMetrics) -> Lent;
@@ -107,6 +111,54 @@ pub(crate) async fn invoke<H: Holder + Send>(
     trace: TraceContext,
     token: DeliveryToken,
 ) -> Result<Result<(), ServiceBusError>, H::Stop> {
+    let observer = holder.observer().clone();
+    let mut report = observer.is_attached().then(|| {
+        InvocationReport::received(
+            Some(function.name.clone()),
+            function.entity.path(),
+            &message,
+        )
+    });
+    let done = run_to_settlement(
+        holder,
+        function,
+        metrics,
+        message,
+        trace,
+        token,
+        report.as_mut(),
+    )
+    .await;
+    let Some(mut report) = report else {
+        return done;
+    };
+    match &done {
+        Err(_) if report.unsettled.is_none() => {
+            report.settlement = None;
+            report.unsettled = Some("the session ended before the message was settled".into());
+        }
+        Ok(Err(e)) => {
+            report.settlement = None;
+            report.unsettled = Some(format!("the broker refused the settlement: {e}"));
+        }
+        _ => {}
+    }
+    observer.report(&report);
+    done
+}
+
+/// [`invoke`], filling `report` (when someone observes) as it goes.
+async fn run_to_settlement<H: Holder + Send>(
+    holder: &mut H,
+    function: &FunctionSpec,
+    metrics: &FunctionMetrics,
+    message: Message,
+    trace: TraceContext,
+    token: DeliveryToken,
+    mut report: Option<&mut InvocationReport>,
+) -> Result<Result<(), ServiceBusError>, H::Stop> {
+    // What the handler applies through `MessageActions`, when someone observes.
+    let applied = report.as_ref().map(|_| Arc::new(Mutex::new(None)));
     let settings = &function.settings;
     let retry = settings.retry;
     let mut attempt = 1u32;
@@ -119,10 +171,27 @@ pub(crate) async fn invoke<H: Holder + Send>(
             break None;
         };
         holder.ready(attempt).await?;
-        let tried = run_attempt(holder, function, metrics, message, trace.clone(), token).await;
+        let tried = run_attempt(
+            holder,
+            function,
+            metrics,
+            message,
+            trace.clone(),
+            token,
+            applied.as_ref(),
+        )
+        .await;
         metrics.invoked(settle::outcome(&tried.result), tried.elapsed);
         log_result(&tried.result);
+        if let Some(report) = report.as_deref_mut() {
+            report.attempts = attempt;
+            report.outcome = Some(settle::outcome(&tried.result));
+            report.error = error_text(&tried.result);
+        }
         if let Some(stop) = tried.lock_lost {
+            if let Some(report) = report.as_deref_mut() {
+                report.unsettled = Some("the lock was lost during the invocation".into());
+            }
             error!(
                 duration_ms = tried.elapsed.as_millis() as u64,
                 "the lock was lost during the invocation; the message is not settled and will be redelivered"
@@ -194,6 +263,16 @@ pub(crate) async fn invoke<H: Holder + Send>(
     {
         warn!("auto_complete is off and the handler did not settle the message; abandoning it");
     }
+    if let Some(report) = report {
+        match &decision {
+            Decision::Settle(settlement) => report.settlement = Some(settlement.clone()),
+            Decision::SettledByHandler => {
+                report.settled_by_handler = true;
+                report.settlement =
+                    applied.and_then(|a| a.lock().unwrap_or_else(|e| e.into_inner()).take());
+            }
+        }
+    }
     let settled = match decision {
         Decision::Settle(settlement) => {
             let kind = SettlementKind::from(&settlement);
@@ -227,9 +306,13 @@ async fn run_attempt<H: Holder + Send>(
     message: Message,
     trace: TraceContext,
     token: DeliveryToken,
+    applied: Option<&Arc<Mutex<Option<Settlement>>>>,
 ) -> Attempt<H::Stop> {
     let cancellation = holder.shutdown().child_token();
-    let lent = holder.lend(token, metrics);
+    let mut lent = holder.lend(token, metrics);
+    if let Some(applied) = applied {
+        lent.message_ops = RecordingOps::wrap(lent.message_ops, applied.clone());
+    }
     let state = lent.state.clone();
     let started = dispatch::start(function, message, trace, lent, cancellation.clone());
     let (result, lock_lost) = match started.future {
@@ -266,6 +349,19 @@ fn fail_if_state_outlived(result: InvocationResult, slot: Option<&StateSlot>) ->
             InvocationResult::Returned(Outcome::Failed(error))
         }
         (result, _) => result,
+    }
+}
+
+/// What went wrong in a run, for the report: the error, the panic, or the rejection.
+fn error_text(result: &InvocationResult) -> Option<String> {
+    match result {
+        InvocationResult::Rejected(rejection) => {
+            Some(format!("{}: {}", rejection.reason, rejection.description))
+        }
+        InvocationResult::Returned(Outcome::Failed(_)) | InvocationResult::Panicked(_) => {
+            Some(failure_text(result))
+        }
+        InvocationResult::Returned(_) => None,
     }
 }
 

@@ -18,6 +18,7 @@ use super::dispatch;
 use super::function::FunctionSpec;
 use super::invoke::{self, Holder, Lent};
 use super::mismatch;
+use super::observe::{InvocationReport, Observer};
 use super::router::EntityGroup;
 use super::source::{DeliveryToken, MessageSource, Received};
 use crate::backoff::Backoff;
@@ -90,7 +91,19 @@ async fn worker<S: MessageSource>(
                         );
                         let settlement =
                             Settlement::dead_letter(rejection.reason, rejection.description);
-                        if let Err(e) = source.settle(received.token, settlement).await {
+                        let report = group.observer.is_attached().then(|| {
+                            let entity = group.entity.path();
+                            InvocationReport::unrouted(
+                                entity,
+                                &received.message,
+                                settlement.clone(),
+                            )
+                        });
+                        let settled = source.settle(received.token, settlement).await;
+                        if let Some(report) = report {
+                            group.observer.report(&report.settled(&settled));
+                        }
+                        if let Err(e) = settled {
                             warn!(error = %e, "dead-lettering the message failed; the broker will redeliver it");
                         }
                     }
@@ -161,6 +174,10 @@ impl<S: MessageSource> Holder for Held<'_, S> {
 
     fn shutdown(&self) -> &CancellationToken {
         self.shutdown
+    }
+
+    fn observer(&self) -> &Observer {
+        &self.group.observer
     }
 
     fn lend(&mut self, token: DeliveryToken, metrics: &FunctionMetrics) -> Lent {

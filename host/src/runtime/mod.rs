@@ -7,7 +7,8 @@
 //! [`dispatch`] (span, panic catch, extractor rejections) → [`settle`] (what outcome becomes
 //! which settlement). Non-session triggers take [`message_pump`] instead of the session
 //! pump; both hand each message to [`invoke`] (retry, poison policy, state write-back,
-//! settlement), holding it their own way. [`memory`] is an in-memory source for tests.
+//! settlement), holding it their own way, and tell the group's [`observe::Observer`] what
+//! became of it. [`memory`] is an in-memory source for tests.
 
 pub mod acceptor;
 mod catch_panic;
@@ -18,6 +19,7 @@ pub mod invoke;
 pub mod memory;
 pub mod message_pump;
 mod mismatch;
+pub mod observe;
 mod requests;
 pub mod router;
 pub mod session_pump;
@@ -26,6 +28,7 @@ pub mod source;
 
 pub use function::{Entity, FunctionSpec, PoisonPolicy, RetryPolicy, TriggerSettings};
 pub use host::{DrainReport, TriggerSet};
+pub use observe::{InvocationObserver, InvocationReport, Observer};
 pub use router::{EntityGroup, GroupConflict, Routes, SessionHook, SessionHooks};
 pub use source::{
     DeliveryToken, MessageSource, Received, ReceiverSettings, SessionSource, SourceSession,

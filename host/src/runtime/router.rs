@@ -16,6 +16,7 @@ use berth::host::{AppState, BoxedHook};
 use berth::{Message, PropertyValue, Rejection};
 
 use super::function::{Entity, FunctionSpec, TriggerSettings};
+use super::observe::Observer;
 use crate::ops::{GroupMetrics, Metrics, Ops, ReceiverProbe};
 
 /// The dead-letter reason of a message whose type no function handles.
@@ -49,6 +50,8 @@ pub struct EntityGroup {
     /// The app's state its handlers and hooks take as `State<T>` (empty until
     /// [`Self::with_app_state`]).
     pub app_state: Arc<AppState>,
+    /// Who hears what became of each delivery (nobody until [`Self::with_observer`]).
+    pub observer: Observer,
 }
 
 /// Which function takes which message.
@@ -111,6 +114,7 @@ impl EntityGroup {
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
             app_state: Arc::default(),
+            observer: Observer::default(),
         }
     }
 
@@ -167,6 +171,7 @@ impl EntityGroup {
             hooks: SessionHooks::default(),
             metrics: GroupMetrics::default(),
             app_state: Arc::default(),
+            observer: Observer::default(),
         })
     }
 
@@ -185,6 +190,12 @@ impl EntityGroup {
     /// Lends its handlers and hooks the app's state.
     pub fn with_app_state(mut self, state: Arc<AppState>) -> Self {
         self.app_state = state;
+        self
+    }
+
+    /// Reports what becomes of each delivery to `observer`.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = observer;
         self
     }
 

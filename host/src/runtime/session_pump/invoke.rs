@@ -20,6 +20,7 @@ use crate::ops::metrics::{FunctionMetrics, SettlementKind};
 use crate::runtime::dispatch;
 use crate::runtime::function::FunctionSpec;
 use crate::runtime::invoke::{self, Holder, Lent};
+use crate::runtime::observe::{InvocationReport, Observer};
 use crate::runtime::source::{DeliveryToken, Received, SourceSession};
 
 impl<S: SourceSession> Pump<S> {
@@ -60,7 +61,15 @@ impl<S: SourceSession> Pump<S> {
         );
         let settlement = Settlement::dead_letter(rejection.reason, rejection.description);
         let kind = SettlementKind::from(&settlement);
-        match self.session.settle(received.token, settlement).await {
+        let report = self.group.observer.is_attached().then(|| {
+            let entity = self.group.entity.path();
+            InvocationReport::unrouted(entity, &received.message, settlement.clone())
+        });
+        let settled = self.session.settle(received.token, settlement).await;
+        if let Some(report) = report {
+            self.group.observer.report(&report.settled(&settled));
+        }
+        match settled {
             Ok(()) => {
                 self.group.metrics.trigger.unrouted_settled(kind);
                 None
@@ -138,6 +147,10 @@ impl<S: SourceSession> Holder for Pump<S> {
 
     fn shutdown(&self) -> &CancellationToken {
         &self.shutdown
+    }
+
+    fn observer(&self) -> &Observer {
+        &self.group.observer
     }
 
     fn lend(&mut self, token: DeliveryToken, _metrics: &FunctionMetrics) -> Lent {

@@ -209,7 +209,10 @@ fn property_named<'a>(m: &'a MessageView, name: &str) -> Val<'a> {
 /// The application property `name`: the one of exactly that name, else the first whose
 /// name equals it ignoring case (Azure documents property names as case-insensitive).
 pub(crate) fn user<'a>(m: &'a MessageView, name: &str) -> Option<&'a Value> {
-    user_key(m, name).and_then(|k| m.user.get(k))
+    match m.user.get(name) {
+        Some(v) => Some(v),
+        None => m.user.iter().find(|(k, _)| eq_ignore_case(k, name)).map(|(_, v)| v),
+    }
 }
 
 /// The key [`user`] resolves `name` to.
@@ -223,9 +226,13 @@ pub(crate) fn user_key<'a>(m: &'a MessageView, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Case-insensitive equality: ASCII folding when both are ASCII (the usual case, no
+/// per-character work beyond a byte compare), Unicode lower-casing otherwise.
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+    if a.is_ascii() && b.is_ascii() {
+        return a.len() == b.len() && a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }

@@ -2,6 +2,7 @@
 //! naming its expression when it fails.
 
 mod action;
+mod bench;
 mod errors;
 mod filter;
 mod semantics;

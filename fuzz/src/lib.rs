@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod script;
 pub mod seeds;
+pub mod sql;
 
 /// The emulator tests' hand-driven AMQP client: the performative builders are shared with
 /// the harnesses (the client itself is unused here).

@@ -41,6 +41,7 @@ fn main() {
         ("dev_jwt", vec![seeds::dev_jwt().into_bytes()]),
         ("entities_config", seeds::entities_toml()),
         ("connection_string", seeds::connection_strings()),
+        ("sql_filter", berth_fuzz::sql::seeds()),
         (
             "host_config",
             [

@@ -1,7 +1,8 @@
 //! The AMQP engine driven by the real fe2o3-amqp client.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod amqp_support;
+use crate::amqp_support;
+use crate::wait::within;
 
 use std::sync::Arc;
 
@@ -33,7 +34,9 @@ async fn round_trip(connection: &mut ConnectionHandle<()>, queue: &str, body: &s
     let mut receiver = Receiver::attach(&mut session, "receiver", queue)
         .await
         .unwrap();
-    let delivery = receiver.recv::<String>().await.unwrap();
+    let delivery = within("a delivery", receiver.recv::<String>())
+        .await
+        .unwrap();
     assert_eq!(delivery.body(), body);
     receiver.accept(&delivery).await.unwrap();
     let tag = delivery.delivery_tag().to_vec();
@@ -148,7 +151,9 @@ async fn large_messages_are_split_both_ways_and_custom_tags_reach_the_client() {
 
     let mut receiver = Receiver::attach(&mut session, "r", "big").await.unwrap();
     for (n, body) in [(1u64, "small"), (2, big.as_str())] {
-        let delivery = receiver.recv::<String>().await.unwrap();
+        let delivery = within("a delivery", receiver.recv::<String>())
+            .await
+            .unwrap();
         assert_eq!(delivery.body(), body);
         assert_eq!(delivery.delivery_tag().as_slice(), &tag_for(n));
         receiver.accept(&delivery).await.unwrap();
@@ -170,9 +175,15 @@ async fn second_mode_dispositions_reach_the_handler_with_their_outcomes() {
         .attach(&mut session)
         .await
         .unwrap();
-    let a = receiver.recv::<String>().await.unwrap();
-    let b = receiver.recv::<String>().await.unwrap();
-    let c = receiver.recv::<String>().await.unwrap();
+    let a = within("a delivery", receiver.recv::<String>())
+        .await
+        .unwrap();
+    let b = within("a delivery", receiver.recv::<String>())
+        .await
+        .unwrap();
+    let c = within("a delivery", receiver.recv::<String>())
+        .await
+        .unwrap();
     receiver.accept(&a).await.unwrap();
     let error = definitions::Error::new(AmqpError::NotAllowed, Some("dead".to_owned()), None);
     receiver.reject(&b, error).await.unwrap();
@@ -225,7 +236,9 @@ async fn drain_sends_what_is_there_then_finishes() {
         })
         .await;
     for body in ["x", "y"] {
-        let d = receiver.recv::<String>().await.unwrap();
+        let d = within("a delivery", receiver.recv::<String>())
+            .await
+            .unwrap();
         assert_eq!(d.body(), body);
         receiver.accept(&d).await.unwrap();
     }
@@ -263,7 +276,9 @@ async fn many_sessions_and_links_share_one_connection() {
     }
     for (queue, _, receiver) in &mut pairs {
         for i in 0..3 {
-            let d = receiver.recv::<String>().await.unwrap();
+            let d = within("a delivery", receiver.recv::<String>())
+                .await
+                .unwrap();
             assert_eq!(d.body(), &format!("{queue}/{i}"));
             receiver.accept(&d).await.unwrap();
         }
@@ -272,12 +287,16 @@ async fn many_sessions_and_links_share_one_connection() {
     let mut refused = Receiver::attach(&mut sessions[0], "nope", "refuse-me")
         .await
         .unwrap();
-    let error = refused.recv::<String>().await.unwrap_err();
+    let error = within("the refusal", refused.recv::<String>())
+        .await
+        .unwrap_err();
     assert!(format!("{error:?}").contains("no such queue"), "{error:?}");
     // The connection survives the refusal (late frames for the refused handle are ignored).
     let (queue, sender, receiver) = &mut pairs[0];
     sender.send(format!("{queue}/after")).await.unwrap();
-    let d = receiver.recv::<String>().await.unwrap();
+    let d = within("a delivery", receiver.recv::<String>())
+        .await
+        .unwrap();
     assert_eq!(d.body(), &format!("{queue}/after"));
     receiver.accept(&d).await.unwrap();
     connection.close().await.unwrap();
@@ -321,7 +340,9 @@ async fn a_held_attach_is_answered_later_while_other_links_keep_working() {
         let mut receiver = Receiver::attach(&mut session, "held", "hold-q")
             .await
             .unwrap();
-        let d = receiver.recv::<String>().await.unwrap();
+        let d = within("a delivery", receiver.recv::<String>())
+            .await
+            .unwrap();
         receiver.accept(&d).await.unwrap();
         (session, d.body().clone())
     });

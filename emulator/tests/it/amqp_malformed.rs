@@ -2,7 +2,7 @@
 //! offending connection, with the right AMQP condition, and never panics.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod amqp_support;
+use crate::amqp_support;
 
 use amqp_support::{
     raw::{

@@ -2,7 +2,7 @@
 //! lenient decoding, heartbeats, idle timeouts and malformed input.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod amqp_support;
+use crate::amqp_support;
 
 use std::time::Duration;
 
@@ -118,7 +118,10 @@ async fn string_keyed_error_info_is_decoded_and_a_dead_letter_is_echoed_without_
     bytes.extend(frame(0, &attach("r", 0, Role::Receiver, "dlq-test"), &[]));
     bytes.extend(frame(0, &link_flow(0, None, 1, false), &[]));
     c.write(&bytes).await;
-    while !matches!(c.next().await, Some((Performative::Transfer(_), _))) {}
+    c.expect("a transfer", |p, _| {
+        matches!(p, Performative::Transfer(_)).then_some(())
+    })
+    .await;
 
     // What rhea sends for deadLetter(): info with string keys.
     let mut info = OrderedMap::new();
@@ -166,17 +169,18 @@ async fn string_keyed_error_info_is_decoded_and_a_dead_letter_is_echoed_without_
     assert_eq!(e.condition, "com.microsoft:dead-letter");
     assert_eq!(e.info_str("DeadLetterReason"), Some("bad input"));
     assert_eq!(e.info_str("DeadLetterErrorDescription"), Some("details"));
-    loop {
-        if let Some((Performative::Disposition(d), _)) = c.next().await {
-            assert!(d.settled && d.role == Role::Sender);
-            match d.state {
-                Some(DeliveryState::Rejected(r)) => {
-                    assert!(r.error.is_none(), "success echo carries no error")
-                }
-                other => panic!("expected rejected, got {other:?}"),
-            }
-            break;
+    let d = c
+        .expect("the disposition echo", |p, _| match p {
+            Performative::Disposition(d) => Some(d),
+            _ => None,
+        })
+        .await;
+    assert!(d.settled && d.role == Role::Sender);
+    match d.state {
+        Some(DeliveryState::Rejected(r)) => {
+            assert!(r.error.is_none(), "success echo carries no error")
         }
+        other => panic!("expected rejected, got {other:?}"),
     }
 }
 
@@ -190,7 +194,10 @@ async fn drain_is_answered_with_drain_and_zero_credit_after_the_available_messag
     let mut bytes = frame(0, &begin(), &[]);
     bytes.extend(frame(0, &attach("r", 0, Role::Receiver, "drain"), &[]));
     c.write(&bytes).await;
-    while !matches!(c.next().await, Some((Performative::Attach(_), _))) {}
+    c.expect("an attach", |p, _| {
+        matches!(p, Performative::Attach(_)).then_some(())
+    })
+    .await;
     c.write(&frame(0, &link_flow(0, Some(0), 5, true), &[]))
         .await;
     let mut transfers = 0;

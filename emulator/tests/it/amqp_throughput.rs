@@ -1,8 +1,8 @@
 //! Throughput of the AMQP engine (a benchmark, not a test: run with
-//! `cargo test --release -p berth-emulator --test amqp_throughput -- --ignored --nocapture`).
+//! `cargo test --release -p berth-emulator --test it amqp_throughput -- --ignored --nocapture`).
 #![allow(clippy::unwrap_used)] // benchmark helpers outside #[test] fns
 
-mod amqp_support;
+use crate::amqp_support;
 
 use std::time::Instant;
 

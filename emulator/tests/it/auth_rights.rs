@@ -277,7 +277,8 @@ async fn an_expiring_token_detaches_its_links_unless_a_fresh_one_is_put() {
             && description.contains("'Send' claim(s) are required"),
         "{description}"
     );
-    // Past the first token's expiry the renewed link still sends.
+    // Past the first token's expiry the renewed link still sends (the scenario: waiting for
+    // the wall clock to pass the expiry).
     while unix_now() <= expiry {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -5,9 +5,7 @@
 //! dead-letter, string-keyed `error.info`, session filter echo, drain, and refusals.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "amqp_support/raw.rs"]
-mod raw;
+use crate::amqp_support::raw;
 
 use berth_emulator::broker::{Broker, RunningBroker};
 use berth_emulator::entity::LockToken;
@@ -53,21 +51,8 @@ async fn client(broker: &RunningBroker) -> RawClient {
     c
 }
 
-/// The next performative that `pick` accepts (flows and others in between are skipped).
-async fn expect<T>(
-    c: &mut RawClient,
-    mut pick: impl FnMut(Performative, Vec<u8>) -> Option<T>,
-) -> T {
-    loop {
-        let (p, payload) = c.next().await.expect("connection ended");
-        if let Some(found) = pick(p, payload) {
-            return found;
-        }
-    }
-}
-
 async fn attach_reply(c: &mut RawClient) -> Attach {
-    expect(c, |p, _| match p {
+    c.expect("an attach", |p, _| match p {
         Performative::Attach(a) => Some(a),
         _ => None,
     })
@@ -75,7 +60,7 @@ async fn attach_reply(c: &mut RawClient) -> Attach {
 }
 
 async fn transfer(c: &mut RawClient) -> (Transfer, Vec<u8>) {
-    expect(c, |p, payload| match p {
+    c.expect("a transfer", |p, payload| match p {
         Performative::Transfer(t) => Some((t, payload)),
         _ => None,
     })
@@ -139,11 +124,12 @@ async fn send(c: &mut RawClient, handle: u32, address: &str, payload: &[u8]) {
         batchable: false,
     };
     c.write(&frame(0, &transfer, payload)).await;
-    let state = expect(c, |p, _| match p {
-        Performative::Disposition(d) => Some(d),
-        _ => None,
-    })
-    .await;
+    let state = c
+        .expect("a disposition", |p, _| match p {
+            Performative::Disposition(d) => Some(d),
+            _ => None,
+        })
+        .await;
     assert!(state.settled, "sends are settled in one step");
     assert!(
         matches!(state.state, Some(DeliveryState::Accepted(_))),
@@ -277,11 +263,12 @@ async fn peek_lock_delivery_has_lock_token_tag_typed_annotations_and_dead_letter
 
     c.write(&js_dead_letter_disposition(delivered.delivery_id.unwrap()))
         .await;
-    let echo = expect(&mut c, |p, _| match p {
-        Performative::Disposition(d) => Some(d),
-        _ => None,
-    })
-    .await;
+    let echo = c
+        .expect("a disposition", |p, _| match p {
+            Performative::Disposition(d) => Some(d),
+            _ => None,
+        })
+        .await;
     assert_eq!(echo.role, Role::Sender);
     assert!(echo.settled);
     match echo.state {
@@ -377,11 +364,12 @@ async fn next_available_with_no_session_attaches_then_detaches_with_timeout() {
         .await;
     let reply = attach_reply(&mut c).await;
     assert_eq!(echoed_filter(&reply), Value::Null);
-    let detach = expect(&mut c, |p, _| match p {
-        Performative::Detach(d) => Some(d),
-        _ => None,
-    })
-    .await;
+    let detach = c
+        .expect("a detach", |p, _| match p {
+            Performative::Detach(d) => Some(d),
+            _ => None,
+        })
+        .await;
     assert!(detach.closed);
     let error = detach.error.expect("detach error");
     assert_eq!(raw::condition_text(&error), "com.microsoft:timeout");
@@ -399,11 +387,12 @@ async fn plain_receiver_on_a_session_entity_is_refused_with_service_bus_text() {
     ))
     .await;
     attach_reply(&mut c).await;
-    let detach = expect(&mut c, |p, _| match p {
-        Performative::Detach(d) => Some(d),
-        _ => None,
-    })
-    .await;
+    let detach = c
+        .expect("a detach", |p, _| match p {
+            Performative::Detach(d) => Some(d),
+            _ => None,
+        })
+        .await;
     let error = detach.error.expect("detach error");
     assert_eq!(raw::condition_text(&error), "amqp:not-allowed");
     assert!(error.description.unwrap_or_default().starts_with(
@@ -425,11 +414,12 @@ async fn drain_on_an_empty_queue_is_answered_with_zero_credit() {
     attach_reply(&mut c).await;
     c.write(&frame(0, &link_flow(1, Some(0), 5, true), &[]))
         .await;
-    let flow = expect(&mut c, |p, _| match p {
-        Performative::Flow(f) if f.handle.is_some() => Some(f),
-        _ => None,
-    })
-    .await;
+    let flow = c
+        .expect("a flow", |p, _| match p {
+            Performative::Flow(f) if f.handle.is_some() => Some(f),
+            _ => None,
+        })
+        .await;
     assert!(flow.drain);
     assert_eq!(flow.link_credit, Some(0));
     assert_eq!(flow.delivery_count, Some(5), "unused credit is consumed");

@@ -1,5 +1,5 @@
 //! Throughput of send + receive + complete, in memory and durable (not a test; run with
-//! `cargo test --release -p berth-emulator --test store_bench -- --ignored --nocapture`).
+//! `cargo test --release -p berth-emulator --test it store_bench -- --ignored --nocapture`).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::time::Instant;

@@ -3,10 +3,13 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use berth_emulator::entity::{EntityOptions, Namespace, NewMessage};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::wait::within;
 
 const CHILD_DIR: &str = "BERTH_STORE_CRASH_CHILD_DIR";
 const ACKS_BEFORE_KILL: usize = 3_000;
@@ -49,13 +52,8 @@ async fn acknowledged_sends_survive_kill_9() {
     let dir = std::env::temp_dir().join(format!("berth-store-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .arg(crate::child_test(module_path!(), "crash_child"))
+        .args(["--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, &dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -71,16 +69,18 @@ async fn acknowledged_sends_survive_kill_9() {
         }
     };
     while acked.len() < ACKS_BEFORE_KILL {
-        let line = lines
-            .next()
-            .expect("the child keeps acknowledging")
-            .unwrap();
+        let line = within("the child's next acknowledgement", lines.next_line())
+            .await
+            .unwrap()
+            .expect("the child keeps acknowledging");
         parse(&mut acked, line);
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    // Whatever the child printed before dying was acknowledged too.
-    for line in lines.map_while(Result::ok) {
+    child.kill().await.unwrap(); // SIGKILL, then reaped
+                                 // Whatever the child printed before dying was acknowledged too.
+    while let Some(line) = within("the killed child's last lines", lines.next_line())
+        .await
+        .unwrap()
+    {
         parse(&mut acked, line);
     }
     let ns = Namespace::open(&dir).await.unwrap();

@@ -14,11 +14,6 @@
 //! the seed is printed and `BERTH_SESSION_CRASH_SEED` replays a run.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-#[allow(dead_code)]
-#[path = "amqp_support/raw.rs"]
-mod raw;
-
-#[path = "session_crash/client.rs"]
 mod client;
 
 use std::path::Path;
@@ -80,13 +75,8 @@ async fn broker_child() {
 async fn start_broker(dir: &Path, populate: bool) -> (Child, u16) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args([
-            "broker_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .arg(crate::child_test(module_path!(), "broker_child"))
+        .args(["--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -17,6 +17,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
+use crate::wait::within;
+
 /// A test CA and a `localhost` certificate it signed, made by the `openssl` command:
 /// `(ca.pem, cert.pem, key.pem)`.
 fn certificates() -> (PathBuf, PathBuf, PathBuf) {
@@ -132,7 +134,9 @@ async fn amqp_runs_inside_tls_first_connections() {
     let outcome = sender.send(Message::from("over TLS")).await.unwrap();
     assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
     let mut receiver = Receiver::attach(&mut session, "r", "secure").await.unwrap();
-    let delivery = receiver.recv::<Body<Value>>().await.unwrap();
+    let delivery = within("a delivery", receiver.recv::<Body<Value>>())
+        .await
+        .unwrap();
     receiver.accept(&delivery).await.unwrap();
     assert_eq!(
         delivery.body().try_as_value().ok(),

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::{Command, ExitStatus};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::wait;
 
 fn host() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host"))
@@ -190,17 +192,8 @@ fn peeked_ids(cs: &str, count: usize) -> Vec<String> {
 
 /// Polls `child` until it exits; panics naming `what` after `limit`.
 fn wait_exit(child: &mut std::process::Child, what: &str, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not exit within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let what = format!("{what} to exit");
+    wait::poll_blocking(&what, limit, || child.try_wait().unwrap().ok_or("running"))
 }
 
 /// Messages `host send` is asked to send in the tests that stop the broker mid-way.
@@ -229,11 +222,14 @@ fn send_many(cs: &str, timeout: &str) -> Killed {
 /// Waits (polling `peek`, at most a minute) until the first message is in, and checks the
 /// send is still going.
 fn wait_for_the_first_message(cs: &str, send: &mut Killed) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peeked_ids(cs, 1).is_empty() {
-        assert!(Instant::now() < deadline, "no message arrived within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait::poll_blocking(
+        "the first message",
+        Duration::from_secs(60),
+        || match peeked_ids(cs, 1).is_empty() {
+            true => Err("an empty queue"),
+            false => Ok(()),
+        },
+    );
     assert!(
         send.0.try_wait().unwrap().is_none(),
         "the send finished before the broker was stopped: raise TOTAL"

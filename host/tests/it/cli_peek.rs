@@ -11,10 +11,10 @@ use berth::{Message, Settlement};
 use berth_host::runtime::{SessionSource, SourceSession};
 use serde_json::Value;
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
-mod peek_peer;
+use crate::peek_peer;
 use peek_peer::PeekPeer;
 
 /// Runs `host peek` with `args` (off the async runtime, so the broker keeps serving).

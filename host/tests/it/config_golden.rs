@@ -1,7 +1,8 @@
 //! Golden tests for configuration errors: every `tests/golden/*.toml` is an invalid file
 //! (`host_*.toml` a host config, `settings_*.toml` an app settings file) whose error must
-//! read exactly as its sibling `.err`. `BLESS=1 cargo test --test config_golden` rewrites
-//! the `.err` files. Also checks that the documented example files parse.
+//! read exactly as its sibling `.err`. `BLESS=1 cargo test -p berth-host --test it
+//! config_golden` rewrites the `.err` files. Also checks that the documented example files
+//! parse.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::fs;

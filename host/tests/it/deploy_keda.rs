@@ -7,6 +7,8 @@ use berth_host::cli::{keda_manifest, KedaOptions};
 use berth_host::config::{parse_host_config_with_env, AppSettings};
 use berth_host::registry::{resolve, ResolvedFunction};
 
+use crate::recipes_support::in_module;
+
 #[service_bus_trigger(queue = "orders", sessions = true)]
 async fn orders(_session: SessionContext) {}
 
@@ -37,7 +39,9 @@ fn functions() -> (Vec<ResolvedFunction>, AppSettings) {
     )
     .unwrap();
     let settings = AppSettings::parse(SETTINGS, "local.settings.toml").unwrap();
-    let registrations: Vec<_> = berth::host::registrations().collect();
+    let registrations: Vec<_> = berth::host::registrations()
+        .filter(|r| in_module(r.rust_path, module_path!()))
+        .collect();
     (
         resolve(&registrations, &[], &config, &settings).unwrap(),
         settings,

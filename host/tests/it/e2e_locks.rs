@@ -15,10 +15,10 @@ use berth::{
 use berth_host::runtime::session_pump::SessionEnd;
 use berth_host::runtime::TriggerSettings;
 
-mod servicebus_support;
-use servicebus_support::{client, counts, msg, start};
-mod e2e_support;
+use crate::e2e_support;
+use crate::servicebus_support;
 use e2e_support::*;
+use servicebus_support::{client, counts, msg, start};
 
 /// The typed state: every `n` handled so far.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]

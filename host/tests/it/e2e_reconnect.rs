@@ -12,10 +12,10 @@ use berth::host::BoxedHandler;
 use berth::{DeliveryCount, HandlerError, Message, SessionId};
 use berth_host::runtime::TriggerSettings;
 
-mod servicebus_support;
-use servicebus_support::{client, counts, msg, start_at, temp_dir};
-mod e2e_support;
+use crate::e2e_support;
+use crate::servicebus_support;
 use e2e_support::*;
+use servicebus_support::{client, counts, msg, start_at, temp_dir};
 
 const SESSIONS: u32 = 20;
 const PER_SESSION: u32 = 30;

@@ -14,10 +14,10 @@ use berth::{DeliveryCount, HandlerError, Message, SessionId};
 use berth_host::runtime::TriggerSettings;
 use berth_host::servicebus::{ConnectionString, ServiceBusClient};
 
-mod servicebus_support;
-use servicebus_support::{client, counts, msg};
-mod e2e_support;
+use crate::e2e_support;
+use crate::servicebus_support;
 use e2e_support::*;
+use servicebus_support::{client, counts, msg};
 
 const SESSIONS: u32 = 200;
 const PER_SESSION: u32 = 50;

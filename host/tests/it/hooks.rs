@@ -17,7 +17,7 @@ use berth_host::runtime::{
     Entity, EntityGroup, FunctionSpec, SessionHook, SessionHooks, TriggerSettings,
 };
 
-mod recipes_support;
+use crate::recipes_support;
 use recipes_support::{registered, run_sessions_until, startup_errors};
 
 const QUEUE: &str = "orders";
@@ -368,15 +368,20 @@ fn hooks(paths: &[&str]) -> Vec<&'static berth::host::HookRegistration> {
         .filter(|h| {
             paths
                 .iter()
-                .any(|p| h.rust_path.ends_with(&format!("::{p}")))
+                .any(|p| h.rust_path == format!("{}::{p}", module_path!()))
         })
         .collect()
+}
+
+/// The Rust path of the fn `name` of this module.
+fn here(name: &str) -> String {
+    format!("{}::{name}", module_path!())
 }
 
 fn errors(function_names: &[&str], hook_names: &[&str]) -> String {
     let settings = AppSettings::default();
     startup_errors(
-        &registered(function_names),
+        &registered(module_path!(), function_names),
         &hooks(hook_names),
         &HostConfig::default(),
         &settings,
@@ -385,9 +390,11 @@ fn errors(function_names: &[&str], hook_names: &[&str]) -> String {
 
 #[test]
 fn hooks_attach_to_their_function_and_its_group() {
+    // The hooks' Rust paths (`module_path!()::fn_name`).
+    let (load, flush) = (here("load_customer"), here("flush_customer"));
     let settings = AppSettings::default();
     let resolved = resolve(
-        &registered(&["process_session_message"]),
+        &registered(module_path!(), &["process_session_message"]),
         &hooks(&["load_customer", "flush_customer"]),
         &HostConfig::default(),
         &settings,
@@ -402,30 +409,30 @@ fn hooks_attach_to_their_function_and_its_group() {
     assert_eq!(
         kinds,
         [
-            (HookKind::Opened, "hooks::load_customer"),
-            (HookKind::Closing, "hooks::flush_customer")
+            (HookKind::Opened, load.as_str()),
+            (HookKind::Closing, flush.as_str())
         ]
     );
     let groups = entity_groups(&resolved, "MessageType").unwrap();
     assert_eq!(
         groups[0].hooks.opened.as_ref().map(|h| &*h.name),
-        Some("hooks::load_customer")
+        Some(load.as_str())
     );
     assert_eq!(
         groups[0].hooks.closing.as_ref().map(|h| &*h.name),
-        Some("hooks::flush_customer")
+        Some(flush.as_str())
     );
     let text = berth_host::cli::describe(&resolved[0], "MessageType");
     assert!(
-        text.contains("session_opened: hooks::load_customer at "),
+        text.contains(&format!("session_opened: {load} at ")),
         "{text}"
     );
     assert!(
-        text.contains("session_closing: hooks::flush_customer at "),
+        text.contains(&format!("session_closing: {flush} at ")),
         "{text}"
     );
     let json = berth_host::cli::describe_json(&resolved[0]);
-    assert_eq!(json["session_opened"]["handler"], "hooks::load_customer");
+    assert_eq!(json["session_opened"]["handler"], load.as_str());
 }
 
 #[test]
@@ -478,7 +485,7 @@ fn routed_functions_share_their_sessions_and_so_their_hooks() {
     );
     let settings = AppSettings::default();
     let resolved = resolve(
-        &registered(&["ping", "status"]),
+        &registered(module_path!(), &["ping", "status"]),
         &hooks(&["ping_opened", "status_closing"]),
         &HostConfig::default(),
         &settings,

@@ -17,10 +17,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-mod servicebus_support;
-use servicebus_support::{client, msg, start_at};
-mod e2e_support;
+use crate::e2e_support;
+use crate::servicebus_support;
+use crate::wait;
 use e2e_support::{n_of, session_queue, spec, wait_for_counts};
+use servicebus_support::{client, msg, start_at};
 
 const QUEUE: &str = "orders";
 const FUNCTION: &str = "orders-function";
@@ -47,21 +48,19 @@ async fn get(address: SocketAddr, path: &str) -> (u16, String) {
     request(address, &raw).await
 }
 
-/// Polls `path` every 50 ms until `done` holds on the answer; panics with the last answer
-/// after `LIMIT`.
-async fn poll(address: SocketAddr, path: &str, mut done: impl FnMut(u16, &str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    loop {
+/// Polls `path` until `done` holds on the answer; panics with the last answer after
+/// `LIMIT`.
+async fn poll(address: SocketAddr, path: &str, done: impl Fn(u16, &str) -> bool) -> String {
+    let done = &done;
+    wait::poll(&format!("{path} to get there"), LIMIT, || async move {
         let (status, body) = get(address, path).await;
         if done(status, &body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(format!("{status}: {body}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path} never got there; last answer {status}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// The value of the sample `name{labels}` in an exposition, if present.

@@ -881,5 +881,4 @@ async fn a_session_state_moved_into_a_spawned_task_fails_the_invocation_instead_
     );
 }
 
-#[path = "pump/non_session_retry.rs"]
 mod non_session_retry;

@@ -7,6 +7,8 @@ use berth_host::config::{parse_host_config, AppSettings, ConnectionSetting, Host
 use berth_host::registry::resolve;
 use berth_host::runtime::Entity;
 
+use crate::recipes_support::in_module;
+
 #[service_bus_trigger(queue = "%OrdersQueue%", sessions = true)]
 async fn orders(_session: SessionContext) {}
 
@@ -34,7 +36,7 @@ fn settings(text: &str) -> AppSettings {
 
 fn only(names: &[&str]) -> Vec<&'static berth::host::FunctionRegistration> {
     berth::host::registrations()
-        .filter(|r| names.contains(&r.name))
+        .filter(|r| in_module(r.rust_path, module_path!()) && names.contains(&r.name))
         .collect()
 }
 

@@ -18,7 +18,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-mod recipes_support;
+use crate::recipes_support;
 use recipes_support::{registered, run_sessions_until, startup_errors};
 
 const QUEUE: &str = "gateway";
@@ -300,7 +300,7 @@ fn settings() -> AppSettings {
 }
 
 fn errors_for(names: &[&str], config: &HostConfig) -> String {
-    startup_errors(&registered(names), &[], config, &settings())
+    startup_errors(&registered(module_path!(), names), &[], config, &settings())
 }
 
 #[test]
@@ -310,7 +310,13 @@ fn routed_functions_on_one_entity_resolve_into_one_group() {
         "host.toml",
     )
     .unwrap();
-    let functions = resolve(&registered(&["ping", "status"]), &[], &config, &settings()).unwrap();
+    let functions = resolve(
+        &registered(module_path!(), &["ping", "status"]),
+        &[],
+        &config,
+        &settings(),
+    )
+    .unwrap();
     assert_eq!(functions[1].message_type.as_deref(), Some("StatusRequest"));
     let groups = entity_groups(&functions, &config.service_bus.message_type_property).unwrap();
     assert_eq!(groups.len(), 1);
@@ -385,14 +391,20 @@ fn routed_functions_must_agree_on_receiver_settings() {
     // Per-message settings stay each function's own.
     let config =
         parse_host_config("[functions.status]\nauto_complete = false\n", "host.toml").unwrap();
-    assert!(resolve(&registered(&["ping", "status"]), &[], &config, &settings()).is_ok());
+    assert!(resolve(
+        &registered(module_path!(), &["ping", "status"]),
+        &[],
+        &config,
+        &settings()
+    )
+    .is_ok());
 }
 
 #[test]
 fn a_disabled_function_leaves_the_entity_to_the_others() {
     let config = parse_host_config("[functions.ping]\ndisabled = true\n", "host.toml").unwrap();
     let functions = resolve(
-        &registered(&["everything", "ping"]),
+        &registered(module_path!(), &["everything", "ping"]),
         &[],
         &config,
         &settings(),

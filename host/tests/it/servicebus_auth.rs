@@ -7,7 +7,7 @@ use berth_emulator::broker::Broker;
 use berth_emulator::rights::parse_rule;
 use berth_host::servicebus::{ConnectionString, ServiceBusClient};
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use berth_host::runtime::{MessageSource, SessionSource, SourceSession, TriggerSe
 use berth_host::servicebus::AmqpMessageSource;
 use bytes::Bytes;
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! SAS rule, so that nothing is authorised without a valid token).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use berth::{Message, Settlement};
@@ -14,75 +13,28 @@ use berth_host::servicebus::credential::{ManagedIdentitySource, TokenCredential,
 use berth_host::servicebus::{
     CaSources, ClientOptions, IdentityConnection, ServiceBusClient, TlsTrust,
 };
-use tokio::sync::Notify;
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::Layer;
 
-mod identity_support;
-mod servicebus_support;
-mod tls_support;
+use crate::identity_support;
+use crate::servicebus_support;
+use crate::tls_support;
+use crate::wait::{poll_until, LIMIT};
 use identity_support::*;
 use servicebus_support::*;
 
-/// The audiences of the broker's "development jwt accepted" events: one per accepted
-/// put-token (tests run in parallel: each looks for its own broker's port).
-struct PutTokens {
-    audiences: std::sync::Mutex<Vec<String>>,
-    changed: Notify,
-}
-
-impl PutTokens {
-    fn count(&self, port: u16) -> usize {
-        let needle = format!(":{port}/");
-        let audiences = self.audiences.lock().unwrap();
-        audiences.iter().filter(|a| a.contains(&needle)).count()
-    }
-}
-
-struct AudienceField(Option<String>);
-
-impl tracing::field::Visit for AudienceField {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        if field.name() == "audience" {
-            self.0 = Some(value.to_owned());
-        }
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "audience" {
-            self.0 = Some(format!("{value:?}"));
-        }
-    }
-}
-
-struct PutTokenLayer(Arc<PutTokens>);
-
-impl<S: tracing::Subscriber> Layer<S> for PutTokenLayer {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "berth_emulator::node::cbs" {
-            let mut audience = AudienceField(None);
-            event.record(&mut audience);
-            if let Some(audience) = audience.0 {
-                self.0.audiences.lock().unwrap().push(audience);
-                self.0.changed.notify_waiters();
-            }
-        }
-    }
-}
-
-fn put_tokens() -> Arc<PutTokens> {
-    static COUNTER: OnceLock<Arc<PutTokens>> = OnceLock::new();
-    COUNTER
-        .get_or_init(|| {
-            let counter = Arc::new(PutTokens {
-                audiences: std::sync::Mutex::new(Vec::new()),
-                changed: Notify::new(),
-            });
-            let subscriber = tracing_subscriber::registry().with(PutTokenLayer(counter.clone()));
-            tracing::subscriber::set_global_default(subscriber).unwrap();
-            counter
+/// The broker's "development jwt accepted" events for the broker on `port` so far, one per
+/// accepted put-token (from [`logged`]: tests run in parallel, each counts its own broker's).
+fn put_tokens(port: u16) -> usize {
+    let needle = format!(":{port}/");
+    let text = String::from_utf8(logged().lock().unwrap().clone()).unwrap();
+    text.lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|line| line["message"] == "development jwt accepted (signature not verified)")
+        .filter(|line| {
+            line["audience"]
+                .as_str()
+                .is_some_and(|a| a.contains(&needle))
         })
-        .clone()
+        .count()
 }
 
 async fn broker() -> RunningBroker {
@@ -131,7 +83,7 @@ fn identity(broker: &RunningBroker, fake: &FakeTokenEndpoint) -> IdentityConnect
 
 #[tokio::test]
 async fn an_identity_connection_receives_messages_and_re_puts_its_token_before_expiry() {
-    let puts = put_tokens();
+    logged();
     let fake = FakeTokenEndpoint::start().await;
     // 4 s tokens: refreshed half-way through, so a second put-token comes after ~2 s.
     fake.set_lifetime(4);
@@ -161,20 +113,15 @@ async fn an_identity_connection_receives_messages_and_re_puts_its_token_before_e
 
     // The refresher puts a fresh token for the audiences in use, from a new token request.
     let port = broker.local_addr().port();
-    let before = puts.count(port);
+    let before = put_tokens(port);
     assert!(before >= 1, "the first put-token was seen");
-    let more = async {
-        loop {
-            let changed = puts.changed.notified();
-            if puts.count(port) > before {
-                return;
-            }
-            changed.await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), more)
-        .await
-        .expect("a second put-token within 30 s");
+    poll_until(
+        "a second put-token",
+        LIMIT,
+        || put_tokens(port) > before,
+        || put_tokens(port),
+    )
+    .await;
     assert!(fake.wait_for_requests(2, WAIT).await.len() >= 2);
     // And the connection still works with it once the first token has expired (the broker
     // detaches links whose token expires without a fresh one).

@@ -9,7 +9,7 @@ use berth::Settlement;
 use berth_host::runtime::{MessageSource, TriggerSettings};
 use berth_host::servicebus::AmqpMessageSource;
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
 const SHORT_LOCKS: &str = r#"

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use berth::Message;
 use berth_host::runtime::{SessionSource, SourceSession};
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
 const SESSIONS: u32 = 300;

@@ -13,7 +13,7 @@ use berth_host::runtime::{acceptor, Entity, FunctionSpec, TriggerSettings};
 use berth_host::servicebus::AmqpSessionSource;
 use tokio::sync::Notify;
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::*;
 
 const SESSIONS: u32 = 50;

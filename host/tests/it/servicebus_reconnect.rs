@@ -13,10 +13,12 @@ use berth::{HandlerError, Message, Settlement};
 use berth_host::runtime::{acceptor, SessionSource, SourceSession, TriggerSettings};
 use berth_host::servicebus::AmqpSessionSource;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
-mod servicebus_support;
+use crate::e2e_support;
+use crate::servicebus_support;
+use crate::wait;
 use servicebus_support::*;
-mod e2e_support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_reconnects_after_a_broker_restart() {
@@ -103,36 +105,27 @@ async fn a_send_while_the_broker_is_gone_fails_within_its_timeout_instead_of_han
 /// Waits (polling, at most 30 s) until the broker has answered an accept of `source` since
 /// `before` answers.
 async fn answered_since(source: &AmqpSessionSource, before: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while source.working_accepts() <= before {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the broker answered no accept within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait::poll_until(
+        "the broker to answer an accept",
+        wait::LIMIT,
+        || source.working_accepts() > before,
+        || format!("{} answered accepts", source.working_accepts()),
+    )
+    .await;
 }
 
 /// Starts the broker again on `address`, polling (at most 30 s) while the old one's accepted
 /// connections still hold the port.
 async fn restart_at(address: &str) -> berth_emulator::broker::RunningBroker {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let started = berth_emulator::broker::Broker::builder()
+    let what = format!("the broker to listen on {address} again");
+    wait::poll(&what, wait::LIMIT, || {
+        berth_emulator::broker::Broker::builder()
             .address(address.parse().unwrap())
             .entities_toml(ENTITIES)
             .unwrap()
             .start()
-            .await;
-        match started {
-            Ok(broker) => return broker,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "the broker could not listen on {address} again within 30 s: {e}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +143,11 @@ async fn cuts_on_an_idle_queue_do_not_grow_the_accept_backoff() {
     let handler = BoxedHandler::new(|_m: Message| async { Ok::<(), HandlerError>(()) });
     let spec = e2e_support::spec("orders", TriggerSettings::default(), handler);
     let stop = CancellationToken::new();
-    let trigger = tokio::spawn(acceptor::run(spec, source.clone(), stop.clone()));
+    // Other tests of this binary log failed accepts too: this test's lines carry `test`.
+    let trigger = tokio::spawn(
+        acceptor::run(spec, source.clone(), stop.clone())
+            .instrument(tracing::info_span!("idle_cuts", test = "idle_cuts")),
+    );
 
     for _ in 0..CUTS {
         // Accepting works on this connection; then the connection is cut.
@@ -170,6 +167,7 @@ async fn cuts_on_an_idle_queue_do_not_grow_the_accept_backoff() {
         .lines()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
         .filter(|line| line["message"] == "accepting a session failed")
+        .filter(|line| line["test"] == "idle_cuts")
         .map(|line| line["attempt"].as_u64().unwrap())
         .collect();
     // Each cut that caught an accept at the broker failed it; none counts on from the last.

@@ -16,10 +16,10 @@ use berth_host::servicebus::{
     CaSources, ClientOptions, ConnectionString, ServiceBusClient, TlsTrust,
 };
 
-mod servicebus_support;
+use crate::servicebus_support;
 use servicebus_support::{send_and_receive_one, temp_dir, ENTITIES};
 
-mod tls_support;
+use crate::tls_support;
 use tls_support::{test_pki, TestPki};
 
 /// A broker whose TLS-first listener serves `pki`'s certificate, and the connection string

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth::host::BoxedHandler;
 use berth::{CancellationToken, ErrorKind, HandlerError, Message, Settlement};
@@ -17,10 +17,10 @@ use berth_host::runtime::{
 };
 use berth_host::servicebus::{AmqpMessageSource, AmqpSession, ConnectionString, ServiceBusClient};
 
-mod servicebus_support;
+use crate::servicebus_support;
+use crate::servicebus_support::cut;
+use crate::wait;
 use servicebus_support::*;
-#[path = "servicebus_support/cut.rs"]
-mod cut;
 
 const SHORT_LOCKS: &str = r#"
 [[queues]]
@@ -78,12 +78,8 @@ fn completed(metrics: &Metrics) -> f64 {
 }
 
 /// Polls `done` until it holds, failing with `what` after [`LIMIT`].
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + LIMIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "waited {LIMIT:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn until(what: &str, done: impl FnMut() -> bool) {
+    wait::poll_until(what, LIMIT, done, || "the condition still false").await;
 }
 
 /// Accepts the next session of `sessions` and pumps it to its end with `handler`.

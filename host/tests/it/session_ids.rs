@@ -17,7 +17,8 @@ use berth_host::runtime::{
 };
 use tokio::sync::Notify;
 
-mod recipes_support;
+use crate::recipes_support;
+use crate::wait;
 use recipes_support::{registered, run_sessions_until, startup_errors};
 
 const QUEUE: &str = "gateway";
@@ -69,15 +70,27 @@ impl Observed {
     }
 
     /// Waits until `condition` holds on the accepts seen so far.
-    async fn wait_for(&self, condition: impl Fn(&[(String, Result<(), ErrorKind>)]) -> bool) {
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if condition(&self.accepts.lock().unwrap()) {
-                return;
+    /// Waits until `condition` holds on the accepts seen so far; panics naming `what` and
+    /// the accepts after [`wait::LIMIT`].
+    async fn wait_for(
+        &self,
+        what: &str,
+        condition: impl Fn(&[(String, Result<(), ErrorKind>)]) -> bool,
+    ) {
+        let until = async {
+            loop {
+                let notified = self.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if condition(&self.accepts.lock().unwrap()) {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
+        };
+        if tokio::time::timeout(wait::LIMIT, until).await.is_err() {
+            let accepts = self.accepts.lock().unwrap().clone();
+            panic!("waited {:?} for {what}; accepts: {accepts:?}", wait::LIMIT);
         }
     }
 }
@@ -174,7 +187,7 @@ async fn a_session_locked_elsewhere_is_tried_again_until_it_is_free() {
     let source = Observed::new(&broker);
     let (s, l) = (source.clone(), log.clone());
     let free_it = tokio::spawn(async move {
-        s.wait_for(|accepts| {
+        s.wait_for("gw-1 to be refused as locked", |accepts| {
             accepts.contains(&("gw-1".to_owned(), Err(ErrorKind::SessionCannotBeLocked)))
         })
         .await;
@@ -202,8 +215,10 @@ async fn an_idle_session_is_released_and_accepted_again_later() {
     let (s, b) = (source.clone(), broker.clone());
     tokio::spawn(async move {
         // Accepted while empty, released after the idle timeout, accepted again.
-        s.wait_for(|accepts| accepts.iter().filter(|(_, r)| r.is_ok()).count() >= 2)
-            .await;
+        s.wait_for("gw-1 to be accepted twice", |accepts| {
+            accepts.iter().filter(|(_, r)| r.is_ok()).count() >= 2
+        })
+        .await;
         b.send(QUEUE, Message::with_body("late").session("gw-1"));
     });
     let summaries = run_sessions_until(&broker, group(&["gw-1"], 8, &log), source, |b| {
@@ -259,13 +274,19 @@ fn settings(text: &str) -> AppSettings {
 }
 
 fn errors(names: &[&str], config: &HostConfig, app: &AppSettings) -> String {
-    startup_errors(&registered(names), &[], config, app)
+    startup_errors(&registered(module_path!(), names), &[], config, app)
 }
 
 #[test]
 fn session_ids_resolve_bindings_and_reach_the_group() {
     let app = settings("[values]\nGatewayId = \"gw-7\"\n");
-    let functions = resolve(&registered(&["gateway"]), &[], &HostConfig::default(), &app).unwrap();
+    let functions = resolve(
+        &registered(module_path!(), &["gateway"]),
+        &[],
+        &HostConfig::default(),
+        &app,
+    )
+    .unwrap();
     assert_eq!(functions[0].session_ids, ["gw-7", "gw-shared"]);
     let groups = entity_groups(&functions, "MessageType").unwrap();
     assert_eq!(groups[0].session_ids, ["gw-7", "gw-shared"]);
@@ -285,7 +306,13 @@ fn host_toml_replaces_the_session_ids() {
     )
     .unwrap();
     let app = settings("[values]\nOther = \"gw-10\"\n");
-    let functions = resolve(&registered(&["gateway"]), &[], &config, &app).unwrap();
+    let functions = resolve(
+        &registered(module_path!(), &["gateway"]),
+        &[],
+        &config,
+        &app,
+    )
+    .unwrap();
     assert_eq!(functions[0].session_ids, ["gw-9", "gw-10"]);
 }
 
@@ -332,7 +359,7 @@ fn routed_functions_must_accept_the_same_sessions() {
     )
     .unwrap();
     let functions = resolve(
-        &registered(&["routed_a", "routed_b"]),
+        &registered(module_path!(), &["routed_a", "routed_b"]),
         &[],
         &config,
         &settings(""),

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use berth::host::BoxedHandler;
 use berth::{HandlerError, Message, TraceContext};
@@ -14,8 +13,9 @@ use berth_host::servicebus::ServiceBusClient;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-mod e2e_support;
-mod servicebus_support;
+use crate::e2e_support;
+use crate::servicebus_support;
+use crate::wait;
 use e2e_support::{session_queue, spec, Trigger};
 use servicebus_support::{client, logged, start};
 
@@ -41,10 +41,10 @@ fn one<'a>(lines: &'a [Value], message: &str) -> &'a Value {
     found[0]
 }
 
-/// What the next handler saw; fails after 30 s.
+/// What the next handler saw; fails after [`wait::LIMIT`].
 async fn next(rx: &mut mpsc::UnboundedReceiver<(String, TraceContext)>) -> (String, TraceContext) {
-    let next = tokio::time::timeout(Duration::from_secs(30), rx.recv());
-    next.await.unwrap().unwrap()
+    let next = wait::within("the next handler to run", wait::LIMIT, rx.recv());
+    next.await.unwrap()
 }
 
 /// A handler that logs a line, reports its trace context, and (when `forward_to` is set)

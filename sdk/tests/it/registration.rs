@@ -71,8 +71,9 @@ fn invocation(function: &str, message: Message, ops: Arc<RecordingOps>) -> Invoc
 }
 
 fn registration(name: &str) -> &'static berth::host::FunctionRegistration {
+    let here = format!("{}::", module_path!());
     let found: Vec<_> = berth::host::registrations()
-        .filter(|r| r.name == name)
+        .filter(|r| r.name == name && r.rust_path.starts_with(&here))
         .collect();
     assert_eq!(found.len(), 1, "registrations named {name}");
     found[0]
@@ -104,7 +105,10 @@ fn registers_both_functions_with_their_attributes() {
             session_ids: &[],
         }
     );
-    assert_eq!(session.rust_path, "registration::process_session_message");
+    assert_eq!(
+        session.rust_path,
+        format!("{}::process_session_message", module_path!())
+    );
     assert_eq!(session.location.file, file!());
     assert_eq!(
         (session.location.line, session.location.column),
@@ -125,12 +129,16 @@ fn registers_both_functions_with_their_attributes() {
             session_ids: &[],
         }
     );
-    assert_eq!(audit.rust_path, "registration::audit");
+    assert_eq!(audit.rust_path, format!("{}::audit", module_path!()));
     assert_eq!(
         (audit.location.line, audit.location.column),
         position_of("async fn audit")
     );
-    assert_eq!(berth::host::registrations().count(), 2);
+    let here = format!("{}::", module_path!());
+    let registered_here = berth::host::registrations()
+        .filter(|r| r.rust_path.starts_with(&here))
+        .count();
+    assert_eq!(registered_here, 2);
 }
 
 #[tokio::test]

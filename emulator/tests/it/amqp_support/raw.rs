@@ -14,6 +14,8 @@ use tokio::{
     net::TcpStream,
 };
 
+use crate::wait;
+
 pub const AMQP_HEADER: [u8; 8] = *b"AMQP\x00\x01\x00\x00";
 pub const SASL_HEADER: [u8; 8] = *b"AMQP\x03\x01\x00\x00";
 
@@ -190,9 +192,12 @@ impl RawClient {
         self.stream.write_all(bytes).await.unwrap();
     }
 
+    /// Reads until `n` bytes are buffered; `false` at end of stream. Panics when the peer
+    /// sends nothing for [`wait::LIMIT`], so that a test expecting a frame cannot hang.
     async fn fill(&mut self, n: usize) -> bool {
         while self.buf.len() < n {
-            match self.stream.read_buf(&mut self.buf).await {
+            let what = format!("{n} bytes from the broker (have {})", self.buf.len());
+            match wait::within(&what, self.stream.read_buf(&mut self.buf)).await {
                 Ok(0) | Err(_) => return false,
                 Ok(_) => {}
             }
@@ -247,6 +252,23 @@ impl RawClient {
                 Received::Empty => continue,
                 Received::Performative(_, p, payload) => return Some((*p, payload)),
                 Received::Other(t, _) => panic!("unexpected frame type {t}"),
+            }
+        }
+    }
+
+    /// The next performative that `pick` accepts, skipping the others; panics naming `what`
+    /// when the connection ends first.
+    pub async fn expect<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(Performative, Vec<u8>) -> Option<T>,
+    ) -> T {
+        loop {
+            let Some((p, payload)) = self.next().await else {
+                panic!("the connection ended before {what}");
+            };
+            if let Some(found) = pick(p, payload) {
+                return found;
             }
         }
     }

@@ -3,8 +3,6 @@
 //! client grants no credit is detached once 64 replies wait. Hand-driven AMQP against the real
 //! broker in development mode (no `$cbs` needed).
 
-use std::time::Duration;
-
 use super::amqp_support::raw::{
     attach, begin, condition_text, frame, link_flow, transfer, RawClient,
 };
@@ -60,20 +58,6 @@ async fn management(broker: &RunningBroker) -> RawClient {
     c
 }
 
-/// The next frame from the broker that `pick` accepts, within 10 s.
-async fn next<T>(c: &mut RawClient, mut pick: impl FnMut(Performative, Vec<u8>) -> Option<T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let (p, payload) = c.next().await.expect("the connection ended");
-            if let Some(found) = pick(p, payload) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for the broker")
-}
-
 #[tokio::test]
 async fn a_peek_reply_carries_messages_up_to_the_message_size() {
     let broker = start().await;
@@ -86,10 +70,11 @@ async fn a_peek_reply_carries_messages_up_to_the_message_size() {
         .await;
     c.write(&frame(0, &transfer(0, 0, b"r0"), &peek_request(0)))
         .await;
-    let reply = next(&mut c, |p, payload| {
-        matches!(p, Performative::Transfer(_)).then_some(payload)
-    })
-    .await;
+    let reply = c
+        .expect("the peek reply", |p, payload| {
+            matches!(p, Performative::Transfer(_)).then_some(payload)
+        })
+        .await;
     let reply: Deserializable<Message<Body<Value>>> = serde_amqp::from_slice(&reply).unwrap();
     let reply = reply.0;
     let properties = reply.application_properties.unwrap().0;
@@ -118,15 +103,16 @@ async fn a_reply_link_without_credit_is_detached_once_64_replies_wait() {
         ));
     }
     c.write(&bytes).await;
-    let error = next(&mut c, |p, _| match p {
-        Performative::Detach(Detach {
-            handle,
-            error: Some(error),
-            ..
-        }) if handle.0 == 1 => Some(error),
-        _ => None,
-    })
-    .await;
+    let error = c
+        .expect("the detach of the request link", |p, _| match p {
+            Performative::Detach(Detach {
+                handle,
+                error: Some(error),
+                ..
+            }) if handle.0 == 1 => Some(error),
+            _ => None,
+        })
+        .await;
     assert_eq!(condition_text(&error), "amqp:resource-limit-exceeded");
     assert!(
         error

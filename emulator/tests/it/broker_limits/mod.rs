@@ -5,14 +5,10 @@
 //! in milliseconds, and checks the AMQP condition a client over the limit gets.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-#[path = "../amqp_support/mod.rs"]
-mod amqp_support;
+use crate::amqp_support;
 mod connection;
 mod links;
 mod management;
-
-use std::future::Future;
-use std::time::Duration;
 
 use amqp_support::raw::{begin, condition_text, frame, RawClient};
 use berth_emulator::broker::{Broker, RunningBroker};
@@ -22,12 +18,7 @@ use fe2o3_amqp_types::performatives::{Detach, Performative};
 pub const ENTITIES: &str =
     "[[queues]]\nname = \"q\"\n\n[[queues]]\nname = \"small\"\nmax_size_bytes = 1000\n";
 
-/// Waits for `fut`, failing with `what` if it takes longer than 10 s.
-pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
+pub use crate::wait::within;
 
 pub async fn start_with(limits: Limits, max_message_size: u64) -> RunningBroker {
     Broker::builder()

@@ -24,7 +24,7 @@ pub const LISTEN_KEY: &str = "berth-listen-key";
 /// Upper bound for one scenario script: a hang fails the test instead of blocking CI.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Which official SDK runs the scenario (each test binary uses one).
+/// Which official SDK runs the scenario (`sdk::python` and `sdk::js` each use one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(dead_code)]
 pub enum Sdk {

@@ -1,13 +1,8 @@
 //! The official JS SDK (`@azure/service-bus` 7.9, installed by `scripts/install-sdks`)
 //! against the embedded broker: one test per scenario script in `tests/sdk/js/`.
 
-#[path = "sdk/harness.rs"]
-mod harness;
-#[macro_use]
-#[path = "sdk/scenarios.rs"]
-mod scenarios;
-
-use harness::Sdk;
+use super::harness::Sdk;
+use super::scenarios;
 
 scenario_tests!(Sdk::Js;
     session_roundtrip, abandon, defer, dead_letter, session_state, renew_session_lock, peek,

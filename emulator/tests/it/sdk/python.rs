@@ -1,13 +1,8 @@
 //! The official Python SDK (`azure-servicebus` 7.15, installed by `scripts/install-sdks`)
 //! against the embedded broker: one test per scenario script in `tests/sdk/python/`.
 
-#[path = "sdk/harness.rs"]
-mod harness;
-#[macro_use]
-#[path = "sdk/scenarios.rs"]
-mod scenarios;
-
-use harness::Sdk;
+use super::harness::Sdk;
+use super::scenarios;
 
 scenario_tests!(Sdk::Python;
     session_roundtrip, abandon, defer, dead_letter, session_state, renew_session_lock, peek,

@@ -14,7 +14,7 @@ use fe2o3_amqp_types::messaging::{
 use fe2o3_amqp_types::performatives::{Disposition, Performative};
 use fe2o3_amqp_types::primitives::{Binary, Symbol, Value};
 
-use crate::raw::{attach, begin, frame, link_flow, RawClient};
+use crate::amqp_support::raw::{attach, begin, frame, link_flow, RawClient};
 
 /// Sessions worked through at once (one connection each).
 pub const SESSIONS: usize = 8;

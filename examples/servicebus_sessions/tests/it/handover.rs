@@ -5,7 +5,7 @@
 //! logs).
 #![allow(clippy::unwrap_used)]
 
-mod orders;
+use crate::orders;
 use examples_testkit::{count, temp_dir};
 use orders::*;
 

@@ -7,13 +7,13 @@
 //! still stops it at once with exit 1.
 #![allow(clippy::unwrap_used)]
 
-mod orders;
+use crate::orders;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use examples_testkit::{count, temp_dir, write_file, Emulator};
+use examples_testkit::{count, temp_dir, wait, write_file, Emulator};
 use orders::*;
 
 /// A port nothing listens on right now.
@@ -45,18 +45,15 @@ fn get(address: SocketAddr, path: &str) -> (u16, String) {
 
 /// Polls `path` every 50 ms until `done` holds; panics with the last answer after a minute.
 fn poll(address: SocketAddr, path: &str, done: impl Fn(u16, &str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let what = format!("{path} to get there");
+    wait::poll(&what, Duration::from_secs(60), || {
         let (status, body) = get(address, path);
         if done(status, &body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(format!("{status}: {body}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never got there; last answer {status}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }
 
 #[test]

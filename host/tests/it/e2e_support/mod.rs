@@ -212,17 +212,11 @@ pub async fn wait_for_counts(
     limit: Duration,
     mut done: impl FnMut(&EntityCounts) -> bool,
 ) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
+    crate::wait::poll(what, limit, || {
         let counts = broker.namespace().receiver(path).unwrap().counts().unwrap();
-        if done(&counts) {
-            return;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {limit:?} waiting for {what}: {counts:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        std::future::ready(if done(&counts) { Ok(()) } else { Err(counts) })
+    })
+    .await;
 }
 
 /// The repository root.

@@ -1,5 +1,6 @@
-//! Helpers shared by the recipe tests (`routing`, `hooks`, `session_ids`).
-#![allow(dead_code)] // each test binary uses its own share
+//! Helpers shared by the recipe tests (`routing`, `hooks`, `session_ids`) and the start-up
+//! resolution tests (`registry`, `deploy_keda`).
+#![allow(dead_code)] // each test module uses its own share
 
 use std::sync::Arc;
 
@@ -11,11 +12,21 @@ use berth_host::runtime::memory::MemoryBroker;
 use berth_host::runtime::session_pump::SessionSummary;
 use berth_host::runtime::{acceptor, EntityGroup, SessionSource};
 
-/// The functions of this test binary with these names.
-pub fn registered(names: &[&str]) -> Vec<&'static FunctionRegistration> {
+/// The functions with these names registered in `module` (pass `module_path!()`): the test
+/// binary holds every module's functions, and the same names recur in several modules.
+pub fn registered(module: &str, names: &[&str]) -> Vec<&'static FunctionRegistration> {
     berth::host::registrations()
-        .filter(|r| names.contains(&r.name))
+        .filter(|r| in_module(r.rust_path, module) && names.contains(&r.name))
         .collect()
+}
+
+/// Whether the item at `rust_path` (a registration's `module_path!()::fn_name`) is declared
+/// in `module` itself.
+pub fn in_module(rust_path: &str, module: &str) -> bool {
+    rust_path
+        .strip_prefix(module)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .is_some_and(|name| !name.contains("::"))
 }
 
 /// Every start-up error `resolve` reports, one per line; panics when it reports none.

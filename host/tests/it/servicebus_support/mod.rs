@@ -1,6 +1,8 @@
 //! Shared by the `servicebus_*` tests: an in-process broker on a free port and a client.
 #![allow(dead_code)]
 
+pub mod cut;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -105,7 +107,10 @@ pub fn logged() -> &'static Mutex<Vec<u8>> {
     let lines = LINES.get_or_init(Mutex::default);
     INSTALLED.get_or_init(|| {
         let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("info"))
+            // The broker's put-token events too (`servicebus_identity` counts them).
+            .with(tracing_subscriber::EnvFilter::new(
+                "info,berth_emulator::node::cbs=debug",
+            ))
             .with(JsonLayer::new(Capture));
         tracing::subscriber::set_global_default(subscriber).unwrap();
     });

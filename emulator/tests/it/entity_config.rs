@@ -79,7 +79,8 @@ fn config_refuses_unknown_keys_and_bad_durations_with_their_line() {
     let err = EntitiesConfig::from_toml("[[queues]]\nname = \"a\"\nlock_duration = \"soon\"\n")
         .unwrap_err();
     assert!(
-        err.contains("invalid duration 'soon'") && err.contains("line 3"),
+        err.contains("invalid duration `soon`: expected a number at `soon`")
+            && err.contains("line 3"),
         "{err}"
     );
 }

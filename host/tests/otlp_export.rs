@@ -4,7 +4,6 @@
 //!
 //! The collector here is a loopback listener that records each request (path and protobuf
 //! body) and answers 200; the body is checked for the raw id bytes and names.
-#![cfg(feature = "otlp")]
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -18,8 +17,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+// The helpers of the `it` binary; this test is a binary of its own because it installs the
+// process's global exporter from environment variables.
+#[path = "it/e2e_support/mod.rs"]
 mod e2e_support;
+#[path = "it/servicebus_support/mod.rs"]
 mod servicebus_support;
+#[path = "it/wait.rs"]
+#[allow(dead_code)]
+mod wait;
 use e2e_support::{session_queue, spec, Trigger};
 use servicebus_support::{client, start};
 

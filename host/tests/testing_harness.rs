@@ -3,6 +3,10 @@
 //! (and refuses a name nobody registered); what a handler settles itself, what it sends
 //! through a client in its state, its session state, and the in-order retries of a
 //! non-session trigger (with `host.toml`'s retry policy) are all visible to the test.
+//!
+//! A binary of its own, not a module of `it`: the harness resolves every function
+//! registered in its binary, as `host start` does, and `it` registers conflicting names on
+//! purpose (the registry tests).
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used)]
 

@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::str::FromStr;
 
 use super::EntityError;
+use crate::guid;
 
 /// A message lock token: 16 bytes of a random (version 4) UUID in RFC 4122 order, which is
 /// the order AMQP `uuid` values use (`$management` `lock-tokens`, `x-opt-lock-token`).
@@ -41,27 +42,18 @@ impl LockToken {
     /// The bytes in .NET `Guid.ToByteArray()` order (first three groups little-endian), which
     /// is what Service Bus uses as the delivery tag.
     pub fn to_dotnet_bytes(&self) -> [u8; 16] {
-        swap_guid_groups(self.0)
+        guid::swap_byte_order(self.0)
     }
 
     /// The token from bytes in .NET `Guid.ToByteArray()` order (a delivery tag).
     pub fn from_dotnet_bytes(bytes: [u8; 16]) -> Self {
-        Self(swap_guid_groups(bytes))
+        Self(guid::swap_byte_order(bytes))
     }
 
     /// The token from a delivery tag in .NET order; `None` unless it is exactly 16 bytes.
     pub fn from_delivery_tag(tag: &[u8]) -> Option<Self> {
-        let bytes: [u8; 16] = tag.try_into().ok()?;
-        Some(Self::from_dotnet_bytes(bytes))
+        guid::from_delivery_tag(tag).map(Self)
     }
-}
-
-fn swap_guid_groups(b: [u8; 16]) -> [u8; 16] {
-    let mut out = b;
-    out[0..4].copy_from_slice(&[b[3], b[2], b[1], b[0]]);
-    out[4..6].copy_from_slice(&[b[5], b[4]]);
-    out[6..8].copy_from_slice(&[b[7], b[6]]);
-    out
 }
 
 impl Hash for LockToken {
@@ -98,13 +90,7 @@ pub(crate) type TokenHash = BuildHasherDefault<TokenHasher>;
 
 impl fmt::Display for LockToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        fmt::Display::fmt(&guid::Hyphenated(&self.0), f)
     }
 }
 
@@ -119,18 +105,9 @@ impl FromStr for LockToken {
 
     /// Parses the hyphenated form `aabbccdd-eeff-0011-2233-445566778899` (hyphens optional).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad =
-            || EntityError::InvalidArgument(format!("'{s}' is not a valid lock token (a GUID)."));
-        let hex: Vec<u8> = s.bytes().filter(|&c| c != b'-').collect();
-        if hex.len() != 32 {
-            return Err(bad());
-        }
-        let mut out = [0u8; 16];
-        for (i, pair) in hex.chunks(2).enumerate() {
-            let text = std::str::from_utf8(pair).map_err(|_| bad())?;
-            out[i] = u8::from_str_radix(text, 16).map_err(|_| bad())?;
-        }
-        Ok(Self(out))
+        guid::parse_hyphenated(s).map(Self).ok_or_else(|| {
+            EntityError::InvalidArgument(format!("'{s}' is not a valid lock token (a GUID)."))
+        })
     }
 }
 

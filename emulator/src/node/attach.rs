@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::address::{self, Node};
 use super::errors;
 use super::outgoing::{ReceiverLink, Source};
-use super::{time, NodeHandler, RequestNode};
+use super::{NodeHandler, RequestNode};
 use crate::amqp::{AttachReply, Context, LinkId};
 use crate::entity::{
     EntityError, EntityHandle, ReceiveMode, SessionLock, SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER,
@@ -255,7 +255,7 @@ impl NodeHandler {
         let mut properties = Fields::new();
         properties.insert(
             Symbol::from(LOCKED_UNTIL_UTC),
-            Value::Long(time::dotnet_ticks(locked_until)),
+            Value::Long(crate::ticks::to_ticks(locked_until)),
         );
         reply.properties = Some(properties);
         if let Err(error) = cx.accept_attach(link, reply) {

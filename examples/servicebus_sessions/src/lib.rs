@@ -2,7 +2,7 @@
 //! (session id = customer id) and are processed strictly in order, while different
 //! customers are processed in parallel.
 //!
-//! The functions live in the library so that the tests (`tests/with_harness.rs`) link them;
+//! The functions live in the library so that the tests (`tests/it/with_harness.rs`) link them;
 //! `main.rs` runs [`host`]'s command line.
 
 use berth::prelude::*;

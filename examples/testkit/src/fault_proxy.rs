@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How writes are shaped: each chunk read is written in pieces of 1..=`max_chunk` bytes
 /// (sizes drawn from the connection's seeded generator), `delay` apart.
@@ -173,27 +173,18 @@ impl FaultProxy {
     /// Waits (polling, at most `limit`) until at least one connection is open through the
     /// proxy, e.g. the client's next one after a cut.
     pub fn wait_for_connection(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.open_connections() == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "no connection was opened through the proxy in {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::wait::poll_until(
+            "a connection through the proxy",
+            limit,
+            || self.open_connections() > 0,
+            || "no open connection",
+        );
     }
 
     /// Waits (polling, at most `limit`) until the proxy has cut at least `cuts` connections.
     pub fn wait_for_cuts(&self, cuts: u64, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.cuts() < cuts {
-            assert!(
-                Instant::now() < deadline,
-                "the proxy cut {} connections in {limit:?}, not {cuts}: no traffic reached the armed byte",
-                self.cuts()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let what = format!("{cuts} cuts by the proxy (traffic reaching the armed byte)");
+        crate::wait::poll_until(&what, limit, || self.cuts() >= cuts, || self.cuts());
     }
 }
 

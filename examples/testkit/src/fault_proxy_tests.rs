@@ -39,12 +39,8 @@ fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     out
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "waited 10 s for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    crate::wait::poll_until(what, Duration::from_secs(10), done, || "not yet");
 }
 
 #[test]

@@ -15,10 +15,15 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod fault_proxy;
+pub mod wait;
 pub use fault_proxy::{fault_seed, FaultDice, FaultProxy, Shaping};
 
 /// How long a wait may go without a new log line before the test fails.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long [`RunningApp::wait_for`] waits in all, however chatty the app (the soak's
+/// longest wait is well under a minute).
+const WAIT_LIMIT: Duration = Duration::from_secs(300);
 
 /// A running app, started with `start --log-format json`, and the log lines it wrote.
 pub struct RunningApp {
@@ -56,12 +61,19 @@ impl RunningApp {
     }
 
     /// Reads log lines until `done` holds on all seen so far; fails when the app goes
-    /// quiet for a minute instead of hanging.
+    /// quiet for a minute, or logs for five without `done` holding, instead of hanging.
     pub fn wait_for(&mut self, mut done: impl FnMut(&[Value]) -> bool) {
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
         while !done(&self.seen) {
             match self.lines.recv_timeout(QUIET_LIMIT) {
                 Ok(line) => self.seen.push(line),
                 Err(e) => panic!("the app stopped logging ({e}); saw:\n{:#?}", self.seen),
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!(
+                    "waited {WAIT_LIMIT:?} for the app's log to get there, in vain; saw:\n{:#?}",
+                    self.seen
+                );
             }
         }
     }

@@ -1,19 +1,10 @@
-//! Times on the wire: .NET ticks (`com.microsoft:locked-until-utc`) and AMQP timestamps.
+//! Times on the wire: .NET ticks (`com.microsoft:locked-until-utc`, converted by the
+//! broker's [`berth_emulator::ticks`]: one copy) and AMQP timestamps.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use berth_emulator::ticks::from_ticks;
 use fe2o3_amqp_types::primitives::{Timestamp, Value};
-
-/// .NET ticks (100 ns since 0001-01-01 UTC) at the Unix epoch.
-const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
-
-/// A .NET ticks value as a `SystemTime`; `None` for values before the Unix epoch
-/// (e.g. the `DateTime.MinValue` sentinel).
-pub(crate) fn from_ticks(ticks: i64) -> Option<SystemTime> {
-    let since_epoch = ticks.checked_sub(UNIX_EPOCH_TICKS)?;
-    let since_epoch = u64::try_from(since_epoch).ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_nanos(since_epoch).saturating_mul(100))
-}
 
 /// An AMQP timestamp (milliseconds since the Unix epoch) as a `SystemTime`.
 pub(crate) fn from_millis(millis: i64) -> Option<SystemTime> {
@@ -53,21 +44,6 @@ pub(crate) fn time_value(value: &Value) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticks_at_known_dates() {
-        assert_eq!(from_ticks(UNIX_EPOCH_TICKS), Some(UNIX_EPOCH));
-        // 2024-01-01T00:00:00Z = 1704067200 s = 638396640000000000 ticks.
-        assert_eq!(
-            from_ticks(638_396_640_000_000_000),
-            Some(UNIX_EPOCH + Duration::from_secs(1_704_067_200))
-        );
-        assert_eq!(
-            from_ticks(UNIX_EPOCH_TICKS + 15),
-            Some(UNIX_EPOCH + Duration::from_nanos(1500))
-        );
-        assert_eq!(from_ticks(0), None);
-    }
 
     #[test]
     fn lock_expiry_accepts_ticks_and_timestamps() {

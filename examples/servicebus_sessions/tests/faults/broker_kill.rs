@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use examples_testkit::{count, fault_seed, FaultDice};
+use examples_testkit::{count, fault_seed, wait, FaultDice};
 
 use super::orders::{self, port_of, send_command, wait_until_queue_empty};
 use super::verdict::{first_after, now, recovery, Verdict};
@@ -51,14 +51,12 @@ fn a_killed_broker_restarted_on_its_data_loses_nothing_acknowledged_and_keeps_or
     let mut kills = Vec::new();
     let mut restarts = Vec::new();
     for round in &rounds {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while sending.load(Ordering::SeqCst) < *round {
-            assert!(
-                Instant::now() < deadline,
-                "the producer did not reach round {round} in two minutes"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait::poll_until(
+            &format!("the producer to reach round {round}"),
+            Duration::from_secs(120),
+            || sending.load(Ordering::SeqCst) >= *round,
+            || sending.load(Ordering::SeqCst),
+        );
         std::thread::sleep(Duration::from_millis(dice.below(150)));
         setup.broker.kill();
         let killed_at = now();
@@ -121,17 +119,18 @@ fn host_send_fails_clearly_when_the_broker_is_killed_during_it() {
     let mut command = send_command(&setup.dir, &setup.cs, 1_000, 1..=100);
     command.stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while orders::peek(&setup.cs, false) == serde_json::json!([]) {
-        assert!(
-            Instant::now() < deadline,
-            "the send stored nothing in a minute"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the send ended before the kill"
-        );
-    }
+    wait::poll_until(
+        "the send to store something",
+        Duration::from_secs(60),
+        || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the send ended before the kill"
+            );
+            orders::peek(&setup.cs, false) != serde_json::json!([])
+        },
+        || "an empty queue",
+    );
     setup.broker.kill();
     let outcome = finish(child, SEND_LIMIT);
     let _ = std::fs::remove_dir_all(&setup.dir);

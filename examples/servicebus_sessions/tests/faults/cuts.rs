@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use examples_testkit::{at_least, count, fault_seed, FaultDice, FaultProxy, Shaping};
+use examples_testkit::{at_least, count, fault_seed, wait, FaultDice, FaultProxy, Shaping};
 
 use super::orders::{wait_until_queue_empty, with_port};
 use super::verdict::{first_after, log_time, now, recovery, Verdict};
@@ -37,9 +37,12 @@ fn twenty_cuts_during_a_run_lose_nothing_and_keep_each_session_in_order() {
         if dice.below(2) == 0 {
             proxy.cut_all();
         } else {
-            while proxy.cut_at_random_point(4096) == 0 {
-                proxy.wait_for_connection(Duration::from_secs(60));
-            }
+            wait::poll_until(
+                "an open connection to arm a cut in",
+                Duration::from_secs(60),
+                || proxy.cut_at_random_point(4096) > 0,
+                || "no connection through the proxy",
+            );
             proxy.wait_for_cuts(before + 1, Duration::from_secs(60));
         }
         faults.push(now());

@@ -133,18 +133,16 @@ pub fn assert_queue_empty(cs: &str) {
     );
 }
 
-/// Looks (with `peek`, every 200 ms, for at most a minute: the broker has no event for it)
-/// until the queue is empty.
+/// Looks (with `peek`, for at most a minute: the broker has no event for it) until the
+/// queue is empty.
 pub fn wait_until_queue_empty(cs: &str) {
-    for _ in 0..300 {
-        if peek(cs, false) == serde_json::json!([]) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    panic!(
-        "the queue still has messages after a minute: {}",
-        peek(cs, false)
+    examples_testkit::wait::poll(
+        "an empty queue",
+        std::time::Duration::from_secs(60),
+        || match peek(cs, false) {
+            empty if empty == serde_json::json!([]) => Ok(()),
+            messages => Err(messages),
+        },
     );
 }
 

@@ -1,0 +1,11 @@
+//! The official Python SDK (`azure-servicebus` 7.15, installed by `scripts/install-sdks`)
+//! against the embedded broker: one test per scenario script in `tests/sdk/python/`.
+
+use super::harness::Sdk;
+use super::scenarios;
+
+scenario_tests!(Sdk::Python;
+    session_roundtrip, abandon, defer, dead_letter, session_state, renew_session_lock, peek,
+    schedule_cancel, lock_expiry, session_lock_lost, release_on_close, max_delivery, locked_session, no_session_id, wrong_key, listen_only,
+    topic_fanout, receive_and_delete, full_batch, list_sessions, message_properties, session_subscription,
+);

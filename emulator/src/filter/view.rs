@@ -59,6 +59,7 @@ pub struct MessageView {
     pub sequence_number: Option<i64>,
     /// `sys.DeliveryCount`.
     pub delivery_count: i64,
-    /// The application properties, by name as sent (names are matched case-sensitively).
+    /// The application properties, by name as sent (a filter looks a name up exactly first,
+    /// then ignoring case: Azure documents property names as case-insensitive).
     pub user: BTreeMap<String, Value>,
 }

@@ -19,9 +19,9 @@
 //! ```
 //!
 //! Keywords and function names are case-insensitive; property names too (system properties
-//! by name, application properties exact name first, see [`eval`]). Where each piece of the
-//! semantics is chosen: types and operators in [`ops`], conditions and unknown in [`eval`],
-//! LIKE in [`like`], system properties in [`system`], actions in [`action`].
+//! by name, application properties exact name first, see `eval.rs`). Where each piece of the
+//! semantics is chosen: types and operators in `ops.rs`, conditions and unknown in `eval.rs`,
+//! LIKE in `like.rs`, system properties in `system.rs`, actions in `action.rs`.
 //!
 //! Limits, so that no input can hurt the broker: an expression is at most
 //! [`MAX_EXPRESSION_CHARS`] characters (Azure's documented limit for both filters and

@@ -9,7 +9,7 @@ use super::MessageState;
 impl EntityState {
     /// Applies every change due at `now`.
     pub fn process_due(&mut self, now: Instant) {
-        for sub in [Sub::Main, Sub::DeadLetter] {
+        for sub in [Sub::Main, Sub::DeadLetter, Sub::TransferDeadLetter] {
             while let Some(&(deadline, seq)) = self.sub(sub).lock_deadlines.first() {
                 if deadline > now {
                     break;
@@ -67,6 +67,15 @@ impl EntityState {
             msg.enqueued = at;
         }
         let session = msg.session.clone();
+        if self.options.forward_to.is_some() {
+            // An auto-forwarding entity holds a scheduled message until its time, then
+            // forwards it (the log keeps it here until the forward is logged).
+            if let Some(msg) = self.remove(Sub::Main, seq) {
+                self.outbox
+                    .push(super::forward::Outgoing::from_stored(seq, Sub::Main, false, msg));
+            }
+            return;
+        }
         self.make_available(Sub::Main, seq, session.as_ref());
     }
 
@@ -75,6 +84,7 @@ impl EntityState {
         let firsts = [
             self.main.lock_deadlines.first().map(|d| d.0),
             self.dlq.lock_deadlines.first().map(|d| d.0),
+            self.tdlq.lock_deadlines.first().map(|d| d.0),
             self.sessions
                 .as_ref()
                 .and_then(|s| s.deadlines.first().map(|d| d.0)),

@@ -7,14 +7,16 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
+use super::forward::{forward, Outgoing, Router};
 use super::journal::Journal;
 use super::session::SessionLock;
 use super::state::{EntityState, Sub};
+use super::status::{Lifecycle, Operation};
 use super::timer::TimerHandle;
 use super::wait::{take_many, wait_until};
 use super::{
-    Disposition, EntityCounts, EntityError, EntityKind, EntityOptions, LockToken, MessageState,
-    ReceiveMode, ReceivedMessage,
+    Disposition, EntityCounts, EntityError, EntityKind, EntityOptions, EntityStatus, LockToken,
+    MessageState, ReceiveMode, ReceivedMessage,
 };
 use crate::store::Commit;
 
@@ -28,10 +30,23 @@ pub(crate) struct EntityShared {
     pub key: String,
     pub path: Arc<str>,
     pub dlq_path: Arc<str>,
+    pub tdlq_path: Arc<str>,
     pub options: EntityOptions,
     pub state: Mutex<EntityState>,
+    /// Live status and last activity (a subscription's points at its topic's).
+    pub lifecycle: Arc<Lifecycle>,
+    pub router: Router,
     timer: TimerHandle,
     me: Weak<EntityShared>,
+}
+
+/// What an entity is made of besides its options: shared with the namespace.
+pub(crate) struct Parts {
+    pub journal: Journal,
+    pub timer: TimerHandle,
+    pub router: Router,
+    /// The topic's lifecycle, for a subscription.
+    pub parent: Option<Arc<Lifecycle>>,
 }
 
 impl EntityShared {
@@ -40,19 +55,22 @@ impl EntityShared {
         key: String,
         path: String,
         options: EntityOptions,
-        journal: Journal,
-        timer: TimerHandle,
+        parts: Parts,
     ) -> Arc<Self> {
         let path: Arc<str> = path.into();
         let dlq_path: Arc<str> = format!("{path}/$DeadLetterQueue").into();
+        let tdlq_path: Arc<str> = format!("{path}/$Transfer/$DeadLetterQueue").into();
         Arc::new_cyclic(|me| Self {
             kind,
             key,
-            state: Mutex::new(EntityState::new(options.clone(), path.clone(), journal)),
+            state: Mutex::new(EntityState::new(options.clone(), path.clone(), parts.journal)),
             path,
             dlq_path,
+            tdlq_path,
+            lifecycle: Lifecycle::new(options.status, parts.parent),
             options,
-            timer,
+            router: parts.router,
+            timer: parts.timer,
             me: me.clone(),
         })
     }
@@ -62,8 +80,36 @@ impl EntityShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the state after applying what is due, then re-arms the timer.
+    /// Runs a receiving-side `f` (receive, settle, peek, sessions) on the state after applying
+    /// what is due, then re-arms the timer; refused while the status disables receiving.
+    /// Counts as activity.
     pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut EntityState, Instant, SystemTime) -> Result<R, EntityError>,
+    ) -> Result<R, EntityError> {
+        self.lifecycle.check(Operation::Receive, &self.path)?;
+        self.lifecycle.touch();
+        self.run(f)
+    }
+
+    /// Like [`with`](Self::with) for the sending side (the caller checks the status).
+    pub fn with_any<R>(
+        &self,
+        f: impl FnOnce(&mut EntityState, Instant, SystemTime) -> Result<R, EntityError>,
+    ) -> Result<R, EntityError> {
+        self.lifecycle.touch();
+        self.run(f)
+    }
+
+    /// Like [`with`](Self::with) with no status check and no activity (counts, bookkeeping).
+    pub fn with_quiet<R>(
+        &self,
+        f: impl FnOnce(&mut EntityState, Instant, SystemTime) -> Result<R, EntityError>,
+    ) -> Result<R, EntityError> {
+        self.run(f)
+    }
+
+    fn run<R>(
         &self,
         f: impl FnOnce(&mut EntityState, Instant, SystemTime) -> Result<R, EntityError>,
     ) -> Result<R, EntityError> {
@@ -75,7 +121,44 @@ impl EntityShared {
         st.process_due(now);
         let result = f(&mut st, now, SystemTime::now());
         self.rearm(&mut st);
+        let outbox = std::mem::take(&mut st.outbox);
+        drop(st);
+        self.send_on(outbox);
         result
+    }
+
+    /// Forwards what left the entity by auto-forwarding (no lock held).
+    fn send_on(&self, outbox: Vec<Outgoing>) {
+        if outbox.is_empty() {
+            return;
+        }
+        if let Some(me) = self.me.upgrade() {
+            for out in outbox {
+                forward(&me, out);
+            }
+        }
+    }
+
+    /// Accepts a message forwarded here (following this entity's own forwarding).
+    pub fn accept_forwarded(self: &Arc<Self>, out: &Outgoing) -> Result<(i64, Commit), EntityError> {
+        self.lifecycle.check(Operation::Send, &self.path)?;
+        let (seqs, outgoing, mut commit) = self.with_any(|st, now, wall| {
+            let (seqs, outgoing) = st.accept(
+                std::slice::from_ref(&out.msg),
+                out.carried.as_ref(),
+                out.hops,
+                now,
+                wall,
+            )?;
+            Ok((seqs, outgoing, st.journal.commit()))
+        })?;
+        let mut seq = seqs.first().copied().flatten();
+        for o in outgoing {
+            let (s, c) = forward(self, o);
+            commit = commit.and(c);
+            seq = seq.or(s);
+        }
+        Ok((seq.unwrap_or(0), commit))
     }
 
     /// Arms the namespace timer if the earliest deadline moved earlier.
@@ -97,6 +180,9 @@ impl EntityShared {
         }
         st.process_due(Instant::now());
         self.rearm(&mut st);
+        let outbox = std::mem::take(&mut st.outbox);
+        drop(st);
+        self.send_on(outbox);
     }
 }
 
@@ -118,6 +204,7 @@ impl EntityHandle {
         match self.sub {
             Sub::Main => &self.shared.path,
             Sub::DeadLetter => &self.shared.dlq_path,
+            Sub::TransferDeadLetter => &self.shared.tdlq_path,
         }
     }
 
@@ -126,9 +213,37 @@ impl EntityHandle {
         self.shared.kind
     }
 
-    /// Whether this is a dead-letter sub-queue.
+    /// Whether this is a dead-letter sub-queue (or the transfer dead-letter sub-queue).
     pub fn is_dead_letter_queue(&self) -> bool {
-        self.sub == Sub::DeadLetter
+        self.sub != Sub::Main
+    }
+
+    /// The entity's transfer dead-letter sub-queue (`$Transfer/$DeadLetterQueue`): messages
+    /// auto-forwarding could not deliver.
+    pub fn transfer_dead_letter_queue(&self) -> EntityHandle {
+        Self::new(self.shared.clone(), Sub::TransferDeadLetter)
+    }
+
+    /// The entity's status now (a subscription's own; its topic's may refuse more).
+    pub fn status(&self) -> EntityStatus {
+        self.shared.lifecycle.status()
+    }
+
+    /// When the entity was last active (sends, receives, peeks, settlement, session
+    /// operations, updates), on the broker's monotonic clock.
+    pub fn last_active(&self) -> Instant {
+        self.shared.lifecycle.last_active()
+    }
+
+    /// Messages waiting to be auto-forwarded and messages in the transfer dead-letter
+    /// sub-queue (`TransferMessageCount`, `TransferDeadLetterMessageCount`).
+    pub fn transfer_counts(&self) -> Result<TransferCounts, EntityError> {
+        self.shared.with_quiet(|st, _, _| {
+            Ok(TransferCounts {
+                transfer: st.outbox.len(),
+                transfer_dead_lettered: st.tdlq.messages.len(),
+            })
+        })
     }
 
     /// The entity's options.
@@ -153,7 +268,7 @@ impl EntityHandle {
 
     /// Runtime counts (O(messages): for diagnostics and management, not the hot path).
     pub fn counts(&self) -> Result<EntityCounts, EntityError> {
-        self.shared.with(|st, _, _| {
+        self.shared.with_quiet(|st, _, _| {
             let mut c = EntityCounts {
                 dead_lettered: st.dlq.messages.len(),
                 locked: st.main.locks.len() + st.dlq.locks.len(),
@@ -261,7 +376,7 @@ impl EntityHandle {
     fn main_only(&self) -> Result<(), EntityError> {
         match self.sub {
             Sub::Main => Ok(()),
-            Sub::DeadLetter => Err(EntityError::NotAllowed(
+            Sub::DeadLetter | Sub::TransferDeadLetter => Err(EntityError::NotAllowed(
                 super::error::SESSION_RECEIVER_ON_SESSIONLESS_ENTITY.into(),
             )),
         }
@@ -336,6 +451,16 @@ impl EntityHandle {
         self.shared
             .with(|st, _, _| st.list_sessions(updated_after, skip, top))
     }
+}
+
+/// Auto-forwarding counts of a queue or subscription.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferCounts {
+    /// Messages waiting to be forwarded (always 0 between operations: forwarding happens as
+    /// messages arrive).
+    pub transfer: usize,
+    /// Messages in the transfer dead-letter sub-queue.
+    pub transfer_dead_lettered: usize,
 }
 
 /// Refuses session states above [`MAX_SESSION_STATE_BYTES`].

@@ -149,6 +149,7 @@ fn entities_for(functions: &[ResolvedFunction]) -> EntitiesConfig {
         .map(|(name, subscriptions)| TopicConfig {
             name,
             subscriptions,
+            ..TopicConfig::default()
         })
         .collect();
     config
@@ -159,11 +160,6 @@ pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
     EntityConfig {
         name: name.to_owned(),
         requires_session: Some(requires_session),
-        lock_duration: None,
-        max_delivery_count: None,
-        default_message_time_to_live: None,
-        dead_lettering_on_message_expiration: None,
-        max_size_bytes: None,
-        max_size_in_megabytes: None,
+        ..EntityConfig::default()
     }
 }

@@ -116,6 +116,7 @@ mod restore;
 mod send;
 mod session;
 mod sessions;
+mod shared;
 mod settle;
 mod state;
 mod status;

@@ -6,8 +6,9 @@
 //! `MessagingEntityDisabledError`, the JS SDK `MessagingEntityDisabledError`). A subscription
 //! is also refused what its topic's status refuses.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -86,7 +87,10 @@ pub(crate) enum Operation {
 /// An entity's live status and last activity; a subscription's points at its topic's.
 pub(crate) struct Lifecycle {
     status: AtomicU8,
-    last_active: Mutex<Instant>,
+    /// When it was created; `last_active` counts nanoseconds from there (an atomic, so the hot
+    /// path takes no lock to record activity).
+    born: Instant,
+    last_active: AtomicU64,
     parent: Option<Arc<Lifecycle>>,
 }
 
@@ -94,7 +98,8 @@ impl Lifecycle {
     pub fn new(status: EntityStatus, parent: Option<Arc<Lifecycle>>) -> Arc<Self> {
         Arc::new(Self {
             status: AtomicU8::new(status.code()),
-            last_active: Mutex::new(Instant::now()),
+            born: Instant::now(),
+            last_active: AtomicU64::new(0),
             parent,
         })
     }
@@ -132,13 +137,15 @@ impl Lifecycle {
         let now = Instant::now();
         let mut at = Some(self);
         while let Some(l) = at {
-            *l.last_active.lock().unwrap_or_else(|e| e.into_inner()) = now;
+            let since = now.saturating_duration_since(l.born).as_nanos();
+            l.last_active
+                .fetch_max(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
             at = l.parent.as_deref();
         }
     }
 
     /// When the entity was last active.
     pub fn last_active(&self) -> Instant {
-        *self.last_active.lock().unwrap_or_else(|e| e.into_inner())
+        self.born + Duration::from_nanos(self.last_active.load(Ordering::Relaxed))
     }
 }

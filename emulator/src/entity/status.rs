@@ -5,6 +5,15 @@
 //! (AMQP condition `com.microsoft:entity-disabled`; the Python SDK raises
 //! `MessagingEntityDisabledError`, the JS SDK `MessagingEntityDisabledError`). A subscription
 //! is also refused what its topic's status refuses.
+//!
+//! Service Bus's docs ("Suspend and reactivate messaging entities") say a disabled entity keeps
+//! its messages and "messages cannot be removed or added". Chosen where they are silent:
+//! "receive" covers everything on the receiving side — receive, peek, settlement, lock renewal,
+//! deferred receive and session operations (on the dead-letter sub-queues too); "send" covers
+//! sends, scheduling, cancelling and arriving by auto-forwarding (refused ones go to the
+//! forwarding entity's transfer dead-letter queue). Links attach either way; the operation is
+//! refused. The text is "Messaging entity 'PATH' is currently disabled[ for send operations |
+//! for receive operations]." (Service Bus's own adds a tracking id).
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;

@@ -43,8 +43,8 @@ impl EntityState {
     }
 
     /// Takes messages sent (or forwarded) to this queue: drops duplicates, enqueues what
-    /// stays, and hands back what a forwarding queue sends on. Returns each message's sequence
-    /// number (`None`: forwarded; the forward gives it one) and the messages to forward.
+    /// stays, and hands back what a forwarding queue sends on. `on_seq` hears each message's
+    /// sequence number in order (`None`: forwarded; the forward gives it one).
     pub fn accept(
         &mut self,
         msgs: &[NewMessage],
@@ -52,16 +52,16 @@ impl EntityState {
         hops: u8,
         now: Instant,
         wall: SystemTime,
-    ) -> Result<(Vec<Option<i64>>, Vec<Outgoing>), EntityError> {
+        mut on_seq: impl FnMut(Option<i64>),
+    ) -> Result<Vec<Outgoing>, EntityError> {
         self.journal.check()?;
         let forwarding = self.options.forward_to.is_some();
         let stays = |m: &&NewMessage| !forwarding || is_scheduled(m, wall);
         self.check_send(msgs.iter().filter(stays), self.options.max_size_bytes)?;
-        let mut seqs = Vec::with_capacity(msgs.len());
         let mut outgoing = Vec::new();
         for m in msgs {
             if let Some(seq) = self.duplicate_of(m, now) {
-                seqs.push(Some(seq));
+                on_seq(Some(seq));
                 continue;
             }
             if !stays(&m) {
@@ -74,7 +74,7 @@ impl EntityState {
                     carried: carried.cloned(),
                     hops,
                 });
-                seqs.push(None);
+                on_seq(None);
                 continue;
             }
             let seq = self.next_seq;
@@ -84,9 +84,9 @@ impl EntityState {
                 .log(|id| enqueue_record(id, &ids, seq, m, wall));
             self.enqueue(seq, m, carried, Duration::MAX, now, wall);
             self.remember(m, now, wall, seq);
-            seqs.push(Some(seq));
+            on_seq(Some(seq));
         }
-        Ok((seqs, outgoing))
+        Ok(outgoing)
     }
 
     /// The number of the kept message if `m` is a duplicate.
@@ -310,9 +310,16 @@ impl Sender {
         match &self.target {
             Target::Queue(q) => {
                 q.lifecycle.check(Operation::Send, &q.path)?;
-                let (seqs, outgoing, mut commit) = q.with_any(|st, now, wall| {
-                    let (seqs, outgoing) = st.accept(msgs, None, 0, now, wall)?;
-                    Ok((seqs, outgoing, st.journal.commit()))
+                if q.options.forward_to.is_none() {
+                    return q.with_any(|st, now, wall| {
+                        st.accept(msgs, None, 0, now, wall, |s| on_seq(s.unwrap_or(0)))?;
+                        Ok(st.journal.commit())
+                    });
+                }
+                let mut seqs = Vec::with_capacity(msgs.len());
+                let (outgoing, mut commit) = q.with_any(|st, now, wall| {
+                    let outgoing = st.accept(msgs, None, 0, now, wall, |s| seqs.push(s))?;
+                    Ok((outgoing, st.journal.commit()))
                 })?;
                 let mut outgoing = outgoing.into_iter();
                 for seq in seqs {

@@ -135,17 +135,18 @@ impl EntityShared {
     /// Accepts a message forwarded here (following this entity's own forwarding).
     pub fn accept_forwarded(self: &Arc<Self>, out: &Outgoing) -> Result<(i64, Commit), EntityError> {
         self.lifecycle.check(Operation::Send, &self.path)?;
-        let (seqs, outgoing, mut commit) = self.with_any(|st, now, wall| {
-            let (seqs, outgoing) = st.accept(
+        let mut seq = None;
+        let (outgoing, mut commit) = self.with_any(|st, now, wall| {
+            let outgoing = st.accept(
                 std::slice::from_ref(&out.msg),
                 out.carried.as_ref(),
                 out.hops,
                 now,
                 wall,
+                |s| seq = s,
             )?;
-            Ok((seqs, outgoing, st.journal.commit()))
+            Ok((outgoing, st.journal.commit()))
         })?;
-        let mut seq = seqs.first().copied().flatten();
         for o in outgoing {
             let (s, c) = forward(self, o);
             commit = commit.and(c);

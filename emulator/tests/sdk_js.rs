@@ -13,4 +13,5 @@ scenario_tests!(Sdk::Js;
     session_roundtrip, abandon, defer, dead_letter, session_state, renew_session_lock, peek,
     schedule_cancel, lock_expiry, session_lock_lost, release_on_close, max_delivery, locked_session, no_session_id, wrong_key, listen_only,
     topic_fanout, receive_and_delete, full_batch, message_properties, session_subscription,
+    duplicate_detection, auto_forward, entity_status,
 );

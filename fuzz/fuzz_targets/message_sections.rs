@@ -22,6 +22,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         enqueue_sequence_number: 0,
         dead_letter_reason: Some("reason"),
         dead_letter_description: None,
+        dead_letter_source: Some("source"),
     };
     let mut out = Vec::new();
     let _ = codec::encode_delivery(data, &stamp, &mut out);

@@ -6,8 +6,9 @@
 //! | `GET /health` | `{"status":"ok"}` |
 //! | `GET /entities` | every queue, topic and subscription with its options and counts |
 //! | `GET /entities/{path}` | one (`orders`, `events/Subscriptions/audit`) |
-//! | `PUT /queues/{name}` | create a queue; body: options (`requires_session`, `lock_duration`, `max_delivery_count`, `default_message_time_to_live`, `dead_lettering_on_message_expiration`, `max_size_bytes`), all optional |
-//! | `PUT /topics/{name}` | create a topic |
+//! | `PUT /queues/{name}` | create a queue; body: options (`requires_session`, `lock_duration`, `max_delivery_count`, `default_message_time_to_live`, `dead_lettering_on_message_expiration`, `max_size_bytes`, `requires_duplicate_detection`, `duplicate_detection_history_time_window`, `forward_to`, `forward_dead_lettered_messages_to`, `status`, `auto_delete_on_idle`), all optional |
+//! | `PUT /topics/{name}` | create a topic; body: options (`default_message_time_to_live`, `max_size_bytes`, `requires_duplicate_detection`, `duplicate_detection_history_time_window`, `status`, `auto_delete_on_idle`), all optional |
+//! | `PATCH /entities/{path}` | update an entity: body `{"status": "Active" \| "Disabled" \| "SendDisabled" \| "ReceiveDisabled"}` (other keys: 400 naming them) |
 //! | `PUT /topics/{topic}/subscriptions/{name}` | create a subscription; body: options |
 //! | `DELETE /entities/{path}` | delete a queue, topic (with its subscriptions) or subscription |
 //!

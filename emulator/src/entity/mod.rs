@@ -10,7 +10,8 @@
 //! ```text
 //! Namespace (Clone, Send + Sync)
 //!   in_memory() | open(dir).await | open_with(dir, StoreOptions).await
-//!   create_queue(name, EntityOptions) / create_topic(name) / create_subscription(topic, name, EntityOptions)
+//!   create_queue(name, EntityOptions) / create_topic(name) / create_topic_with(name, TopicOptions)
+//!   create_subscription(topic, name, EntityOptions) / set_status(path, EntityStatus)
 //!   apply_config(&EntitiesConfig) / delete(path) / entities() -> Vec<EntityInfo>
 //!   resolve(path) -> Node::{Entity(EntityHandle), Topic(TopicHandle)}
 //!   sender(path) -> Sender            (queue or topic; subscription/DLQ refused with SB's text)
@@ -29,7 +30,8 @@
 //!   peek(from_seq, max, Option<session>)            receive_deferred(&[seq], mode, Option<session>)
 //!   accept_session(id) -> SessionLock               try_accept_next_session(Option<&Waker>) / accept_next_session().await
 //!   renew_session_lock(id) / session_state(id) / set_session_state(id, Option<Bytes>) / list_sessions(after, skip, top)
-//!   counts(), options(), path(), kind(), requires_session(), dead_letter_queue()
+//!   counts(), transfer_counts(), options(), status(), path(), kind(), requires_session(),
+//!   dead_letter_queue(), transfer_dead_letter_queue()
 //!
 //! SessionLock (dropping it releases the session)
 //!   session_id(), locked_until(), try_receive(mode, waker), receive(mode).await, try_receive_many(..)
@@ -65,6 +67,10 @@
 //!   fails the whole send.
 //! * **Quota**: a send that would take the entity (main + dead-letter) past `max_size_bytes`
 //!   fails with [`EntityError::QuotaExceeded`].
+//! * **Duplicate detection**, **auto-forwarding** (and the transfer dead-letter sub-queue),
+//!   **status** and **auto-delete on idle**: see the `dedup`, `forward`, `status` and `idle`
+//!   modules' documentation (and [`EntityOptions`], [`TopicOptions`]) for what Service Bus
+//!   does and what was chosen where its documentation is silent.
 //!
 //! # Waiting
 //!
@@ -89,17 +95,22 @@
 //! logged but not awaited. Locks and delivery counts are not durable.
 
 mod activation;
+mod apply;
 mod config;
+mod dedup;
 mod duration;
 mod error;
 mod expiry;
+mod forward;
 mod handle;
 mod inspect;
+mod idle;
 mod journal;
 mod message;
 mod namespace;
 mod options;
 mod path;
+mod publish;
 mod ready;
 mod receive;
 mod registry;
@@ -108,12 +119,15 @@ mod runtime;
 mod send;
 mod session;
 mod sessions;
+mod shared;
 mod settle;
 mod state;
+mod status;
 mod timer;
 mod token;
 mod topic;
 mod topic_peek;
+mod topic_options;
 mod wait;
 
 pub use crate::store::{Commit, StoreOptions};
@@ -124,13 +138,20 @@ pub use error::{
     SENDER_ON_SUBSCRIPTION, SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER, SESSION_ID_MISSING,
     SESSION_RECEIVER_ON_SESSIONLESS_ENTITY,
 };
-pub use handle::{EntityHandle, MAX_SESSION_STATE_BYTES};
+pub use handle::{EntityHandle, TransferCounts, MAX_SESSION_STATE_BYTES};
+pub use idle::SWEEP_EVERY as IDLE_SWEEP_EVERY;
 pub use message::{
     DeadLetterInfo, Disposition, MessageState, NewMessage, ReceiveMode, ReceivedMessage,
-    MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED,
+    MAX_DELIVERY_COUNT_EXCEEDED, MAX_TRANSFER_HOPS, MAX_TRANSFER_HOP_COUNT_EXCEEDED, TTL_EXPIRED,
 };
 pub use namespace::{Namespace, Node};
-pub use options::{EntityOptions, MAX_LOCK_DURATION};
+pub use options::{
+    EntityOptions, DEFAULT_DUPLICATE_DETECTION_WINDOW, MAX_DUPLICATE_DETECTION_WINDOW,
+    MAX_LOCK_DURATION, MIN_AUTO_DELETE_ON_IDLE, MIN_DUPLICATE_DETECTION_WINDOW,
+};
+pub(crate) use state::Sub;
+pub use status::EntityStatus;
+pub use topic_options::TopicOptions;
 pub use path::{EntityName, EntityPath};
 pub use runtime::{
     MessageCountDetails, QueueRuntimeProperties, RuntimeProperties, SubscriptionRuntimeProperties,
@@ -178,8 +199,10 @@ pub struct EntityInfo {
     pub path: String,
     /// Its kind.
     pub kind: EntityKind,
-    /// Its options (`None` for topics).
+    /// Its options, with the live status (`None` for topics).
     pub options: Option<EntityOptions>,
+    /// A topic's options, with the live status (`None` for queues and subscriptions).
+    pub topic_options: Option<TopicOptions>,
     /// Its counts (zero for topics).
     pub counts: EntityCounts,
     /// Its runtime properties as Azure's administration clients report them.

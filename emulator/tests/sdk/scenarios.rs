@@ -6,6 +6,10 @@ use serde_json::{json, Value};
 
 use super::harness::{run, Events, Sdk};
 
+#[path = "fidelity.rs"]
+mod fidelity;
+pub use fidelity::{auto_forward, duplicate_detection, entity_status};
+
 /// Every test broker gets these entities.
 const ENTITIES: &str = r#"
 [[queues]]

@@ -7,9 +7,7 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::entity::{
-    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, Namespace,
-};
+use crate::entity::{Commit, EntityConfig, EntityError, EntityInfo, EntityKind, Namespace};
 
 /// Answers one request; `segments` are the path's, each decoded (see [`segments`]).
 pub(super) async fn route(
@@ -26,7 +24,13 @@ pub(super) async fn route(
         )),
         (&Method::GET, ["entities", rest @ ..]) => find(namespace, &rest.join("/")),
         (&Method::PUT, ["queues", name]) => {
-            create(namespace, name, body, |o| namespace.create_queue(name, o)).await
+            create(namespace, name, body, |c| match c.rules {
+                Some(_) => Err(EntityError::InvalidArgument(
+                    "rules belong to topic subscriptions, not queues".into(),
+                )),
+                None => namespace.create_queue(name, c.options()),
+            })
+            .await
         }
         (&Method::PUT, ["topics", name]) => match namespace.create_topic(name) {
             Ok(commit) => commit
@@ -39,10 +43,17 @@ pub(super) async fn route(
         },
         (&Method::PUT, ["topics", topic, "subscriptions", name]) => {
             let path = format!("{topic}/Subscriptions/{name}");
-            create(namespace, &path, body, |o| {
-                namespace.create_subscription(topic, name, o)
+            create(namespace, &path, body, |c| match c.rule_set()? {
+                Some(rules) => {
+                    namespace.create_subscription_with_rules(topic, name, c.options(), rules)
+                }
+                None => namespace.create_subscription(topic, name, c.options()),
             })
             .await
+        }
+        (_, ["topics", topic, "subscriptions", subscription, "rules", rest @ ..]) => {
+            let path = format!("{topic}/Subscriptions/{subscription}");
+            super::rules::route(namespace, method, &path, rest, body).await
         }
         (&Method::DELETE, ["entities", rest @ ..]) if !rest.is_empty() => {
             match namespace.delete(&rest.join("/")) {
@@ -56,7 +67,7 @@ pub(super) async fn route(
         }
         _ => Err((
             StatusCode::NOT_FOUND,
-            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, DELETE /entities/PATH", segments.join("/")),
+            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, GET /topics/T/subscriptions/S/rules, PUT|DELETE /topics/T/subscriptions/S/rules/NAME, DELETE /entities/PATH", segments.join("/")),
             "amqp:not-found",
         )),
     };
@@ -67,7 +78,7 @@ pub(super) async fn route(
     }
 }
 
-type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
+pub(super) type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
 
 fn find(namespace: &Namespace, path: &str) -> Outcome {
     namespace
@@ -88,19 +99,19 @@ async fn create(
     namespace: &Namespace,
     path: &str,
     body: &Bytes,
-    make: impl FnOnce(EntityOptions) -> Result<Commit, EntityError>,
+    make: impl FnOnce(&EntityConfig) -> Result<Commit, EntityError>,
 ) -> Outcome {
-    let options = options_from(path, body)?;
-    let commit = make(options).map_err(into_error)?;
+    let config = config_from(path, body)?;
+    let commit = make(&config).map_err(into_error)?;
     commit.wait().await.map_err(into_error)?;
     find(namespace, path).map(|(_, v)| (StatusCode::CREATED, v))
 }
 
-/// Entity options from a JSON body (empty body: the defaults).
-fn options_from(
+/// An entity's configuration from a JSON body (empty body: the defaults), its options checked.
+fn config_from(
     name: &str,
     body: &Bytes,
-) -> Result<EntityOptions, (StatusCode, String, &'static str)> {
+) -> Result<EntityConfig, (StatusCode, String, &'static str)> {
     let mut object = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Map::new()
     } else {
@@ -117,12 +128,14 @@ fn options_from(
     object.insert("name".into(), Value::String(name.to_owned()));
     let config: EntityConfig = serde_json::from_value(Value::Object(object))
         .map_err(|e| bad_request(format!("invalid entity options: {e}")))?;
-    let options = config.options();
-    options.validate().map_err(|e| bad_request(e.to_string()))?;
-    Ok(options)
+    config
+        .options()
+        .validate()
+        .map_err(|e| bad_request(e.to_string()))?;
+    Ok(config)
 }
 
-fn bad_request(message: String) -> (StatusCode, String, &'static str) {
+pub(super) fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     (
         StatusCode::BAD_REQUEST,
         message,
@@ -130,7 +143,7 @@ fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     )
 }
 
-fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
+pub(super) fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
     let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, e.to_string(), e.condition())
 }
@@ -165,7 +178,7 @@ fn entity_json(info: &EntityInfo) -> Value {
     value
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+pub(super) fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

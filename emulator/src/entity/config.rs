@@ -11,7 +11,12 @@
 //! [[topics.subscriptions]]
 //! name = "audit"
 //! max_delivery_count = 3
+//! [[topics.subscriptions.rules]]
+//! name = "red"
+//! sql = "color = 'red'"
 //! ```
+//!
+//! Subscription rules: see [`RuleConfig`].
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +24,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration::parse_duration;
+use super::rule_config::{rule_set, rule_set_or_error, RuleConfig};
+use super::EntityError;
+use crate::filter::RuleSet;
 use super::EntityOptions;
 
 /// A duration written as a humane string (`"60s"`, `"5m"`, `"PT1M"`, `"00:01:00"`).
@@ -101,6 +109,9 @@ pub struct EntityConfig {
     /// give this or `max_size_bytes`, not both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size_in_megabytes: Option<u64>,
+    /// A subscription's rules (`[[topics.subscriptions.rules]]`); left out: `$Default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RuleConfig>>,
 }
 
 impl EntityConfig {
@@ -126,6 +137,11 @@ impl EntityConfig {
         }
     }
 
+    /// The subscription's rules (`None`: `$Default`).
+    pub fn rule_set(&self) -> Result<Option<RuleSet>, EntityError> {
+        rule_set_or_error(self.rules.as_deref())
+    }
+
     /// Settings that contradict each other (the text names the entity).
     fn check(&self) -> Result<(), String> {
         if self.max_size_bytes.is_some() && self.max_size_in_megabytes.is_some() {
@@ -143,8 +159,17 @@ impl EntitiesConfig {
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         let subscriptions = config.topics.iter().flat_map(|t| &t.subscriptions);
-        for entity in config.queues.iter().chain(subscriptions) {
+        for entity in config.queues.iter().chain(subscriptions.clone()) {
             entity.check()?;
+        }
+        if let Some(queue) = config.queues.iter().find(|q| q.rules.is_some()) {
+            return Err(format!(
+                "`{}`: rules belong to topic subscriptions, not queues",
+                queue.name
+            ));
+        }
+        for s in subscriptions {
+            rule_set(s.rules.as_deref()).map_err(|e| format!("`{}`: {e}", s.name))?;
         }
         Ok(config)
     }

@@ -11,6 +11,8 @@
 //! Namespace (Clone, Send + Sync)
 //!   in_memory() | open(dir).await | open_with(dir, StoreOptions).await
 //!   create_queue(name, EntityOptions) / create_topic(name) / create_subscription(topic, name, EntityOptions)
+//!   create_subscription_with_rules(topic, name, EntityOptions, RuleSet)
+//!   add_rule(path, Rule) / remove_rule(path, name) / rules(path) -> Vec<Rule>
 //!   apply_config(&EntitiesConfig) / delete(path) / entities() -> Vec<EntityInfo>
 //!   resolve(path) -> Node::{Entity(EntityHandle), Topic(TopicHandle)}
 //!   sender(path) -> Sender            (queue or topic; subscription/DLQ refused with SB's text)
@@ -60,9 +62,11 @@
 //!   its lock ends. Dead letters do not expire.
 //! * **Sessions**: a session exists while it has messages, state or a lock. Accepting an empty
 //!   session by id is allowed. See [`SessionLock`] for release and expiry.
-//! * **Topics** fan out to every subscription (no rules/filters); with none, a send is accepted
-//!   and dropped. A session subscription refuses a topic message without a session id, which
-//!   fails the whole send.
+//! * **Topics** fan out to the subscriptions whose rules admit the message (`$Default`, the
+//!   true filter, on a new subscription; one copy when any rule without an action matches, one
+//!   more per matching rule with an action); with none, a send is accepted and dropped. A
+//!   session subscription refuses a topic message without a session id that it would admit,
+//!   which fails the whole send.
 //! * **Quota**: a send that would take the entity (main + dead-letter) past `max_size_bytes`
 //!   fails with [`EntityError::QuotaExceeded`].
 //!
@@ -92,6 +96,7 @@ mod config;
 mod duration;
 mod error;
 mod expiry;
+mod fan_out;
 mod handle;
 mod journal;
 mod message;
@@ -102,6 +107,8 @@ mod ready;
 mod receive;
 mod registry;
 mod restore;
+mod rule_config;
+mod rules;
 mod send;
 mod session;
 mod sessions;
@@ -128,6 +135,8 @@ pub use message::{
 pub use namespace::{Namespace, Node};
 pub use options::{EntityOptions, MAX_LOCK_DURATION};
 pub use path::{EntityName, EntityPath};
+pub use rule_config::{CorrelationConfig, PropertyValue, RuleConfig};
+pub use rules::RULES_ON_SUBSCRIPTIONS_ONLY;
 pub use send::Sender;
 pub use session::SessionLock;
 pub use token::LockToken;

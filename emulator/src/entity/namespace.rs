@@ -10,11 +10,13 @@ use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
 use super::registry::{info, mark_deleted, validate_name, Registry};
 use super::restore::restore;
+use super::rules::log_rules;
 use super::send::Sender;
 use super::state::Sub;
 use super::timer::TimerHandle;
 use super::topic::{TopicHandle, TopicShared};
 use super::{EntitiesConfig, EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage};
+use crate::filter::RuleSet;
 use crate::store::record::Record;
 use crate::store::{Commit, StoreHandle, StoreOptions};
 
@@ -147,12 +149,25 @@ impl Namespace {
         Ok(commit)
     }
 
-    /// Creates a subscription of `topic`; it receives copies of messages sent from now on.
+    /// Creates a subscription of `topic` with the rule `$Default` (every message); it
+    /// receives copies of messages sent from now on.
     pub fn create_subscription(
         &self,
         topic: &str,
         name: &str,
         options: EntityOptions,
+    ) -> Result<Commit, EntityError> {
+        self.create_subscription_with_rules(topic, name, options, RuleSet::default())
+    }
+
+    /// Creates a subscription of `topic` with exactly `rules` (instead of `$Default`), as
+    /// Service Bus does for a subscription created with a rule of its own.
+    pub fn create_subscription_with_rules(
+        &self,
+        topic: &str,
+        name: &str,
+        options: EntityOptions,
+        rules: RuleSet,
     ) -> Result<Commit, EntityError> {
         validate_name(name, false)?;
         options.validate()?;
@@ -174,6 +189,7 @@ impl Namespace {
             options: options.clone(),
         })?;
         reg.next_id += 1;
+        let commit = commit.and(log_rules(self.inner.store.as_ref(), id, &rules)?);
         let journal = Journal::new(self.inner.store.clone(), id);
         let shared = EntityShared::new(
             EntityKind::Subscription,
@@ -183,6 +199,7 @@ impl Namespace {
             journal,
             self.inner.timer.clone(),
         );
+        shared.lock().rules = rules;
         t.subscriptions
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -208,9 +225,13 @@ impl Namespace {
                 commit = commit.and(c);
             }
             for s in &t.subscriptions {
-                if let Some(c) =
-                    skip_existing(self.create_subscription(&t.name, &s.name, s.options()))?
-                {
+                let created = match s.rule_set()? {
+                    Some(rules) => {
+                        self.create_subscription_with_rules(&t.name, &s.name, s.options(), rules)
+                    }
+                    None => self.create_subscription(&t.name, &s.name, s.options()),
+                };
+                if let Some(c) = skip_existing(created)? {
                     commit = commit.and(c);
                 }
             }

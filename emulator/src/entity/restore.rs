@@ -16,6 +16,7 @@ use super::timer::TimerHandle;
 use super::topic::TopicShared;
 use super::{DeadLetterInfo, EntityKind, MessageState};
 use crate::store::recovery::{Recovered, RecoveredEntity, RecoveredKind, RecoveredMessage};
+use crate::store::rules::decode_rules;
 use crate::store::StoreHandle;
 
 /// Builds the registry from recovered state. Delivery counts start at 0 and nothing is locked.
@@ -63,6 +64,7 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
                     timer.clone(),
                 );
                 fill(&s, e);
+                restore_rules(&s, e);
                 t.subscriptions
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -71,6 +73,26 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
         }
     }
     reg
+}
+
+/// Sets a subscription's logged rule set (none logged: it keeps `$Default`). Rules that no
+/// longer parse are dropped with a warning rather than admitting every message.
+fn restore_rules(shared: &EntityShared, e: &RecoveredEntity) {
+    let Some(bytes) = &e.rules else {
+        return;
+    };
+    match decode_rules(bytes) {
+        Ok((rules, skipped)) => {
+            for why in skipped {
+                tracing::warn!(subscription = %shared.path, %why, "dropping a recovered rule");
+            }
+            shared.lock().rules = rules;
+        }
+        Err(error) => {
+            tracing::warn!(subscription = %shared.path, error = error.0, "recovered rules unreadable; the subscription keeps none");
+            shared.lock().rules = crate::filter::RuleSet::of(Vec::new()).unwrap_or_default();
+        }
+    }
 }
 
 fn fill(shared: &EntityShared, e: &RecoveredEntity) {

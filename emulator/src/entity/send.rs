@@ -1,8 +1,7 @@
-//! Sending: `Sender` for a queue or a topic (fan-out to every subscription), scheduling and
-//! cancelling scheduled messages.
+//! Sending: `Sender` for a queue or a topic (fan-out by subscription rules: `fan_out`),
+//! scheduling and cancelling scheduled messages.
 
 use std::borrow::Cow;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -19,11 +18,16 @@ use crate::store::Commit;
 
 impl EntityState {
     /// Checks a batch could be enqueued: session ids present where required, size within quota.
-    fn check_send(&self, msgs: &[NewMessage]) -> Result<(), EntityError> {
-        if self.sessions.is_some() && msgs.iter().any(|m| m.session_id.is_none()) {
+    pub(super) fn check_send<'m, I>(&self, msgs: I) -> Result<(), EntityError>
+    where
+        I: IntoIterator<Item = &'m NewMessage>,
+        I::IntoIter: Clone,
+    {
+        let msgs = msgs.into_iter();
+        if self.sessions.is_some() && msgs.clone().any(|m| m.session_id.is_none()) {
             return Err(EntityError::NotAllowed(SESSION_ID_MISSING.into()));
         }
-        let extra: u64 = msgs.iter().map(|m| m.body.len() as u64).sum();
+        let extra: u64 = msgs.map(|m| m.body.len() as u64).sum();
         if self.size_bytes.saturating_add(extra) > self.options.max_size_bytes {
             return Err(EntityError::QuotaExceeded {
                 path: self.path.to_string(),
@@ -83,7 +87,7 @@ impl EntityState {
     }
 }
 
-fn enqueue_record<'a>(
+pub(super) fn enqueue_record<'a>(
     source: u32,
     targets: &'a [u32],
     seq: i64,
@@ -219,49 +223,5 @@ impl Sender {
             }),
             Target::Topic(t) => t.fan_out(msgs, on_seq),
         }
-    }
-}
-
-impl TopicShared {
-    /// Copies each message to every subscription, all subscription locks held so that the one
-    /// log record precedes any settlement of a copy.
-    fn fan_out(
-        &self,
-        msgs: &[NewMessage],
-        mut on_seq: impl FnMut(i64),
-    ) -> Result<Commit, EntityError> {
-        let subs = self.live_subscriptions()?;
-        let mut guards: Vec<_> = subs
-            .iter()
-            .map(|s| (s, s.lock()))
-            .filter(|(_, g)| !g.deleted)
-            .collect();
-        if let Some(store) = &self.store {
-            store.healthy()?;
-        }
-        for (_, g) in &guards {
-            g.check_send(msgs)?;
-        }
-        let ids: Vec<u32> = guards.iter().map(|(_, g)| g.journal.id).collect();
-        let now = Instant::now();
-        let wall = SystemTime::now();
-        let mut lsn = None;
-        for m in msgs {
-            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-            if let Some(store) = &self.store {
-                lsn = Some(store.append(&enqueue_record(self.id, &ids, seq, m, wall)));
-            }
-            for (_, g) in guards.iter_mut() {
-                g.enqueue(seq, m, now, wall);
-            }
-            on_seq(seq);
-        }
-        for (shared, g) in guards.iter_mut() {
-            shared.rearm(g);
-        }
-        Ok(match (&self.store, lsn) {
-            (Some(store), Some(lsn)) => store.commit(lsn),
-            _ => Commit::ready(),
-        })
     }
 }

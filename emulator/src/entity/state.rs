@@ -14,6 +14,7 @@ use super::ready::{ReadyQueue, Waiters};
 use super::sessions::Sessions;
 use super::token::TokenHash;
 use super::{DeadLetterInfo, EntityOptions, LockToken, MessageState};
+use crate::filter::RuleSet;
 use crate::store::record::Record;
 
 /// Which sub-queue of an entity.
@@ -52,6 +53,8 @@ pub(crate) struct EntityState {
     /// The deadline the namespace timer holds for this entity.
     pub armed: Option<Instant>,
     pub journal: Journal,
+    /// A subscription's rules (`$Default` alone until changed; unused on queues).
+    pub rules: RuleSet,
 }
 
 /// An instant far enough ahead to mean "never" without overflowing.
@@ -114,6 +117,7 @@ impl EntityState {
             size_bytes: 0,
             armed: None,
             journal,
+            rules: RuleSet::default(),
         }
     }
 

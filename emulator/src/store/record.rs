@@ -81,6 +81,12 @@ pub(crate) enum Record<'a> {
         entity: u32,
         next: i64,
     },
+    /// A subscription's whole rule set from now on (see [`super::rules`] for `rules`). A
+    /// subscription without one has `$Default` alone.
+    Rules {
+        entity: u32,
+        rules: &'a [u8],
+    },
 }
 
 const T_CREATE_QUEUE: u8 = 1;
@@ -94,6 +100,7 @@ const T_DEFER: u8 = 8;
 const T_REPLACE_BODY: u8 = 9;
 const T_SESSION_STATE: u8 = 10;
 const T_NEXT_SEQUENCE: u8 = 11;
+const T_RULES: u8 = 12;
 
 /// Why a payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +222,11 @@ impl Record<'_> {
                 w.u32(*entity);
                 w.i64(*next);
             }
+            Record::Rules { entity, rules } => {
+                w.u8(T_RULES);
+                w.u32(*entity);
+                w.bytes(rules);
+            }
         }
     }
 
@@ -292,6 +304,10 @@ impl Record<'_> {
             T_NEXT_SEQUENCE => Record::NextSequence {
                 entity: r.u32()?,
                 next: r.i64()?,
+            },
+            T_RULES => Record::Rules {
+                entity: r.u32()?,
+                rules: r.bytes()?,
             },
             _ => return Err(DecodeError("unknown record tag")),
         };
@@ -371,6 +387,10 @@ mod tests {
             Record::NextSequence {
                 entity: 2,
                 next: 10,
+            },
+            Record::Rules {
+                entity: 3,
+                rules: b"\x01\0\0\0\0",
             },
             Record::DeleteEntity { id: 3 },
         ];

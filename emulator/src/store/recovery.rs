@@ -44,6 +44,8 @@ pub(crate) struct RecoveredEntity {
     pub dead_letters: BTreeMap<i64, RecoveredMessage>,
     /// Session id → (state, updated ms).
     pub session_states: BTreeMap<String, (Bytes, i64)>,
+    /// A subscription's rule set as last logged (`None`: `$Default` alone).
+    pub rules: Option<Bytes>,
 }
 
 /// The namespace as the log describes it.
@@ -65,6 +67,7 @@ impl Recovered {
                 messages: BTreeMap::new(),
                 dead_letters: BTreeMap::new(),
                 session_states: BTreeMap::new(),
+                rules: None,
             },
         );
     }
@@ -206,6 +209,11 @@ impl Recovered {
                 }
             }
             Record::NextSequence { entity, next } => self.bump_seq(entity, next),
+            Record::Rules { entity, rules } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.rules = Some(Bytes::copy_from_slice(rules));
+                }
+            }
         }
     }
 }

@@ -165,5 +165,6 @@ pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
         dead_lettering_on_message_expiration: None,
         max_size_bytes: None,
         max_size_in_megabytes: None,
+        rules: None,
     }
 }

@@ -221,3 +221,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;

@@ -19,8 +19,8 @@ use crate::filter::{
 };
 use crate::store::Commit;
 
-/// One message for one subscription.
-struct Copy {
+/// One message (as sent, or as an action changed it) for one subscription.
+struct Delivery {
     /// Index of the message in the batch.
     message: usize,
     /// Index of the subscription in the locked list.
@@ -30,7 +30,7 @@ struct Copy {
     changed: Option<NewMessage>,
 }
 
-impl Copy {
+impl Delivery {
     fn message_in<'m>(&'m self, msgs: &'m [NewMessage]) -> &'m NewMessage {
         self.changed.as_ref().unwrap_or(&msgs[self.message])
     }
@@ -66,7 +66,7 @@ impl TopicShared {
                 let admission = g.rules.admit(view.as_ref());
                 let mut seq_taken = admission.plain;
                 if admission.plain {
-                    copies.push(Copy {
+                    copies.push(Delivery {
                         message: index,
                         subscription,
                         seq,
@@ -83,7 +83,7 @@ impl TopicShared {
                         seq_taken = true;
                         seq
                     };
-                    copies.push(Copy {
+                    copies.push(Delivery {
                         message: index,
                         subscription,
                         seq: copy_seq,

@@ -92,26 +92,35 @@ impl TopicShared {
                 }
             }
         }
-        for (subscription, (_, g)) in guards.iter().enumerate() {
-            let mine = copies.iter().filter(|c| c.subscription == subscription);
-            g.check_send(mine.map(|c| c.message_in(msgs)))?;
+        let mut per_subscription = vec![Vec::new(); guards.len()];
+        for c in &copies {
+            per_subscription[c.subscription].push(c.message_in(msgs));
+        }
+        for ((_, g), mine) in guards.iter().zip(&per_subscription) {
+            g.check_send(mine.iter().copied())?;
         }
         let mut lsn = None;
         if let Some(store) = &self.store {
+            // `copies` is in message order: each message's deliveries are a run of it.
+            let mut rest = copies.as_slice();
             for (index, m) in msgs.iter().enumerate() {
-                let targets: Vec<u32> = copies
+                let run = rest.iter().take_while(|c| c.message == index).count();
+                let (mine, tail) = rest.split_at(run);
+                rest = tail;
+                // Every message is logged, admitted or not: recovery takes the topic's next
+                // sequence number from it.
+                let targets: Vec<u32> = mine
                     .iter()
-                    .filter(|c| c.message == index && c.changed.is_none())
+                    .filter(|c| c.changed.is_none())
                     .map(|c| guards[c.subscription].1.journal.id)
                     .collect();
                 let record = enqueue_record(self.id, &targets, seqs[index], m, wall);
                 lsn = Some(store.append(&record));
-                for c in copies.iter().filter(|c| c.message == index) {
+                for c in mine {
                     if let Some(changed) = &c.changed {
                         let target = [guards[c.subscription].1.journal.id];
-                        lsn = Some(store.append(&enqueue_record(
-                            self.id, &target, c.seq, changed, wall,
-                        )));
+                        let record = enqueue_record(self.id, &target, c.seq, changed, wall);
+                        lsn = Some(store.append(&record));
                     }
                 }
             }

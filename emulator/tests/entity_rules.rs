@@ -685,3 +685,58 @@ async fn rule_operations_over_amqp_change_what_the_subscription_receives() {
     connection.close().await.unwrap();
     broker.shutdown().await;
 }
+
+/// What rules cost a send: 20 000 single-message sends to a topic with ten subscriptions that
+/// all have `$Default` (no decoding), then ten with a correlation rule each (one decode per
+/// message, ten evaluations). Prints the figures; asserts only what was delivered.
+/// `cargo test --release -p berth-emulator --test entity_rules -- --ignored --nocapture fan_out_cost`
+#[tokio::test]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+async fn fan_out_cost() {
+    const SENDS: usize = 20_000;
+    for filtered in [false, true] {
+        let ns = Namespace::in_memory();
+        ns.create_topic("events").unwrap();
+        for i in 0..10 {
+            let rules = if filtered {
+                RuleSet::of(vec![by_color("c", &format!("colour-{i}"))]).unwrap()
+            } else {
+                RuleSet::default()
+            };
+            ns.create_subscription_with_rules(
+                "events",
+                &format!("s{i}"),
+                EntityOptions::default(),
+                rules,
+            )
+            .unwrap();
+        }
+        let sender = ns.sender("events").unwrap();
+        let m = message("m", Some("created"), Some("colour-3"));
+        let started = std::time::Instant::now();
+        for _ in 0..SENDS {
+            sender.enqueue(&m).unwrap();
+        }
+        let elapsed = started.elapsed();
+        let delivered: usize = (0..10)
+            .map(|i| {
+                ns.receiver(&format!("events/Subscriptions/s{i}"))
+                    .unwrap()
+                    .counts()
+                    .unwrap()
+                    .active
+            })
+            .sum();
+        assert_eq!(delivered, if filtered { SENDS } else { 10 * SENDS });
+        println!(
+            "fan_out_cost: 10 subscriptions, {}: {:.2} µs per send ({SENDS} sends, {} bytes each)",
+            if filtered {
+                "a correlation rule each"
+            } else {
+                "$Default"
+            },
+            elapsed.as_secs_f64() * 1e6 / SENDS as f64,
+            m.body.len()
+        );
+    }
+}

@@ -83,7 +83,10 @@
 //! Each entity has its own `std::sync::Mutex`; there is no global lock on the hot path (the
 //! namespace registry is read only when resolving paths). Send, receive and settle are
 //! O(log n) with no allocation beyond the message itself (and a new session's id). One timer
-//! task per namespace handles lock expiry, scheduling and TTL.
+//! task per namespace handles lock expiry, scheduling and TTL. A topic send decodes the
+//! message's properties once, and only when some subscription has a rule that reads them
+//! (`$Default` alone never does); each subscription's rules are then evaluated against that
+//! one view.
 //!
 //! # Durability
 //!

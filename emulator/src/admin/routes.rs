@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::properties;
 use crate::entity::{
-    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, EntityStatus,
-    Namespace, TopicConfig, TopicOptions,
+    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityStatus, Namespace,
+    TopicConfig, TopicOptions,
 };
 
 /// Answers one request; `segments` are the path's, each decoded (see [`segments`]).
@@ -28,7 +28,13 @@ pub(super) async fn route(
         )),
         (&Method::GET, ["entities", rest @ ..]) => find(namespace, &rest.join("/")),
         (&Method::PUT, ["queues", name]) => {
-            create(namespace, name, body, |o| namespace.create_queue(name, o)).await
+            create(namespace, name, body, |c| match c.rules {
+                Some(_) => Err(EntityError::InvalidArgument(
+                    "rules belong to topic subscriptions, not queues".into(),
+                )),
+                None => namespace.create_queue(name, c.options()),
+            })
+            .await
         }
         (&Method::PUT, ["topics", name]) => create_topic(namespace, name, body).await,
         (&Method::PATCH, ["entities", rest @ ..]) if !rest.is_empty() => {
@@ -36,10 +42,17 @@ pub(super) async fn route(
         }
         (&Method::PUT, ["topics", topic, "subscriptions", name]) => {
             let path = format!("{topic}/Subscriptions/{name}");
-            create(namespace, &path, body, |o| {
-                namespace.create_subscription(topic, name, o)
+            create(namespace, &path, body, |c| match c.rule_set()? {
+                Some(rules) => {
+                    namespace.create_subscription_with_rules(topic, name, c.options(), rules)
+                }
+                None => namespace.create_subscription(topic, name, c.options()),
             })
             .await
+        }
+        (_, ["topics", topic, "subscriptions", subscription, "rules", rest @ ..]) => {
+            let path = format!("{topic}/Subscriptions/{subscription}");
+            super::rules::route(namespace, method, &path, rest, body).await
         }
         (&Method::DELETE, ["entities", rest @ ..]) if !rest.is_empty() => {
             match namespace.delete(&rest.join("/")) {
@@ -53,7 +66,7 @@ pub(super) async fn route(
         }
         _ => Err((
             StatusCode::NOT_FOUND,
-            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, PATCH /entities/PATH, DELETE /entities/PATH", segments.join("/")),
+            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, PATCH /entities/PATH, GET /topics/T/subscriptions/S/rules, PUT|DELETE /topics/T/subscriptions/S/rules/NAME, DELETE /entities/PATH", segments.join("/")),
             "amqp:not-found",
         )),
     };
@@ -64,7 +77,7 @@ pub(super) async fn route(
     }
 }
 
-type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
+pub(super) type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
 
 fn find(namespace: &Namespace, path: &str) -> Outcome {
     namespace
@@ -85,10 +98,10 @@ async fn create(
     namespace: &Namespace,
     path: &str,
     body: &Bytes,
-    make: impl FnOnce(EntityOptions) -> Result<Commit, EntityError>,
+    make: impl FnOnce(&EntityConfig) -> Result<Commit, EntityError>,
 ) -> Outcome {
-    let options = options_from(path, body)?;
-    let commit = make(options).map_err(into_error)?;
+    let config = config_from(path, body)?;
+    let commit = make(&config).map_err(into_error)?;
     commit.wait().await.map_err(into_error)?;
     find(namespace, path).map(|(_, v)| (StatusCode::CREATED, v))
 }
@@ -155,33 +168,23 @@ fn json_object(
     }
 }
 
-/// Entity options from a JSON body (empty body: the defaults).
-fn options_from(
+/// An entity's configuration from a JSON body (empty body: the defaults), its options checked.
+fn config_from(
     name: &str,
     body: &Bytes,
-) -> Result<EntityOptions, (StatusCode, String, &'static str)> {
-    let mut object = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::Map::new()
-    } else {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => {
-                return Err(bad_request(
-                    "the body must be a JSON object of entity options".into(),
-                ))
-            }
-            Err(e) => return Err(bad_request(format!("the body is not valid JSON: {e}"))),
-        }
-    };
+) -> Result<EntityConfig, (StatusCode, String, &'static str)> {
+    let mut object = json_object(body)?;
     object.insert("name".into(), Value::String(name.to_owned()));
     let config: EntityConfig = serde_json::from_value(Value::Object(object))
         .map_err(|e| bad_request(format!("invalid entity options: {e}")))?;
-    let options = config.options();
-    options.validate().map_err(|e| bad_request(e.to_string()))?;
-    Ok(options)
+    config
+        .options()
+        .validate()
+        .map_err(|e| bad_request(e.to_string()))?;
+    Ok(config)
 }
 
-fn bad_request(message: String) -> (StatusCode, String, &'static str) {
+pub(super) fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     (
         StatusCode::BAD_REQUEST,
         message,
@@ -189,7 +192,7 @@ fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     )
 }
 
-fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
+pub(super) fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
     let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, e.to_string(), e.condition())
 }
@@ -251,7 +254,7 @@ fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+pub(super) fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

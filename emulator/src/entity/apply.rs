@@ -59,8 +59,11 @@ impl Namespace {
                 self.create_topic_with(&t.name, t.options())
             }));
             for s in &t.subscriptions {
-                pending.push(Box::new(move || {
-                    self.create_subscription(&t.name, &s.name, s.options())
+                pending.push(Box::new(move || match s.rule_set()? {
+                    Some(rules) => {
+                        self.create_subscription_with_rules(&t.name, &s.name, s.options(), rules)
+                    }
+                    None => self.create_subscription(&t.name, &s.name, s.options()),
                 }));
             }
         }

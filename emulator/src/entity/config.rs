@@ -12,7 +12,12 @@
 //! [[topics.subscriptions]]
 //! name = "audit"
 //! max_delivery_count = 3
+//! [[topics.subscriptions.rules]]
+//! name = "red"
+//! sql = "color = 'red'"
 //! ```
+//!
+//! Subscription rules: see [`RuleConfig`].
 
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +25,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration::parse_duration;
-use super::{EntityOptions, EntityStatus, TopicOptions};
+use super::rule_config::{rule_set, rule_set_or_error, RuleConfig};
+use super::{EntityError, EntityOptions, EntityStatus, TopicOptions};
+use crate::filter::RuleSet;
 
 /// A duration written as a humane string (`"60s"`, `"5m"`, `"PT1M"`, `"00:01:00"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +174,9 @@ pub struct EntityConfig {
     /// See [`EntityOptions::auto_delete_on_idle`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_delete_on_idle: Option<HumaneDuration>,
+    /// A subscription's rules (`[[topics.subscriptions.rules]]`); left out: `$Default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RuleConfig>>,
 }
 
 impl EntityConfig {
@@ -198,6 +208,11 @@ impl EntityConfig {
         }
     }
 
+    /// The subscription's rules (`None`: `$Default`).
+    pub fn rule_set(&self) -> Result<Option<RuleSet>, EntityError> {
+        rule_set_or_error(self.rules.as_deref())
+    }
+
     /// Settings that contradict each other (the text names the entity).
     fn check(&self) -> Result<(), String> {
         if self.max_size_bytes.is_some() && self.max_size_in_megabytes.is_some() {
@@ -215,7 +230,7 @@ impl EntitiesConfig {
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         let subscriptions = config.topics.iter().flat_map(|t| &t.subscriptions);
-        for entity in config.queues.iter().chain(subscriptions) {
+        for entity in config.queues.iter().chain(subscriptions.clone()) {
             entity.check()?;
         }
         for topic in &config.topics {
@@ -225,6 +240,15 @@ impl EntitiesConfig {
                     topic.name
                 ));
             }
+        }
+        if let Some(queue) = config.queues.iter().find(|q| q.rules.is_some()) {
+            return Err(format!(
+                "`{}`: rules belong to topic subscriptions, not queues",
+                queue.name
+            ));
+        }
+        for s in subscriptions {
+            rule_set(s.rules.as_deref()).map_err(|e| format!("`{}`: {e}", s.name))?;
         }
         Ok(config)
     }

@@ -12,6 +12,8 @@
 //!   in_memory() | open(dir).await | open_with(dir, StoreOptions).await
 //!   create_queue(name, EntityOptions) / create_topic(name) / create_topic_with(name, TopicOptions)
 //!   create_subscription(topic, name, EntityOptions) / set_status(path, EntityStatus)
+//!   create_subscription_with_rules(topic, name, EntityOptions, RuleSet)
+//!   add_rule(path, Rule) / remove_rule(path, name) / rules(path) -> Vec<Rule>
 //!   apply_config(&EntitiesConfig) / delete(path) / entities() -> Vec<EntityInfo>
 //!   resolve(path) -> Node::{Entity(EntityHandle), Topic(TopicHandle)}
 //!   sender(path) -> Sender            (queue or topic; subscription/DLQ refused with SB's text)
@@ -62,9 +64,11 @@
 //!   its lock ends. Dead letters do not expire.
 //! * **Sessions**: a session exists while it has messages, state or a lock. Accepting an empty
 //!   session by id is allowed. See [`SessionLock`] for release and expiry.
-//! * **Topics** fan out to every subscription (no rules/filters); with none, a send is accepted
-//!   and dropped. A session subscription refuses a topic message without a session id, which
-//!   fails the whole send.
+//! * **Topics** fan out to the subscriptions whose rules admit the message (`$Default`, the
+//!   true filter, on a new subscription; one copy when any rule without an action matches, one
+//!   more per matching rule with an action); with none, a send is accepted and dropped. A
+//!   session subscription refuses a topic message without a session id that it would admit,
+//!   which fails the whole send.
 //! * **Quota**: a send that would take the entity (main + dead-letter) past `max_size_bytes`
 //!   fails with [`EntityError::QuotaExceeded`].
 //! * **Duplicate detection**, **auto-forwarding** (and the transfer dead-letter sub-queue),
@@ -85,7 +89,10 @@
 //! Each entity has its own `std::sync::Mutex`; there is no global lock on the hot path (the
 //! namespace registry is read only when resolving paths). Send, receive and settle are
 //! O(log n) with no allocation beyond the message itself (and a new session's id). One timer
-//! task per namespace handles lock expiry, scheduling and TTL.
+//! task per namespace handles lock expiry, scheduling and TTL. A topic send decodes the
+//! message's properties once, and only when some subscription has a rule that reads them
+//! (`$Default` alone never does); each subscription's rules are then evaluated against that
+//! one view.
 //!
 //! # Durability
 //!
@@ -97,10 +104,12 @@
 mod activation;
 mod apply;
 mod config;
+mod create;
 mod dedup;
 mod duration;
 mod error;
 mod expiry;
+mod fan_out;
 mod forward;
 mod handle;
 mod inspect;
@@ -116,6 +125,8 @@ mod receive;
 mod registry;
 mod restore;
 mod runtime;
+mod rule_config;
+mod rules;
 mod send;
 mod session;
 mod sessions;
@@ -157,6 +168,8 @@ pub use runtime::{
     MessageCountDetails, QueueRuntimeProperties, RuntimeProperties, SubscriptionRuntimeProperties,
     TopicRuntimeProperties, ACCESS_LOG_GRANULARITY,
 };
+pub use rule_config::{CorrelationConfig, PropertyValue, RuleConfig};
+pub use rules::RULES_ON_SUBSCRIPTIONS_ONLY;
 pub use send::Sender;
 pub use session::SessionLock;
 pub use token::LockToken;

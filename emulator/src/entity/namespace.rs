@@ -5,20 +5,19 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::{RECEIVER_ON_TOPIC, SENDER_ON_DEAD_LETTER_QUEUE, SENDER_ON_SUBSCRIPTION};
-use super::activation::Numbering;
 use super::forward::Router;
-use super::handle::{EntityHandle, EntityShared, Parts};
+use super::handle::{EntityHandle, Parts};
 use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
-use super::registry::{info, mark_deleted, validate_name, Registry};
+use super::registry::{info, mark_deleted, Registry};
 use super::restore::restore;
 use super::runtime::topic_runtime;
 use super::send::Sender;
 use super::state::Sub;
 use super::timer::TimerHandle;
-use super::topic::{TopicHandle, TopicShared};
+use super::topic::TopicHandle;
 use super::{
-    EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage, RuntimeProperties,
+    EntityError, EntityInfo, EntityKind, NewMessage, RuntimeProperties,
     TopicOptions,
 };
 use crate::store::record::Record;
@@ -102,7 +101,7 @@ impl Namespace {
         namespace
     }
 
-    fn parts(&self, id: u32, parent: Option<Arc<super::status::Lifecycle>>) -> Parts {
+    pub(super) fn parts(&self, id: u32, parent: Option<Arc<super::status::Lifecycle>>) -> Parts {
         Parts {
             journal: Journal::new(self.inner.store.clone(), id),
             timer: self.inner.timer.clone(),
@@ -123,7 +122,7 @@ impl Namespace {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Registry> {
         self.inner
             .registry
             .write()
@@ -138,112 +137,6 @@ impl Namespace {
             }
             None => Ok(Commit::ready()),
         }
-    }
-
-    /// Creates a queue. Queue and topic names share one case-insensitive name space.
-    pub fn create_queue(&self, name: &str, options: EntityOptions) -> Result<Commit, EntityError> {
-        options.validate()?;
-        let mut reg = self.write();
-        let (k, id) = reg.reserve(name)?;
-        super::apply::check_forwarding(&reg, name, &options)?;
-        let commit = self.log(Record::CreateQueue {
-            id,
-            name,
-            options: options.clone(),
-        })?;
-        reg.next_id += 1;
-        let shared = EntityShared::new(
-            EntityKind::Queue,
-            k.clone(),
-            name.to_owned(),
-            options,
-            self.parts(id, None),
-        );
-        let commit = commit.and(log_times(&shared));
-        reg.queues.insert(k, shared);
-        Ok(commit)
-    }
-
-    /// Creates a topic with the default [`TopicOptions`].
-    pub fn create_topic(&self, name: &str) -> Result<Commit, EntityError> {
-        self.create_topic_with(name, TopicOptions::default())
-    }
-
-    /// Creates a topic with `options`.
-    pub fn create_topic_with(
-        &self,
-        name: &str,
-        options: TopicOptions,
-    ) -> Result<Commit, EntityError> {
-        options.validate()?;
-        let mut reg = self.write();
-        let (k, id) = reg.reserve(name)?;
-        let commit = self.log(Record::CreateTopic {
-            id,
-            name,
-            options: options.clone(),
-        })?;
-        reg.next_id += 1;
-        let topic = TopicShared::new(
-            id,
-            name.to_owned(),
-            options,
-            1,
-            self.inner.store.clone(),
-        );
-        let times = *topic.times.lock().unwrap_or_else(|e| e.into_inner());
-        let commit = commit.and(self.log(times.record(id))?);
-        reg.topics.insert(k, topic);
-        Ok(commit)
-    }
-
-    /// Creates a subscription of `topic`; it receives copies of messages sent from now on.
-    pub fn create_subscription(
-        &self,
-        topic: &str,
-        name: &str,
-        options: EntityOptions,
-    ) -> Result<Commit, EntityError> {
-        validate_name(name, false)?;
-        options.validate()?;
-        if options.requires_duplicate_detection {
-            return Err(EntityError::InvalidArgument(
-                "requires_duplicate_detection is not supported on a subscription: Service Bus detects duplicates at the topic.".into(),
-            ));
-        }
-        let mut reg = self.write();
-        let t = reg
-            .topics
-            .get(&key(topic))
-            .cloned()
-            .ok_or_else(|| EntityError::not_found(topic))?;
-        let path = format!("{}/Subscriptions/{name}", t.name);
-        if t.subscription(name).is_some() {
-            return Err(EntityError::AlreadyExists { path });
-        }
-        super::apply::check_forwarding(&reg, &path, &options)?;
-        let id = reg.next_id;
-        let commit = self.log(Record::CreateSubscription {
-            id,
-            topic: t.id,
-            name,
-            options: options.clone(),
-        })?;
-        reg.next_id += 1;
-        let shared = EntityShared::new(
-            EntityKind::Subscription,
-            key(name),
-            path,
-            options,
-            self.parts(id, Some(t.lifecycle.clone())),
-        );
-        shared.lock().numbering = Numbering::topic(&t);
-        let commit = commit.and(log_times(&shared));
-        t.subscriptions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(shared);
-        Ok(commit)
     }
 
     /// Deletes a queue, topic (with its subscriptions) or subscription and its messages.
@@ -422,11 +315,4 @@ impl Namespace {
             None => Ok(()),
         }
     }
-}
-
-/// Logs a new queue's or subscription's times; the commit covers the record.
-fn log_times(shared: &EntityShared) -> Commit {
-    let mut st = shared.lock();
-    st.log_times();
-    st.journal.commit()
 }

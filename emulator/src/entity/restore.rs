@@ -19,6 +19,7 @@ use super::timer::TimerHandle;
 use super::topic::TopicShared;
 use super::{DeadLetterInfo, EntityKind, MessageState};
 use crate::store::recovery::{Recovered, RecoveredEntity, RecoveredKind, RecoveredMessage};
+use crate::store::rules::decode_rules;
 use crate::store::StoreHandle;
 
 /// Builds the registry from recovered state. Delivery counts start at 0 and nothing is locked.
@@ -96,6 +97,7 @@ pub(crate) fn restore(
                 );
                 s.lock().numbering = Numbering::topic(t);
                 fill(&s, e, t.options.default_message_time_to_live);
+                restore_rules(&s, e);
                 t.subscriptions
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -112,6 +114,26 @@ fn restore_history(t: &TopicShared, e: &RecoveredEntity) {
         let (now, wall) = (Instant::now(), SystemTime::now());
         for (id, &(at_ms, seq)) in &e.seen {
             d.restore(id, from_millis(at_ms), seq, now, wall);
+        }
+    }
+}
+
+/// Sets a subscription's logged rule set (none logged: it keeps `$Default`). Rules that no
+/// longer parse are dropped with a warning rather than admitting every message.
+fn restore_rules(shared: &EntityShared, e: &RecoveredEntity) {
+    let Some(bytes) = &e.rules else {
+        return;
+    };
+    match decode_rules(bytes) {
+        Ok((rules, skipped)) => {
+            for why in skipped {
+                tracing::warn!(subscription = %shared.path, %why, "dropping a recovered rule");
+            }
+            shared.lock().rules = rules;
+        }
+        Err(error) => {
+            tracing::warn!(subscription = %shared.path, error = error.0, "recovered rules unreadable; the subscription keeps none");
+            shared.lock().rules = crate::filter::RuleSet::of(Vec::new()).unwrap_or_default();
         }
     }
 }

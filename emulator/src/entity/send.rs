@@ -1,5 +1,5 @@
-//! Sending: `Sender` for a queue or a topic (fan-out to every subscription), scheduling and
-//! cancelling scheduled messages.
+//! Sending: `Sender` for a queue or a topic (fan-out by subscription rules: `fan_out`),
+//! scheduling and cancelling scheduled messages.
 
 use std::borrow::Cow;
 use std::sync::Arc;

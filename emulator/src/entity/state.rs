@@ -18,6 +18,7 @@ use super::runtime::EntityTimes;
 use super::sessions::Sessions;
 use super::token::TokenHash;
 use super::{DeadLetterInfo, EntityOptions, LockToken, MessageState};
+use crate::filter::RuleSet;
 use crate::store::record::Record;
 
 /// Which sub-queue of an entity.
@@ -89,6 +90,8 @@ pub(crate) struct EntityState {
     pub scheduled_at_topic: bool,
     /// Where activated scheduled messages take their new sequence number from.
     pub numbering: Numbering,
+    /// A subscription's rules (`$Default` alone until changed; unused on queues).
+    pub rules: RuleSet,
 }
 
 /// An instant far enough ahead to mean "never" without overflowing.
@@ -160,6 +163,7 @@ impl EntityState {
             times: EntityTimes::new(SystemTime::now()),
             scheduled_at_topic: false,
             numbering: Numbering::Own,
+            rules: RuleSet::default(),
         }
     }
 

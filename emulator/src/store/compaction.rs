@@ -54,7 +54,7 @@ pub(crate) fn compact(dir: &Path, snapshot: Option<u64>, logs: &[u64]) -> Result
 }
 
 /// Writes `state` as records: definitions (topics and queues before subscriptions), sequence
-/// counters, messages, dead letters, deferrals and session states.
+/// counters, rule sets, messages, dead letters, deferrals and session states.
 pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
     let subscriptions_last = state
         .entities
@@ -94,6 +94,9 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                 accessed_ms,
             };
             frame(buf, &times);
+        }
+        if let Some(rules) = &e.rules {
+            frame(buf, &Record::Rules { entity: id, rules });
         }
         if !matches!(e.kind, RecoveredKind::Subscription { .. }) {
             frame(

@@ -116,6 +116,10 @@ use super::*;
                 updated_ms: 2,
                 accessed_ms: None,
             },
+            Record::Rules {
+                entity: 3,
+                rules: b"\x01\0\0\0\0",
+            },
             Record::DeleteEntity { id: 3 },
         ];
         let mut buf = Vec::new();

@@ -54,6 +54,8 @@ pub(crate) struct RecoveredEntity {
     pub status: Option<EntityStatus>,
     /// Duplicate detection history: message id → (seen at ms, sequence number).
     pub seen: BTreeMap<String, (i64, i64)>,
+    /// A subscription's rule set as last logged (`None`: `$Default` alone).
+    pub rules: Option<Bytes>,
 }
 
 /// The namespace as the log describes it.
@@ -79,6 +81,7 @@ impl Recovered {
                 times: None,
                 status: None,
                 seen: BTreeMap::new(),
+                rules: None,
             },
         );
     }
@@ -284,6 +287,11 @@ impl Recovered {
                 if let Some(m) = self.message(entity, Sub::Main, seq) {
                     m.dead_letter = Some((reason.map(str::to_owned), description.map(str::to_owned)));
                     m.dead_letter_source = Some(source.to_owned());
+                }
+            }
+            Record::Rules { entity, rules } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.rules = Some(Bytes::copy_from_slice(rules));
                 }
             }
         }

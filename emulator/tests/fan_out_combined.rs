@@ -114,3 +114,46 @@ async fn the_topic_ttl_caps_every_admitted_copy() {
         "expires {expires:?}, sent {before:?}: the topic's 60 s should cap the message's 1 h"
     );
 }
+
+/// A forwarding queue's scheduled message is renumbered when due (props) and then forwarded
+/// (fidelity): after a restart it is neither back in the source nor forwarded twice.
+#[tokio::test]
+async fn an_activated_scheduled_message_is_renumbered_then_forwarded_once_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("berth-fan-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let ns = Namespace::open(&dir).await.unwrap();
+        ns.create_queue("dest", EntityOptions::default()).unwrap();
+        let forwarding = EntityOptions {
+            forward_to: Some("dest".into()),
+            ..EntityOptions::default()
+        };
+        ns.create_queue("src", forwarding).unwrap();
+        let soon = SystemTime::now() + Duration::from_millis(300);
+        ns.send(
+            "src",
+            &message("s", None, None).with_scheduled_enqueue_time(soon),
+        )
+        .await
+        .unwrap();
+        let moved = tokio::time::timeout(
+            Duration::from_secs(10),
+            ns.receiver("dest").unwrap().receive(ReceiveMode::PeekLock),
+        )
+        .await
+        .expect("the scheduled message was not forwarded at its time")
+        .unwrap();
+        assert_eq!(rules_support::body_of(&moved.body), "s");
+        ns.flush().await.unwrap();
+    }
+    let ns = Namespace::open(&dir).await.unwrap();
+    let src = ns.receiver("src").unwrap().counts().unwrap();
+    assert_eq!(
+        (src.active, src.scheduled),
+        (0, 0),
+        "source after restart: {src:?}"
+    );
+    assert_eq!(drain(&ns, "dest"), ["s"], "forwarded exactly once");
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,9 @@
 //! A message's encoded sections as the broker reads and rewrites them: inspection, batch
-//! splitting, re-encoding for delivery, message-id and application-property rewriting, and
-//! request decoding.
+//! splitting, re-encoding for delivery, message-id and application-property rewriting, the
+//! properties subscription rules read and the copy a rule action rewrites, and request
+//! decoding.
 #![no_main]
+use berth_emulator::filter::{decode_view, encode_changes, Value};
 use berth_emulator::node::{codec, request::Request};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -22,10 +24,21 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         enqueue_sequence_number: 0,
         dead_letter_reason: Some("reason"),
         dead_letter_description: None,
+        dead_letter_source: Some("source"),
     };
     let mut out = Vec::new();
     let _ = codec::encode_delivery(data, &stamp, &mut out);
     let _ = codec::with_message_id(data, "fuzz-id");
     let _ = codec::rewrite_application_properties(data, &[("k", b"\xa1\x01v")]);
+    if let Ok(view) = decode_view(data) {
+        let mut changed = view.clone();
+        changed.label = Some("fuzz".into());
+        changed.time_to_live = None;
+        changed.user.insert("RuleName".into(), Value::String("r".into()));
+        if let Some(first) = view.user.keys().next() {
+            changed.user.remove(first);
+        }
+        let _ = encode_changes(data, &view, &changed);
+    }
     let _ = Request::decode(data);
 });

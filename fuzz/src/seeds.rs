@@ -378,6 +378,7 @@ pub fn entities_toml() -> Vec<Vec<u8>> {
     [
         "[[queues]]\nname = \"orders\"\nrequires_session = true\nlock_duration = \"30s\"\nmax_delivery_count = 5\n",
         "[[queues]]\nname = \"q\"\ndefault_message_time_to_live = \"1h\"\ndead_lettering_on_message_expiration = true\nmax_size_bytes = 1048576\n\n[[topics]]\nname = \"t\"\n\n[[topics.subscriptions]]\nname = \"s\"\nrequires_session = false\n",
+        "[[topics]]\nname = \"t\"\n\n[[topics.subscriptions]]\nname = \"s\"\n\n[[topics.subscriptions.rules]]\nname = \"c\"\ncorrelation = { subject = \"x\", correlation_id = \"1\", properties = { color = \"red\", n = 3, f = 1.5, b = true } }\n\n[[topics.subscriptions.rules]]\nname = \"no\"\nfilter = false\n\n[[topics.subscriptions.rules]]\nname = \"q\"\nsql = \"color = 'red'\"\naction = \"SET x = 1\"\n\n[[topics.subscriptions]]\nname = \"none\"\nrules = []\n",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())

@@ -3,19 +3,14 @@
 //! `QueueProperties`, `TopicProperties`, `SubscriptionProperties` and their
 //! `*RuntimeProperties`). Every option Azure has is reported: those Berth implements with their
 //! value, the others with Azure's default, which is also how Berth behaves (no partitioning, no
-//! express entities, batched operations on, 256 KiB messages as the Standard tier).
+//! express entities, batched operations on, 256 KiB messages as the Standard tier). The status
+//! is the entity's live one.
 
 use serde_json::{json, Value};
 
 use crate::iso8601::{duration, timestamp};
-use crate::entity::{EntityOptions, MessageCountDetails, RuntimeProperties};
+use crate::entity::{EntityOptions, MessageCountDetails, RuntimeProperties, TopicOptions};
 
-/// Azure's `TimeSpan.MaxValue`, its default for durations that mean "never".
-const NEVER_DURATION: &str = "P10675199DT2H48M5.4775807S";
-/// Azure's default duplicate detection window.
-const DUPLICATE_DETECTION_WINDOW: &str = "PT10M";
-/// Azure's default maximum entity size (1 GiB) in MiB.
-const DEFAULT_MAX_SIZE_MB: u64 = 1024;
 /// The Standard tier's message size limit, in KiB.
 const MAX_MESSAGE_SIZE_KB: u64 = 256;
 
@@ -30,7 +25,17 @@ pub(super) fn description(o: &EntityOptions, subscription: bool) -> Value {
         "enable_batched_operations": true,
         "user_metadata": Value::Null,
     });
-    not_yet_options(&mut value);
+    merge(
+        &mut value,
+        json!({
+            "requires_duplicate_detection": o.requires_duplicate_detection,
+            "duplicate_detection_history_time_window": duration(o.duplicate_detection_history_time_window),
+            "status": o.status.as_str(),
+            "forward_to": o.forward_to,
+            "forward_dead_lettered_messages_to": o.forward_dead_lettered_messages_to,
+            "auto_delete_on_idle": duration(o.auto_delete_on_idle),
+        }),
+    );
     let extra = if subscription {
         json!({ "dead_lettering_on_filter_evaluation_exceptions": true })
     } else {
@@ -46,12 +51,15 @@ pub(super) fn description(o: &EntityOptions, subscription: bool) -> Value {
     value
 }
 
-/// A topic's description: Azure's defaults (topics take no options yet).
-pub(super) fn topic_description() -> Value {
-    // `fidelity` (TopicOptions): report the topic's own TTL, size and duplicate detection.
-    let mut value = json!({
-        "default_message_time_to_live": NEVER_DURATION,
-        "max_size_in_megabytes": DEFAULT_MAX_SIZE_MB,
+/// A topic's description (topics do not forward).
+pub(super) fn topic_description(o: &TopicOptions) -> Value {
+    json!({
+        "default_message_time_to_live": duration(o.default_message_time_to_live),
+        "max_size_in_megabytes": o.max_size_bytes >> 20,
+        "requires_duplicate_detection": o.requires_duplicate_detection,
+        "duplicate_detection_history_time_window": duration(o.duplicate_detection_history_time_window),
+        "status": o.status.as_str(),
+        "auto_delete_on_idle": duration(o.auto_delete_on_idle),
         "enable_batched_operations": true,
         "support_ordering": true,
         "enable_partitioning": false,
@@ -60,31 +68,7 @@ pub(super) fn topic_description() -> Value {
         "max_message_size_in_kilobytes": MAX_MESSAGE_SIZE_KB,
         "user_metadata": Value::Null,
         "authorization_rules": [],
-    });
-    not_yet_options(&mut value);
-    if let Some(map) = value.as_object_mut() {
-        // Topics do not forward.
-        map.remove("forward_to");
-        map.remove("forward_dead_lettered_messages_to");
-    }
-    value
-}
-
-/// The options branch `fidelity` implements (duplicate detection, forwarding, status,
-/// auto-delete on idle), with Azure's defaults until it lands: the lead replaces these with
-/// the options' values on merge.
-fn not_yet_options(value: &mut Value) {
-    merge(
-        value,
-        json!({
-            "requires_duplicate_detection": false,
-            "duplicate_detection_history_time_window": DUPLICATE_DETECTION_WINDOW,
-            "status": "Active",
-            "forward_to": Value::Null,
-            "forward_dead_lettered_messages_to": Value::Null,
-            "auto_delete_on_idle": NEVER_DURATION,
-        }),
-    );
+    })
 }
 
 fn merge(value: &mut Value, extra: Value) {

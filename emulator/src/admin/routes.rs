@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::properties;
 use crate::entity::{
-    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityOptions, Namespace,
+    Commit, EntityConfig, EntityError, EntityInfo, EntityKind, EntityStatus, Namespace,
+    TopicConfig, TopicOptions,
 };
 
 /// Answers one request; `segments` are the path's, each decoded (see [`segments`]).
@@ -27,23 +28,31 @@ pub(super) async fn route(
         )),
         (&Method::GET, ["entities", rest @ ..]) => find(namespace, &rest.join("/")),
         (&Method::PUT, ["queues", name]) => {
-            create(namespace, name, body, |o| namespace.create_queue(name, o)).await
-        }
-        (&Method::PUT, ["topics", name]) => match namespace.create_topic(name) {
-            Ok(commit) => commit
-                .wait()
-                .await
-                .map_err(into_error)
-                .and_then(|()| find(namespace, name))
-                .map(|(_, v)| (StatusCode::CREATED, v)),
-            Err(e) => Err(into_error(e)),
-        },
-        (&Method::PUT, ["topics", topic, "subscriptions", name]) => {
-            let path = format!("{topic}/Subscriptions/{name}");
-            create(namespace, &path, body, |o| {
-                namespace.create_subscription(topic, name, o)
+            create(namespace, name, body, |c| match c.rules {
+                Some(_) => Err(EntityError::InvalidArgument(
+                    "rules belong to topic subscriptions, not queues".into(),
+                )),
+                None => namespace.create_queue(name, c.options()),
             })
             .await
+        }
+        (&Method::PUT, ["topics", name]) => create_topic(namespace, name, body).await,
+        (&Method::PATCH, ["entities", rest @ ..]) if !rest.is_empty() => {
+            update(namespace, &rest.join("/"), body).await
+        }
+        (&Method::PUT, ["topics", topic, "subscriptions", name]) => {
+            let path = format!("{topic}/Subscriptions/{name}");
+            create(namespace, &path, body, |c| match c.rule_set()? {
+                Some(rules) => {
+                    namespace.create_subscription_with_rules(topic, name, c.options(), rules)
+                }
+                None => namespace.create_subscription(topic, name, c.options()),
+            })
+            .await
+        }
+        (_, ["topics", topic, "subscriptions", subscription, "rules", rest @ ..]) => {
+            let path = format!("{topic}/Subscriptions/{subscription}");
+            super::rules::route(namespace, method, &path, rest, body).await
         }
         (&Method::DELETE, ["entities", rest @ ..]) if !rest.is_empty() => {
             match namespace.delete(&rest.join("/")) {
@@ -57,7 +66,7 @@ pub(super) async fn route(
         }
         _ => Err((
             StatusCode::NOT_FOUND,
-            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, DELETE /entities/PATH", segments.join("/")),
+            format!("no admin route for {method} /{}; see GET /entities, PUT /queues/NAME, PUT /topics/NAME, PUT /topics/T/subscriptions/NAME, PATCH /entities/PATH, GET /topics/T/subscriptions/S/rules, PUT|DELETE /topics/T/subscriptions/S/rules/NAME, DELETE /entities/PATH", segments.join("/")),
             "amqp:not-found",
         )),
     };
@@ -68,7 +77,7 @@ pub(super) async fn route(
     }
 }
 
-type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
+pub(super) type Outcome = Result<(StatusCode, Value), (StatusCode, String, &'static str)>;
 
 fn find(namespace: &Namespace, path: &str) -> Outcome {
     namespace
@@ -89,41 +98,93 @@ async fn create(
     namespace: &Namespace,
     path: &str,
     body: &Bytes,
-    make: impl FnOnce(EntityOptions) -> Result<Commit, EntityError>,
+    make: impl FnOnce(&EntityConfig) -> Result<Commit, EntityError>,
 ) -> Outcome {
-    let options = options_from(path, body)?;
-    let commit = make(options).map_err(into_error)?;
+    let config = config_from(path, body)?;
+    let commit = make(&config).map_err(into_error)?;
     commit.wait().await.map_err(into_error)?;
     find(namespace, path).map(|(_, v)| (StatusCode::CREATED, v))
 }
 
-/// Entity options from a JSON body (empty body: the defaults).
-fn options_from(
+async fn create_topic(namespace: &Namespace, name: &str, body: &Bytes) -> Outcome {
+    let mut object = json_object(body)?;
+    if object.contains_key("subscriptions") {
+        return Err(bad_request(
+            "invalid topic options: create subscriptions with PUT /topics/T/subscriptions/NAME"
+                .into(),
+        ));
+    }
+    object.insert("name".into(), Value::String(name.to_owned()));
+    let config: TopicConfig = serde_json::from_value(Value::Object(object))
+        .map_err(|e| bad_request(format!("invalid topic options: {e}")))?;
+    if config.max_size_bytes.is_some() && config.max_size_in_megabytes.is_some() {
+        return Err(bad_request(
+            "give max_size_bytes or max_size_in_megabytes, not both".into(),
+        ));
+    }
+    let options = config.options();
+    options.validate().map_err(|e| bad_request(e.to_string()))?;
+    let commit = namespace
+        .create_topic_with(name, options)
+        .map_err(into_error)?;
+    commit.wait().await.map_err(into_error)?;
+    find(namespace, name).map(|(_, v)| (StatusCode::CREATED, v))
+}
+
+/// `PATCH /entities/PATH`: changes what Service Bus lets an update change here (`status`).
+async fn update(namespace: &Namespace, path: &str, body: &Bytes) -> Outcome {
+    let mut object = json_object(body)?;
+    let status = object.remove("status");
+    if let Some(key) = object.keys().next() {
+        return Err(bad_request(format!(
+            "`{key}` cannot be changed on an existing entity; only `status` can"
+        )));
+    }
+    let Some(status) = status else {
+        return Err(bad_request("nothing to change: give `status`".into()));
+    };
+    let status: EntityStatus = serde_json::from_value(status).map_err(|e| {
+        bad_request(format!(
+            "invalid status ({e}): use Active, Disabled, SendDisabled or ReceiveDisabled"
+        ))
+    })?;
+    let commit = namespace.set_status(path, status).map_err(into_error)?;
+    commit.wait().await.map_err(into_error)?;
+    find(namespace, path)
+}
+
+fn json_object(
+    body: &Bytes,
+) -> Result<serde_json::Map<String, Value>, (StatusCode, String, &'static str)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(bad_request(
+            "the body must be a JSON object of entity options".into(),
+        )),
+        Err(e) => Err(bad_request(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// An entity's configuration from a JSON body (empty body: the defaults), its options checked.
+fn config_from(
     name: &str,
     body: &Bytes,
-) -> Result<EntityOptions, (StatusCode, String, &'static str)> {
-    let mut object = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::Map::new()
-    } else {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => {
-                return Err(bad_request(
-                    "the body must be a JSON object of entity options".into(),
-                ))
-            }
-            Err(e) => return Err(bad_request(format!("the body is not valid JSON: {e}"))),
-        }
-    };
+) -> Result<EntityConfig, (StatusCode, String, &'static str)> {
+    let mut object = json_object(body)?;
     object.insert("name".into(), Value::String(name.to_owned()));
     let config: EntityConfig = serde_json::from_value(Value::Object(object))
         .map_err(|e| bad_request(format!("invalid entity options: {e}")))?;
-    let options = config.options();
-    options.validate().map_err(|e| bad_request(e.to_string()))?;
-    Ok(options)
+    config
+        .options()
+        .validate()
+        .map_err(|e| bad_request(e.to_string()))?;
+    Ok(config)
 }
 
-fn bad_request(message: String) -> (StatusCode, String, &'static str) {
+pub(super) fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     (
         StatusCode::BAD_REQUEST,
         message,
@@ -131,7 +192,7 @@ fn bad_request(message: String) -> (StatusCode, String, &'static str) {
     )
 }
 
-fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
+pub(super) fn into_error(e: EntityError) -> (StatusCode, String, &'static str) {
     let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, e.to_string(), e.condition())
 }
@@ -143,11 +204,22 @@ fn entity_json(info: &EntityInfo) -> Value {
         EntityKind::Subscription => "subscription",
     };
     let mut value = json!({ "path": info.path, "kind": kind });
-    value["properties"] = match &info.options {
-        Some(o) => properties::description(o, info.kind == EntityKind::Subscription),
-        None => properties::topic_description(),
+    value["properties"] = match (&info.options, &info.topic_options) {
+        (Some(o), _) => properties::description(o, info.kind == EntityKind::Subscription),
+        (None, Some(t)) => properties::topic_description(t),
+        (None, None) => properties::topic_description(&TopicOptions::default()),
     };
     value["runtime"] = properties::runtime(&info.runtime);
+    if let Some(o) = &info.topic_options {
+        value["options"] = json!({
+            "default_message_time_to_live_ms": millis(o.default_message_time_to_live),
+            "max_size_bytes": o.max_size_bytes,
+            "requires_duplicate_detection": o.requires_duplicate_detection,
+            "duplicate_detection_history_time_window_ms": millis(o.duplicate_detection_history_time_window),
+            "status": o.status.as_str(),
+            "auto_delete_on_idle_ms": millis(o.auto_delete_on_idle),
+        });
+    }
     if let Some(o) = &info.options {
         value["options"] = json!({
             "requires_session": o.requires_session,
@@ -156,6 +228,12 @@ fn entity_json(info: &EntityInfo) -> Value {
             "default_message_time_to_live_ms": u64::try_from(o.default_message_time_to_live.as_millis()).unwrap_or(u64::MAX),
             "dead_lettering_on_message_expiration": o.dead_lettering_on_message_expiration,
             "max_size_bytes": o.max_size_bytes,
+            "requires_duplicate_detection": o.requires_duplicate_detection,
+            "duplicate_detection_history_time_window_ms": millis(o.duplicate_detection_history_time_window),
+            "forward_to": o.forward_to,
+            "forward_dead_lettered_messages_to": o.forward_dead_lettered_messages_to,
+            "status": o.status.as_str(),
+            "auto_delete_on_idle_ms": millis(o.auto_delete_on_idle),
         });
         let c = &info.counts;
         value["counts"] = json!({
@@ -171,7 +249,12 @@ fn entity_json(info: &EntityInfo) -> Value {
     value
 }
 
-fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+/// A duration in ms for JSON (`Duration::MAX`, "never", saturates to `u64::MAX`).
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

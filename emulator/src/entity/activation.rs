@@ -9,7 +9,8 @@
 //! topic remembers `old → new` for [`RENUMBER_MEMORY`], long enough for the other copies (they
 //! are due at the same instant). The change is logged (`Record::Activate`), so a restart keeps
 //! the new number; a message that came due while the broker was down is activated, and
-//! renumbered, when its entity is restored.
+//! renumbered, when its entity is restored. An auto-forwarding entity forwards the message
+//! once activated (renumbered first, so that the log's removal names the new number).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::forward::Outgoing;
 use super::state::{EntityState, Sub};
 use super::topic::TopicShared;
 use super::MessageState;
@@ -94,6 +96,14 @@ impl EntityState {
         msg.activate_at = None;
         if let Some(at) = msg.scheduled {
             msg.enqueued = at;
+        }
+        if self.options.forward_to.is_some() {
+            // An auto-forwarding entity holds a scheduled message until its time, then
+            // forwards it under its new number (the log keeps it here until the forward is
+            // logged).
+            self.outbox
+                .push(Outgoing::from_stored(new_seq, Sub::Main, false, msg));
+            return;
         }
         self.insert(Sub::Main, new_seq, msg);
     }

@@ -70,6 +70,13 @@ pub enum EntityError {
     InvalidArgument(String),
     /// The durable store could not record the operation.
     Store(String),
+    /// The entity's status (or its topic's) refuses the operation (`MessagingEntityDisabledException`).
+    Disabled {
+        /// The entity's path.
+        path: String,
+        /// Its status.
+        status: super::EntityStatus,
+    },
 }
 
 impl EntityError {
@@ -87,6 +94,7 @@ impl EntityError {
             Self::ArgumentOutOfRange(_) => "com.microsoft:argument-out-of-range",
             Self::InvalidArgument(_) => "com.microsoft:argument-error",
             Self::Store(_) => "amqp:internal-error",
+            Self::Disabled { .. } => "com.microsoft:entity-disabled",
         }
     }
 
@@ -95,7 +103,10 @@ impl EntityError {
         match self {
             Self::NotFound { .. } | Self::MessageNotFound { .. } => 404,
             Self::AlreadyExists { .. } => 409,
-            Self::NotAllowed(_) | Self::ArgumentOutOfRange(_) | Self::InvalidArgument(_) => 400,
+            Self::NotAllowed(_)
+            | Self::ArgumentOutOfRange(_)
+            | Self::InvalidArgument(_)
+            | Self::Disabled { .. } => 400,
             Self::SessionCannotBeLocked { .. } | Self::SessionLockLost | Self::MessageLockLost => {
                 410
             }
@@ -141,6 +152,14 @@ impl fmt::Display for EntityError {
             ),
             Self::ArgumentOutOfRange(text) | Self::InvalidArgument(text) => f.write_str(text),
             Self::Store(text) => write!(f, "The durable store failed: {text}"),
+            Self::Disabled { path, status } => {
+                let what = match status {
+                    super::EntityStatus::SendDisabled => " for send operations",
+                    super::EntityStatus::ReceiveDisabled => " for receive operations",
+                    _ => "",
+                };
+                write!(f, "Messaging entity '{path}' is currently disabled{what}.")
+            }
         }
     }
 }

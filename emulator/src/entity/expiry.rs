@@ -8,7 +8,7 @@ use super::state::{EntityState, Sub};
 impl EntityState {
     /// Applies every change due at `now`.
     pub fn process_due(&mut self, now: Instant) {
-        for sub in [Sub::Main, Sub::DeadLetter] {
+        for sub in [Sub::Main, Sub::DeadLetter, Sub::TransferDeadLetter] {
             while let Some(&(deadline, seq)) = self.sub(sub).lock_deadlines.first() {
                 if deadline > now {
                     break;
@@ -57,6 +57,7 @@ impl EntityState {
         let firsts = [
             self.main.lock_deadlines.first().map(|d| d.0),
             self.dlq.lock_deadlines.first().map(|d| d.0),
+            self.tdlq.lock_deadlines.first().map(|d| d.0),
             self.sessions
                 .as_ref()
                 .and_then(|s| s.deadlines.first().map(|d| d.0)),

@@ -1,106 +1,24 @@
 //! `EntityHandle`: a queue or subscription (or its dead-letter sub-queue) resolved once and used
 //! for every receive, settle and management operation.
 
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use super::journal::Journal;
+pub(crate) use super::shared::{EntityShared, Parts};
 use super::session::SessionLock;
-use super::state::{EntityState, Sub};
-use super::timer::TimerHandle;
+use super::state::Sub;
 use super::wait::{take_many, wait_until};
 use super::{
-    Disposition, EntityCounts, EntityError, EntityKind, EntityOptions, LockToken, MessageState,
-    ReceiveMode, ReceivedMessage,
+    Disposition, EntityCounts, EntityError, EntityKind, EntityOptions, EntityStatus, LockToken,
+    MessageState, ReceiveMode, ReceivedMessage,
 };
 use crate::store::Commit;
 
 /// Largest session state accepted (256 KiB, the Standard tier's message size).
 pub const MAX_SESSION_STATE_BYTES: usize = 256 * 1024;
-
-/// One queue or subscription: options, path and the mutex around its state.
-pub(crate) struct EntityShared {
-    pub kind: EntityKind,
-    /// Lower-case own name (the subscription name for subscriptions), for look-ups.
-    pub key: String,
-    pub path: Arc<str>,
-    pub dlq_path: Arc<str>,
-    pub options: EntityOptions,
-    pub state: Mutex<EntityState>,
-    timer: TimerHandle,
-    me: Weak<EntityShared>,
-}
-
-impl EntityShared {
-    pub fn new(
-        kind: EntityKind,
-        key: String,
-        path: String,
-        options: EntityOptions,
-        journal: Journal,
-        timer: TimerHandle,
-    ) -> Arc<Self> {
-        let path: Arc<str> = path.into();
-        let dlq_path: Arc<str> = format!("{path}/$DeadLetterQueue").into();
-        let mut state = EntityState::new(options.clone(), path.clone(), journal);
-        state.scheduled_at_topic = kind == EntityKind::Subscription;
-        Arc::new_cyclic(|me| Self {
-            kind,
-            key,
-            state: Mutex::new(state),
-            path,
-            dlq_path,
-            options,
-            timer,
-            me: me.clone(),
-        })
-    }
-
-    /// The state, even if a panic poisoned the mutex (every change keeps it consistent).
-    pub fn lock(&self) -> MutexGuard<'_, EntityState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` on the state after applying what is due, then re-arms the timer.
-    pub fn with<R>(
-        &self,
-        f: impl FnOnce(&mut EntityState, Instant, SystemTime) -> Result<R, EntityError>,
-    ) -> Result<R, EntityError> {
-        let mut st = self.lock();
-        if st.deleted {
-            return Err(EntityError::not_found(&self.path));
-        }
-        let now = Instant::now();
-        st.process_due(now);
-        let result = f(&mut st, now, SystemTime::now());
-        self.rearm(&mut st);
-        result
-    }
-
-    /// Arms the namespace timer if the earliest deadline moved earlier.
-    pub fn rearm(&self, st: &mut EntityState) {
-        if let Some(next) = st.next_deadline() {
-            if st.armed.is_none_or(|armed| next < armed) {
-                st.armed = Some(next);
-                self.timer.arm(next, self.me.clone());
-            }
-        }
-    }
-
-    /// Called by the namespace timer when the armed deadline passes.
-    pub fn on_timer(&self) {
-        let mut st = self.lock();
-        st.armed = None;
-        if st.deleted {
-            return;
-        }
-        st.process_due(Instant::now());
-        self.rearm(&mut st);
-    }
-}
 
 /// A queue or subscription, or its dead-letter sub-queue. Cheap to clone; resolve it once (per
 /// link) with [`Namespace::receiver`](super::Namespace::receiver) and keep it.
@@ -120,6 +38,7 @@ impl EntityHandle {
         match self.sub {
             Sub::Main => &self.shared.path,
             Sub::DeadLetter => &self.shared.dlq_path,
+            Sub::TransferDeadLetter => &self.shared.tdlq_path,
         }
     }
 
@@ -128,9 +47,38 @@ impl EntityHandle {
         self.shared.kind
     }
 
-    /// Whether this is a dead-letter sub-queue.
+    /// Whether this is a dead-letter sub-queue (or the transfer dead-letter sub-queue).
     pub fn is_dead_letter_queue(&self) -> bool {
-        self.sub == Sub::DeadLetter
+        self.sub != Sub::Main
+    }
+
+    /// The entity's transfer dead-letter sub-queue (`$Transfer/$DeadLetterQueue`): messages
+    /// auto-forwarding could not deliver.
+    pub fn transfer_dead_letter_queue(&self) -> EntityHandle {
+        Self::new(self.shared.clone(), Sub::TransferDeadLetter)
+    }
+
+    /// The entity's status now (a subscription's own; its topic's may refuse more).
+    pub fn status(&self) -> EntityStatus {
+        self.shared.lifecycle.status()
+    }
+
+    /// When the entity was last active (sends, receives, peeks, settlement, session
+    /// operations, updates), on the broker's monotonic clock.
+    pub fn last_active(&self) -> Instant {
+        self.shared.lifecycle.last_active()
+    }
+
+    /// Messages waiting to be auto-forwarded and messages in the transfer dead-letter
+    /// sub-queue (`TransferMessageCount`, `TransferDeadLetterMessageCount`).
+    pub fn transfer_counts(&self) -> Result<TransferCounts, EntityError> {
+        self.shared.with_quiet(|st, _, _| {
+            let (transfer, transfer_dead_lettered) = st.transfer_counts();
+            Ok(TransferCounts {
+                transfer: transfer as usize,
+                transfer_dead_lettered: transfer_dead_lettered as usize,
+            })
+        })
     }
 
     /// The entity's options.
@@ -155,7 +103,7 @@ impl EntityHandle {
 
     /// Runtime counts (O(messages): for diagnostics and management, not the hot path).
     pub fn counts(&self) -> Result<EntityCounts, EntityError> {
-        self.shared.with(|st, _, _| {
+        self.shared.with_quiet(|st, _, _| {
             let mut c = EntityCounts {
                 dead_lettered: st.dlq.messages.len(),
                 locked: st.main.locks.len() + st.dlq.locks.len(),
@@ -263,7 +211,7 @@ impl EntityHandle {
     fn main_only(&self) -> Result<(), EntityError> {
         match self.sub {
             Sub::Main => Ok(()),
-            Sub::DeadLetter => Err(EntityError::NotAllowed(
+            Sub::DeadLetter | Sub::TransferDeadLetter => Err(EntityError::NotAllowed(
                 super::error::SESSION_RECEIVER_ON_SESSIONLESS_ENTITY.into(),
             )),
         }
@@ -338,6 +286,16 @@ impl EntityHandle {
         self.shared
             .with(|st, _, _| st.list_sessions(updated_after, skip, top))
     }
+}
+
+/// Auto-forwarding counts of a queue or subscription.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferCounts {
+    /// Messages waiting to be forwarded (always 0 between operations: forwarding happens as
+    /// messages arrive).
+    pub transfer: usize,
+    /// Messages in the transfer dead-letter sub-queue.
+    pub transfer_dead_lettered: usize,
 }
 
 /// Refuses session states above [`MAX_SESSION_STATE_BYTES`].

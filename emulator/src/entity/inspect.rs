@@ -18,7 +18,8 @@ impl EntityHandle {
         if self.sub != Sub::Main {
             return Err(refused());
         }
-        self.shared.with(|st, _, _| {
+        // Inspection: whatever the status, and not activity.
+        self.shared.with_quiet(|st, _, _| {
             let sessions = st.sessions.as_ref().ok_or_else(refused)?;
             Ok(sessions
                 .slots

@@ -20,6 +20,9 @@ pub struct NewMessage {
     pub time_to_live: Option<Duration>,
     /// `x-opt-scheduled-enqueue-time`: in the future, the message is scheduled until then.
     pub scheduled_enqueue_time: Option<SystemTime>,
+    /// `properties.message-id` as set by the application (duplicate detection's key); `None`
+    /// when the sender set none.
+    pub message_id: Option<String>,
 }
 
 impl NewMessage {
@@ -40,6 +43,12 @@ impl NewMessage {
     /// Sets the time to live.
     pub fn with_time_to_live(mut self, ttl: Duration) -> Self {
         self.time_to_live = Some(ttl);
+        self
+    }
+
+    /// Sets the message id duplicate detection looks at.
+    pub fn with_message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
         self
     }
 
@@ -76,7 +85,9 @@ pub struct DeadLetterInfo {
     pub reason: Option<String>,
     /// `DeadLetterErrorDescription`.
     pub description: Option<String>,
-    /// `x-opt-deadletter-source` (set only for auto-forwarded dead letters, so never here).
+    /// `x-opt-deadletter-source`: set only on a message that reached another entity by
+    /// dead-letter forwarding (`forward_dead_lettered_messages_to`): the entity it was
+    /// dead-lettered in.
     pub source: Option<String>,
 }
 
@@ -84,6 +95,11 @@ pub struct DeadLetterInfo {
 pub const MAX_DELIVERY_COUNT_EXCEEDED: &str = "MaxDeliveryCountExceeded";
 /// Reason used when a message expires on an entity that dead-letters expired messages.
 pub const TTL_EXPIRED: &str = "TTLExpiredException";
+/// Reason used when a forwarded message would take more than [`MAX_TRANSFER_HOPS`] hops.
+pub const MAX_TRANSFER_HOP_COUNT_EXCEEDED: &str = "MaxTransferHopCountExceeded";
+/// How many times a message may be auto-forwarded (Service Bus: through at most four
+/// chained queues or topics).
+pub const MAX_TRANSFER_HOPS: u8 = 4;
 
 /// How a receive takes messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +187,8 @@ pub(crate) struct HeldLock {
 pub(crate) struct StoredMessage {
     pub body: Bytes,
     pub session: Option<Arc<str>>,
+    /// The message's own time to live (kept for forwarding).
+    pub ttl: Option<Duration>,
     pub enqueued: SystemTime,
     pub expires: Option<Expiry>,
     pub scheduled: Option<SystemTime>,

@@ -10,7 +10,10 @@
 //! ```text
 //! Namespace (Clone, Send + Sync)
 //!   in_memory() | open(dir).await | open_with(dir, StoreOptions).await
-//!   create_queue(name, EntityOptions) / create_topic(name) / create_subscription(topic, name, EntityOptions)
+//!   create_queue(name, EntityOptions) / create_topic(name) / create_topic_with(name, TopicOptions)
+//!   create_subscription(topic, name, EntityOptions) / set_status(path, EntityStatus)
+//!   create_subscription_with_rules(topic, name, EntityOptions, RuleSet)
+//!   add_rule(path, Rule) / remove_rule(path, name) / rules(path) -> Vec<Rule>
 //!   apply_config(&EntitiesConfig) / delete(path) / entities() -> Vec<EntityInfo>
 //!   resolve(path) -> Node::{Entity(EntityHandle), Topic(TopicHandle)}
 //!   sender(path) -> Sender            (queue or topic; subscription/DLQ refused with SB's text)
@@ -29,7 +32,8 @@
 //!   peek(from_seq, max, Option<session>)            receive_deferred(&[seq], mode, Option<session>)
 //!   accept_session(id) -> SessionLock               try_accept_next_session(Option<&Waker>) / accept_next_session().await
 //!   renew_session_lock(id) / session_state(id) / set_session_state(id, Option<Bytes>) / list_sessions(after, skip, top)
-//!   counts(), options(), path(), kind(), requires_session(), dead_letter_queue()
+//!   counts(), transfer_counts(), options(), status(), path(), kind(), requires_session(),
+//!   dead_letter_queue(), transfer_dead_letter_queue()
 //!
 //! SessionLock (dropping it releases the session)
 //!   session_id(), locked_until(), try_receive(mode, waker), receive(mode).await, try_receive_many(..)
@@ -60,11 +64,17 @@
 //!   its lock ends. Dead letters do not expire.
 //! * **Sessions**: a session exists while it has messages, state or a lock. Accepting an empty
 //!   session by id is allowed. See [`SessionLock`] for release and expiry.
-//! * **Topics** fan out to every subscription (no rules/filters); with none, a send is accepted
-//!   and dropped. A session subscription refuses a topic message without a session id, which
-//!   fails the whole send.
+//! * **Topics** fan out to the subscriptions whose rules admit the message (`$Default`, the
+//!   true filter, on a new subscription; one copy when any rule without an action matches, one
+//!   more per matching rule with an action); with none, a send is accepted and dropped. A
+//!   session subscription refuses a topic message without a session id that it would admit,
+//!   which fails the whole send.
 //! * **Quota**: a send that would take the entity (main + dead-letter) past `max_size_bytes`
 //!   fails with [`EntityError::QuotaExceeded`].
+//! * **Duplicate detection**, **auto-forwarding** (and the transfer dead-letter sub-queue),
+//!   **status** and **auto-delete on idle**: see the `dedup`, `forward`, `status` and `idle`
+//!   modules' documentation (and [`EntityOptions`], [`TopicOptions`]) for what Service Bus
+//!   does and what was chosen where its documentation is silent.
 //!
 //! # Waiting
 //!
@@ -79,7 +89,10 @@
 //! Each entity has its own `std::sync::Mutex`; there is no global lock on the hot path (the
 //! namespace registry is read only when resolving paths). Send, receive and settle are
 //! O(log n) with no allocation beyond the message itself (and a new session's id). One timer
-//! task per namespace handles lock expiry, scheduling and TTL.
+//! task per namespace handles lock expiry, scheduling and TTL. A topic send decodes the
+//! message's properties once, and only when some subscription has a rule that reads them
+//! (`$Default` alone never does); each subscription's rules are then evaluated against that
+//! one view.
 //!
 //! # Durability
 //!
@@ -89,31 +102,43 @@
 //! logged but not awaited. Locks and delivery counts are not durable.
 
 mod activation;
+mod apply;
 mod config;
+mod create;
+mod dedup;
 mod duration;
 mod error;
 mod expiry;
+mod fan_out;
+mod forward;
 mod handle;
 mod inspect;
+mod idle;
 mod journal;
 mod message;
 mod namespace;
 mod options;
 mod path;
+mod publish;
 mod ready;
 mod receive;
 mod registry;
 mod restore;
 mod runtime;
+mod rule_config;
+mod rules;
 mod send;
 mod session;
 mod sessions;
+mod shared;
 mod settle;
 mod state;
+mod status;
 mod timer;
 mod token;
 mod topic;
 mod topic_peek;
+mod topic_options;
 mod wait;
 
 pub use crate::store::{Commit, StoreOptions};
@@ -124,18 +149,27 @@ pub use error::{
     SENDER_ON_SUBSCRIPTION, SESSIONFUL_ENTITY_NEEDS_SESSION_RECEIVER, SESSION_ID_MISSING,
     SESSION_RECEIVER_ON_SESSIONLESS_ENTITY,
 };
-pub use handle::{EntityHandle, MAX_SESSION_STATE_BYTES};
+pub use handle::{EntityHandle, TransferCounts, MAX_SESSION_STATE_BYTES};
+pub use idle::SWEEP_EVERY as IDLE_SWEEP_EVERY;
 pub use message::{
     DeadLetterInfo, Disposition, MessageState, NewMessage, ReceiveMode, ReceivedMessage,
-    MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED,
+    MAX_DELIVERY_COUNT_EXCEEDED, MAX_TRANSFER_HOPS, MAX_TRANSFER_HOP_COUNT_EXCEEDED, TTL_EXPIRED,
 };
 pub use namespace::{Namespace, Node};
-pub use options::{EntityOptions, MAX_LOCK_DURATION};
+pub use options::{
+    EntityOptions, DEFAULT_DUPLICATE_DETECTION_WINDOW, MAX_DUPLICATE_DETECTION_WINDOW,
+    MAX_LOCK_DURATION, MIN_AUTO_DELETE_ON_IDLE, MIN_DUPLICATE_DETECTION_WINDOW,
+};
+pub(crate) use state::Sub;
+pub use status::EntityStatus;
+pub use topic_options::TopicOptions;
 pub use path::{EntityName, EntityPath};
 pub use runtime::{
     MessageCountDetails, QueueRuntimeProperties, RuntimeProperties, SubscriptionRuntimeProperties,
     TopicRuntimeProperties, ACCESS_LOG_GRANULARITY,
 };
+pub use rule_config::{CorrelationConfig, PropertyValue, RuleConfig};
+pub use rules::RULES_ON_SUBSCRIPTIONS_ONLY;
 pub use send::Sender;
 pub use session::SessionLock;
 pub use token::LockToken;
@@ -178,8 +212,10 @@ pub struct EntityInfo {
     pub path: String,
     /// Its kind.
     pub kind: EntityKind,
-    /// Its options (`None` for topics).
+    /// Its options, with the live status (`None` for topics).
     pub options: Option<EntityOptions>,
+    /// A topic's options, with the live status (`None` for queues and subscriptions).
+    pub topic_options: Option<TopicOptions>,
     /// Its counts (zero for topics).
     pub counts: EntityCounts,
     /// Its runtime properties as Azure's administration clients report them.

@@ -5,34 +5,35 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::{RECEIVER_ON_TOPIC, SENDER_ON_DEAD_LETTER_QUEUE, SENDER_ON_SUBSCRIPTION};
-use super::activation::Numbering;
-use super::handle::{EntityHandle, EntityShared};
+use super::forward::Router;
+use super::handle::{EntityHandle, Parts};
 use super::journal::Journal;
 use super::path::{key, EntityName, EntityPath};
-use super::registry::{info, mark_deleted, validate_name, Registry};
+use super::registry::{info, mark_deleted, Registry};
 use super::restore::restore;
 use super::runtime::topic_runtime;
 use super::send::Sender;
 use super::state::Sub;
 use super::timer::TimerHandle;
-use super::topic::{TopicHandle, TopicShared};
+use super::topic::TopicHandle;
 use super::{
-    EntitiesConfig, EntityError, EntityInfo, EntityKind, EntityOptions, NewMessage,
-    RuntimeProperties,
+    EntityError, EntityInfo, EntityKind, NewMessage, RuntimeProperties,
+    TopicOptions,
 };
 use crate::store::record::Record;
 use crate::store::{Commit, StoreHandle, StoreOptions};
 
-struct Inner {
-    registry: RwLock<Registry>,
-    timer: TimerHandle,
-    store: Option<StoreHandle>,
+pub(super) struct Inner {
+    pub registry: Arc<RwLock<Registry>>,
+    pub timer: TimerHandle,
+    pub store: Option<StoreHandle>,
+    pub router: Router,
 }
 
 /// A Service Bus namespace: queues, topics and subscriptions. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Namespace {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 /// What a path resolves to.
@@ -48,7 +49,12 @@ impl Namespace {
     /// A namespace kept in memory only. Its timer runs on the current Tokio runtime (or, outside
     /// one, on a thread of its own).
     pub fn in_memory() -> Self {
-        Self::build(Registry::default(), None)
+        Self::with_parts(
+            Registry::default(),
+            None,
+            TimerHandle::start(),
+            Router::default(),
+        )
     }
 
     /// Opens (creating if needed) a durable namespace in `dir` and recovers its entities,
@@ -68,21 +74,39 @@ impl Namespace {
                 .await
                 .map_err(|e| EntityError::Store(format!("recovery stopped: {e}")))??;
         let timer = TimerHandle::start();
-        let registry = restore(recovered, &store, &timer);
-        Ok(Self::with_parts(registry, Some(store), timer))
+        let router = Router::default();
+        let registry = restore(recovered, &store, &timer, &router);
+        let namespace = Self::with_parts(registry, Some(store), timer, router);
+        namespace.forward_recovered();
+        Ok(namespace)
     }
 
-    fn build(registry: Registry, store: Option<StoreHandle>) -> Self {
-        Self::with_parts(registry, store, TimerHandle::start())
-    }
-
-    fn with_parts(registry: Registry, store: Option<StoreHandle>, timer: TimerHandle) -> Self {
-        Self {
+    fn with_parts(
+        registry: Registry,
+        store: Option<StoreHandle>,
+        timer: TimerHandle,
+        router: Router,
+    ) -> Self {
+        let registry = Arc::new(RwLock::new(registry));
+        router.bind(&registry);
+        let namespace = Self {
             inner: Arc::new(Inner {
-                registry: RwLock::new(registry),
+                registry,
                 timer,
                 store,
+                router,
             }),
+        };
+        super::idle::start_sweeper(&namespace);
+        namespace
+    }
+
+    pub(super) fn parts(&self, id: u32, parent: Option<Arc<super::status::Lifecycle>>) -> Parts {
+        Parts {
+            journal: Journal::new(self.inner.store.clone(), id),
+            timer: self.inner.timer.clone(),
+            router: self.inner.router.clone(),
+            parent,
         }
     }
 
@@ -91,21 +115,21 @@ impl Namespace {
         self.inner.store.is_some()
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Registry> {
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, Registry> {
         self.inner
             .registry
             .read()
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Registry> {
         self.inner
             .registry
             .write()
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn log(&self, rec: Record<'_>) -> Result<Commit, EntityError> {
+    pub(super) fn log(&self, rec: Record<'_>) -> Result<Commit, EntityError> {
         match &self.inner.store {
             Some(s) => {
                 s.healthy()?;
@@ -113,117 +137,6 @@ impl Namespace {
             }
             None => Ok(Commit::ready()),
         }
-    }
-
-    /// Creates a queue. Queue and topic names share one case-insensitive name space.
-    pub fn create_queue(&self, name: &str, options: EntityOptions) -> Result<Commit, EntityError> {
-        options.validate()?;
-        let mut reg = self.write();
-        let (k, id) = reg.reserve(name)?;
-        let commit = self.log(Record::CreateQueue {
-            id,
-            name,
-            options: options.clone(),
-        })?;
-        reg.next_id += 1;
-        let journal = Journal::new(self.inner.store.clone(), id);
-        let shared = EntityShared::new(
-            EntityKind::Queue,
-            k.clone(),
-            name.to_owned(),
-            options,
-            journal,
-            self.inner.timer.clone(),
-        );
-        let commit = commit.and(log_times(&shared));
-        reg.queues.insert(k, shared);
-        Ok(commit)
-    }
-
-    /// Creates a topic.
-    pub fn create_topic(&self, name: &str) -> Result<Commit, EntityError> {
-        let mut reg = self.write();
-        let (k, id) = reg.reserve(name)?;
-        let commit = self.log(Record::CreateTopic { id, name })?;
-        reg.next_id += 1;
-        let topic = TopicShared::new(id, name.to_owned(), 1, self.inner.store.clone());
-        let times = *topic.times.lock().unwrap_or_else(|e| e.into_inner());
-        let commit = commit.and(self.log(times.record(id))?);
-        reg.topics.insert(k, topic);
-        Ok(commit)
-    }
-
-    /// Creates a subscription of `topic`; it receives copies of messages sent from now on.
-    pub fn create_subscription(
-        &self,
-        topic: &str,
-        name: &str,
-        options: EntityOptions,
-    ) -> Result<Commit, EntityError> {
-        validate_name(name, false)?;
-        options.validate()?;
-        let mut reg = self.write();
-        let t = reg
-            .topics
-            .get(&key(topic))
-            .cloned()
-            .ok_or_else(|| EntityError::not_found(topic))?;
-        let path = format!("{}/Subscriptions/{name}", t.name);
-        if t.subscription(name).is_some() {
-            return Err(EntityError::AlreadyExists { path });
-        }
-        let id = reg.next_id;
-        let commit = self.log(Record::CreateSubscription {
-            id,
-            topic: t.id,
-            name,
-            options: options.clone(),
-        })?;
-        reg.next_id += 1;
-        let journal = Journal::new(self.inner.store.clone(), id);
-        let shared = EntityShared::new(
-            EntityKind::Subscription,
-            key(name),
-            path,
-            options,
-            journal,
-            self.inner.timer.clone(),
-        );
-        shared.lock().numbering = Numbering::topic(&t);
-        let commit = commit.and(log_times(&shared));
-        t.subscriptions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(shared);
-        Ok(commit)
-    }
-
-    /// Creates the configured entities that do not exist yet (existing ones are left as they are).
-    pub fn apply_config(&self, config: &EntitiesConfig) -> Result<Commit, EntityError> {
-        let mut commit = Commit::ready();
-        let skip_existing = |r: Result<Commit, EntityError>| match r {
-            Ok(c) => Ok(Some(c)),
-            Err(EntityError::AlreadyExists { .. }) => Ok(None),
-            Err(e) => Err(e),
-        };
-        for q in &config.queues {
-            if let Some(c) = skip_existing(self.create_queue(&q.name, q.options()))? {
-                commit = commit.and(c);
-            }
-        }
-        for t in &config.topics {
-            if let Some(c) = skip_existing(self.create_topic(&t.name))? {
-                commit = commit.and(c);
-            }
-            for s in &t.subscriptions {
-                if let Some(c) =
-                    skip_existing(self.create_subscription(&t.name, &s.name, s.options()))?
-                {
-                    commit = commit.and(c);
-                }
-            }
-        }
-        Ok(commit)
     }
 
     /// Deletes a queue, topic (with its subscriptions) or subscription and its messages.
@@ -306,6 +219,10 @@ impl Namespace {
                     path: t.name.to_string(),
                     kind: EntityKind::Topic,
                     options: None,
+                    topic_options: Some(TopicOptions {
+                        status: t.lifecycle.status(),
+                        ..t.options.clone()
+                    }),
                     counts: Default::default(),
                     runtime: RuntimeProperties::Topic(runtime),
                 });
@@ -326,10 +243,10 @@ impl Namespace {
     /// `t/subscriptions/s/$deadletterqueue`; case-insensitive; scheme and host stripped).
     pub fn resolve(&self, path: &str) -> Result<Node, EntityError> {
         let parsed = EntityPath::parse(path)?;
-        let sub = if parsed.dead_letter {
-            Sub::DeadLetter
-        } else {
-            Sub::Main
+        let sub = match (parsed.dead_letter, parsed.transfer) {
+            (true, true) => Sub::TransferDeadLetter,
+            (true, false) => Sub::DeadLetter,
+            _ => Sub::Main,
         };
         let reg = self.read();
         match parsed.name {
@@ -398,11 +315,4 @@ impl Namespace {
             None => Ok(()),
         }
     }
-}
-
-/// Logs a new queue's or subscription's times; the commit covers the record.
-fn log_times(shared: &EntityShared) -> Commit {
-    let mut st = shared.lock();
-    st.log_times();
-    st.journal.commit()
 }

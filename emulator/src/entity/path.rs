@@ -4,6 +4,7 @@
 use super::EntityError;
 
 const DLQ_SUFFIX: &str = "/$deadletterqueue";
+const TRANSFER_SUFFIX: &str = "/$transfer";
 const SUBSCRIPTIONS: &str = "/subscriptions/";
 
 /// A parsed entity path. Names compare case-insensitively elsewhere; here they keep their case.
@@ -13,6 +14,9 @@ pub struct EntityPath<'a> {
     pub name: EntityName<'a>,
     /// The path names the entity's dead-letter sub-queue.
     pub dead_letter: bool,
+    /// The path names the entity's transfer dead-letter sub-queue
+    /// (`…/$Transfer/$DeadLetterQueue`; `dead_letter` is set too).
+    pub transfer: bool,
 }
 
 /// The entity part of a path.
@@ -42,6 +46,10 @@ impl<'a> EntityPath<'a> {
             Some(rest) => (rest, true),
             None => (trimmed, false),
         };
+        let (rest, transfer) = match strip_suffix_ignore_case(rest, TRANSFER_SUFFIX) {
+            Some(inner) if dead_letter => (inner, true),
+            _ => (rest, false),
+        };
         let name = match find_ignore_case(rest, SUBSCRIPTIONS) {
             Some(at) => {
                 let topic = &rest[..at];
@@ -58,7 +66,11 @@ impl<'a> EntityPath<'a> {
             }
             None => EntityName::Plain(rest),
         };
-        Ok(Self { name, dead_letter })
+        Ok(Self {
+            name,
+            dead_letter,
+            transfer,
+        })
     }
 }
 

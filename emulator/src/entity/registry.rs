@@ -35,7 +35,11 @@ pub(crate) fn info(h: &EntityHandle) -> Option<EntityInfo> {
     Some(EntityInfo {
         path: h.path().to_owned(),
         kind: h.kind(),
-        options: Some(h.options().clone()),
+        options: Some(super::EntityOptions {
+            status: h.status(),
+            ..h.options().clone()
+        }),
+        topic_options: None,
         counts,
         runtime: super::runtime::entity_runtime(h).ok()?,
     })
@@ -47,6 +51,8 @@ pub(crate) fn mark_deleted(shared: &EntityShared) {
     st.wake_everyone();
     st.main = Default::default();
     st.dlq = Default::default();
+    st.tdlq = Default::default();
+    st.outbox.clear();
     st.sessions = None;
     st.scheduled.clear();
     st.ttl.clear();

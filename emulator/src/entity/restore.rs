@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::activation::Numbering;
-use super::handle::EntityShared;
+use super::forward::Router;
+use super::handle::{EntityShared, Parts};
 use super::journal::Journal;
 use super::message::StoredMessage;
 use super::path::key;
@@ -18,18 +19,30 @@ use super::timer::TimerHandle;
 use super::topic::TopicShared;
 use super::{DeadLetterInfo, EntityKind, MessageState};
 use crate::store::recovery::{Recovered, RecoveredEntity, RecoveredKind, RecoveredMessage};
+use crate::store::rules::decode_rules;
 use crate::store::StoreHandle;
 
 /// Builds the registry from recovered state. Delivery counts start at 0 and nothing is locked.
-pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHandle) -> Registry {
+pub(crate) fn restore(
+    recovered: Recovered,
+    store: &StoreHandle,
+    timer: &TimerHandle,
+    router: &Router,
+) -> Registry {
     let mut reg = Registry {
         next_id: recovered.next_id,
         ..Registry::default()
     };
     let mut topics: HashMap<u32, Arc<TopicShared>> = HashMap::new();
     for (&id, e) in &recovered.entities {
-        if e.kind == RecoveredKind::Topic {
-            let t = TopicShared::new(id, e.name.clone(), e.next_seq, Some(store.clone()));
+        if let RecoveredKind::Topic(options) = &e.kind {
+            let t = TopicShared::new(
+                id,
+                e.name.clone(),
+                options.clone(),
+                e.next_seq,
+                Some(store.clone()),
+            );
             let mut times = t.times.lock().unwrap_or_else(|p| p.into_inner());
             match e.times {
                 Some((created, updated, accessed)) => {
@@ -41,24 +54,32 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
                 }
             }
             drop(times);
+            if let Some(status) = e.status {
+                t.lifecycle.set_status(status);
+            }
+            restore_history(&t, e);
             topics.insert(id, t.clone());
             reg.topics.insert(key(&e.name), t);
         }
     }
     for (&id, e) in &recovered.entities {
-        let journal = Journal::new(Some(store.clone()), id);
+        let parts = |parent| Parts {
+            journal: Journal::new(Some(store.clone()), id),
+            timer: timer.clone(),
+            router: router.clone(),
+            parent,
+        };
         match &e.kind {
-            RecoveredKind::Topic => {}
+            RecoveredKind::Topic(_) => {}
             RecoveredKind::Queue(options) => {
                 let q = EntityShared::new(
                     EntityKind::Queue,
                     key(&e.name),
                     e.name.clone(),
                     options.clone(),
-                    journal,
-                    timer.clone(),
+                    parts(None),
                 );
-                fill(&q, e);
+                fill(&q, e, Duration::MAX);
                 reg.queues.insert(key(&e.name), q);
             }
             RecoveredKind::Subscription { topic, options } => {
@@ -72,11 +93,11 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
                     key(&e.name),
                     path,
                     options.clone(),
-                    journal,
-                    timer.clone(),
+                    parts(Some(t.lifecycle.clone())),
                 );
                 s.lock().numbering = Numbering::topic(t);
-                fill(&s, e);
+                fill(&s, e, t.options.default_message_time_to_live);
+                restore_rules(&s, e);
                 t.subscriptions
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -87,9 +108,42 @@ pub(crate) fn restore(recovered: Recovered, store: &StoreHandle, timer: &TimerHa
     reg
 }
 
-fn fill(shared: &EntityShared, e: &RecoveredEntity) {
+fn restore_history(t: &TopicShared, e: &RecoveredEntity) {
+    let mut dedup = t.dedup.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(d) = dedup.as_mut() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        for (id, &(at_ms, seq)) in &e.seen {
+            d.restore(id, from_millis(at_ms), seq, now, wall);
+        }
+    }
+}
+
+/// Sets a subscription's logged rule set (none logged: it keeps `$Default`). Rules that no
+/// longer parse are dropped with a warning rather than admitting every message.
+fn restore_rules(shared: &EntityShared, e: &RecoveredEntity) {
+    let Some(bytes) = &e.rules else {
+        return;
+    };
+    match decode_rules(bytes) {
+        Ok((rules, skipped)) => {
+            for why in skipped {
+                tracing::warn!(subscription = %shared.path, %why, "dropping a recovered rule");
+            }
+            shared.lock().rules = rules;
+        }
+        Err(error) => {
+            tracing::warn!(subscription = %shared.path, error = error.0, "recovered rules unreadable; the subscription keeps none");
+            shared.lock().rules = crate::filter::RuleSet::of(Vec::new()).unwrap_or_default();
+        }
+    }
+}
+
+fn fill(shared: &EntityShared, e: &RecoveredEntity, ttl_cap: Duration) {
     let now = Instant::now();
     let wall = SystemTime::now();
+    if let Some(status) = e.status {
+        shared.lifecycle.set_status(status);
+    }
     let mut st = shared.lock();
     st.next_seq = e.next_seq;
     match e.times {
@@ -99,12 +153,21 @@ fn fill(shared: &EntityShared, e: &RecoveredEntity) {
         None => st.log_times(),
     }
     for (&seq, m) in &e.messages {
-        let msg = stored(&st, m, now, wall, false);
+        let msg = stored(&st, m, now, wall, false, ttl_cap);
         st.insert(Sub::Main, seq, msg);
     }
     for (&seq, m) in &e.dead_letters {
-        let msg = stored(&st, m, now, wall, true);
+        let msg = stored(&st, m, now, wall, true, ttl_cap);
         st.insert(Sub::DeadLetter, seq, msg);
+    }
+    for (&seq, m) in &e.transfer_dead_letters {
+        let msg = stored(&st, m, now, wall, true, ttl_cap);
+        st.insert(Sub::TransferDeadLetter, seq, msg);
+    }
+    if let Some(d) = st.dedup.as_mut() {
+        for (id, &(at_ms, seq)) in &e.seen {
+            d.restore(id, from_millis(at_ms), seq, now, wall);
+        }
     }
     if let Some(sessions) = st.sessions.as_mut() {
         for (id, (state, updated_ms)) in &e.session_states {
@@ -125,6 +188,7 @@ fn stored(
     now: Instant,
     wall: SystemTime,
     dead: bool,
+    ttl_cap: Duration,
 ) -> StoredMessage {
     let scheduled = m.scheduled_ms.map(from_millis);
     // Not activated before the restart (activation clears `scheduled_ms` in the log): still
@@ -142,18 +206,23 @@ fn stored(
     StoredMessage {
         body: m.body.clone(),
         session: m.session.as_deref().map(Arc::from),
+        ttl,
         enqueued: if pending.is_some() {
             from_millis(m.enqueued_ms)
         } else {
             base
         },
-        expires: expiry(
-            base,
-            ttl,
-            st.options.default_message_time_to_live,
-            now,
-            wall,
-        ),
+        expires: if dead {
+            None
+        } else {
+            expiry(
+                base,
+                ttl,
+                st.options.default_message_time_to_live.min(ttl_cap),
+                now,
+                wall,
+            )
+        },
         scheduled,
         activate_at: pending.map(|t| instant_at(t, now, wall)),
         state,
@@ -163,7 +232,7 @@ fn stored(
             Arc::new(DeadLetterInfo {
                 reason: reason.clone(),
                 description: description.clone(),
-                source: None,
+                source: m.dead_letter_source.clone(),
             })
         }),
         queued: false,

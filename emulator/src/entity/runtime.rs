@@ -110,10 +110,11 @@ impl EntityState {
         }
     }
 
-    /// Messages this entity has forwarded and is forwarding: `(transfer, transfer_dead_letter)`.
-    /// Always `(0, 0)` until auto-forwarding lands (branch `fidelity`), which counts them here.
+    /// `(transfer, transfer_dead_letter)`: messages waiting to be auto-forwarded (only ever
+    /// non-zero while an operation holds the lock: forwarding happens as messages arrive) and
+    /// messages in the transfer dead-letter sub-queue.
     pub fn transfer_counts(&self) -> (u64, u64) {
-        (0, 0)
+        (self.outbox.len() as u64, self.tdlq.messages.len() as u64)
     }
 }
 
@@ -251,7 +252,8 @@ fn snapshot(st: &EntityState) -> Snapshot {
 }
 
 fn entity_snapshot(shared: &EntityShared) -> Result<Snapshot, EntityError> {
-    shared.with(|st, _, _| Ok(snapshot(st)))
+    // Reading properties is neither refused by the status nor activity.
+    shared.with_quiet(|st, _, _| Ok(snapshot(st)))
 }
 
 /// The runtime properties of a queue or subscription.

@@ -1,55 +1,151 @@
-//! Sending: `Sender` for a queue or a topic (fan-out to every subscription), scheduling and
-//! cancelling scheduled messages.
+//! Sending: `Sender` for a queue or a topic (fan-out by subscription rules: `fan_out`),
+//! scheduling and cancelling scheduled messages.
 
 use std::borrow::Cow;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::time::Instant;
 
+use std::time::Duration;
+
 use super::error::SESSION_ID_MISSING;
+use super::forward::{forward, Outgoing};
 use super::handle::EntityShared;
 use super::message::StoredMessage;
 use super::state::{expiry, instant_at, millis, EntityState, Sub};
+use super::status::Operation;
 use super::topic::TopicShared;
-use super::{EntityError, MessageState, NewMessage};
+use super::{DeadLetterInfo, EntityError, MessageState, NewMessage};
 use crate::store::record::Record;
 use crate::store::Commit;
 
 impl EntityState {
-    /// Checks a batch could be enqueued: session ids present where required, size within quota.
-    fn check_send(&self, msgs: &[NewMessage]) -> Result<(), EntityError> {
-        if self.sessions.is_some() && msgs.iter().any(|m| m.session_id.is_none()) {
+    /// Checks the messages that stay here could be enqueued: session ids present where
+    /// required, size within `limit`.
+    pub(crate) fn check_send<'m>(
+        &self,
+        msgs: impl Iterator<Item = &'m NewMessage> + Clone,
+        limit: u64,
+    ) -> Result<(), EntityError> {
+        if self.sessions.is_some() && msgs.clone().any(|m| m.session_id.is_none()) {
             return Err(EntityError::NotAllowed(SESSION_ID_MISSING.into()));
         }
-        let extra: u64 = msgs.iter().map(|m| m.body.len() as u64).sum();
-        if self.size_bytes.saturating_add(extra) > self.options.max_size_bytes {
+        let extra: u64 = msgs.map(|m| m.body.len() as u64).sum();
+        if self.size_bytes.saturating_add(extra) > limit {
             return Err(EntityError::QuotaExceeded {
                 path: self.path.to_string(),
                 size: self.size_bytes,
-                max: self.options.max_size_bytes,
+                max: limit,
             });
         }
         Ok(())
     }
 
-    /// Adds a message with sequence number `seq` (no log record: the sender logs it).
-    pub fn enqueue(&mut self, seq: i64, m: &NewMessage, now: Instant, wall: SystemTime) {
+    /// Takes messages sent (or forwarded) to this queue: drops duplicates, enqueues what
+    /// stays, and hands back what a forwarding queue sends on. `on_seq` hears each message's
+    /// sequence number in order (`None`: forwarded; the forward gives it one).
+    pub fn accept(
+        &mut self,
+        msgs: &[NewMessage],
+        carried: Option<&Arc<DeadLetterInfo>>,
+        hops: u8,
+        now: Instant,
+        wall: SystemTime,
+        mut on_seq: impl FnMut(Option<i64>),
+    ) -> Result<Vec<Outgoing>, EntityError> {
+        self.journal.check()?;
+        let forwarding = self.options.forward_to.is_some();
+        let stays = |m: &&NewMessage| !forwarding || is_scheduled(m, wall);
+        self.check_send(msgs.iter().filter(stays), self.options.max_size_bytes)?;
+        self.touch(wall);
+        let mut outgoing = Vec::new();
+        for m in msgs {
+            if let Some(seq) = self.duplicate_of(m, now) {
+                on_seq(Some(seq));
+                continue;
+            }
+            if !stays(&m) {
+                self.remember(m, now, wall, 0);
+                outgoing.push(Outgoing {
+                    seq: None,
+                    recorded: None,
+                    dead_letters: false,
+                    msg: m.clone(),
+                    carried: carried.cloned(),
+                    hops,
+                });
+                on_seq(None);
+                continue;
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let ids = [self.journal.id];
+            self.journal
+                .log(|id| enqueue_record(id, &ids, seq, m, wall));
+            self.enqueue(seq, m, carried, Duration::MAX, now, wall);
+            self.remember(m, now, wall, seq);
+            on_seq(Some(seq));
+        }
+        Ok(outgoing)
+    }
+
+    /// The number of the kept message if `m` is a duplicate.
+    fn duplicate_of(&mut self, m: &NewMessage, now: Instant) -> Option<i64> {
+        let id = m.message_id.as_deref()?;
+        self.dedup.as_mut()?.duplicate_of(id, now)
+    }
+
+    /// Adds `m`'s id to the duplicate detection history (and the log).
+    fn remember(&mut self, m: &NewMessage, now: Instant, wall: SystemTime, seq: i64) {
+        let (Some(dedup), Some(id)) = (self.dedup.as_mut(), m.message_id.as_deref()) else {
+            return;
+        };
+        dedup.remember(id, now, seq);
+        self.journal.log(|entity| Record::Seen {
+            entity,
+            message_id: id,
+            at_ms: millis(wall),
+            seq,
+        });
+    }
+
+    /// Adds a message with sequence number `seq` (no log record for the message itself: the
+    /// sender logs it; a carried dead-letter annotation is logged here). Its time to live is
+    /// capped by the entity's default and by `ttl_cap` (a topic's default).
+    pub fn enqueue(
+        &mut self,
+        seq: i64,
+        m: &NewMessage,
+        carried: Option<&Arc<DeadLetterInfo>>,
+        ttl_cap: Duration,
+        now: Instant,
+        wall: SystemTime,
+    ) {
         let scheduled = m.scheduled_enqueue_time.filter(|t| *t > wall);
         let base = scheduled.unwrap_or(wall);
         let session = match (&mut self.sessions, m.session_id.as_deref()) {
             (Some(s), Some(id)) => Some(s.key(id)),
             _ => None,
         };
+        if let Some(info) = carried {
+            self.journal.log(|entity| Record::ForwardedDeadLetter {
+                entity,
+                seq,
+                reason: info.reason.as_deref(),
+                description: info.description.as_deref(),
+                source: info.source.as_deref().unwrap_or_default(),
+            });
+        }
         let msg = StoredMessage {
             body: m.body.clone(),
             session,
+            ttl: m.time_to_live,
             enqueued: wall,
             expires: expiry(
                 base,
                 m.time_to_live,
-                self.options.default_message_time_to_live,
+                self.options.default_message_time_to_live.min(ttl_cap),
                 now,
                 wall,
             ),
@@ -62,7 +158,7 @@ impl EntityState {
             },
             delivery_count: 0,
             lock: None,
-            dead_letter: None,
+            dead_letter: carried.cloned(),
             queued: false,
         };
         self.insert(Sub::Main, seq, msg);
@@ -83,7 +179,12 @@ impl EntityState {
     }
 }
 
-fn enqueue_record<'a>(
+/// Whether `m` is scheduled for later than `wall`.
+pub(crate) fn is_scheduled(m: &NewMessage, wall: SystemTime) -> bool {
+    m.scheduled_enqueue_time.is_some_and(|t| t > wall)
+}
+
+pub(crate) fn enqueue_record<'a>(
     source: u32,
     targets: &'a [u32],
     seq: i64,
@@ -173,15 +274,20 @@ impl Sender {
     /// are ignored). On a topic it cancels the copies in every subscription.
     pub fn cancel_scheduled(&self, seqs: &[i64]) -> Result<Commit, EntityError> {
         match &self.target {
-            Target::Queue(q) => q.with(|st, _, _| {
-                st.journal.check()?;
-                st.cancel_scheduled(seqs);
-                Ok(st.journal.commit())
-            }),
+            Target::Queue(q) => {
+                q.lifecycle.check(Operation::Send, &q.path)?;
+                q.with_any(|st, _, _| {
+                    st.journal.check()?;
+                    st.cancel_scheduled(seqs);
+                    Ok(st.journal.commit())
+                })
+            }
             Target::Topic(t) => {
+                t.lifecycle.check(Operation::Send, &t.name)?;
+                t.lifecycle.touch();
                 let mut commit = Commit::ready();
                 for sub in t.live_subscriptions()? {
-                    let c = sub.with(|st, _, _| {
+                    let c = sub.with_quiet(|st, _, _| {
                         st.journal.check()?;
                         st.cancel_scheduled(seqs);
                         Ok(st.journal.commit())
@@ -200,70 +306,44 @@ impl Sender {
     fn enqueue_all(
         &self,
         msgs: &[NewMessage],
-        on_seq: impl FnMut(i64),
-    ) -> Result<Commit, EntityError> {
-        match &self.target {
-            Target::Queue(q) => q.with(|st, now, wall| {
-                st.journal.check()?;
-                st.check_send(msgs)?;
-                st.touch(wall);
-                let mut on_seq = on_seq;
-                let ids = [st.journal.id];
-                for m in msgs {
-                    let seq = st.next_seq;
-                    st.next_seq += 1;
-                    st.journal.log(|id| enqueue_record(id, &ids, seq, m, wall));
-                    st.enqueue(seq, m, now, wall);
-                    on_seq(seq);
-                }
-                Ok(st.journal.commit())
-            }),
-            Target::Topic(t) => t.fan_out(msgs, on_seq),
-        }
-    }
-}
-
-impl TopicShared {
-    /// Copies each message to every subscription, all subscription locks held so that the one
-    /// log record precedes any settlement of a copy.
-    fn fan_out(
-        &self,
-        msgs: &[NewMessage],
         mut on_seq: impl FnMut(i64),
     ) -> Result<Commit, EntityError> {
-        let subs = self.live_subscriptions()?;
-        let mut guards: Vec<_> = subs
-            .iter()
-            .map(|s| (s, s.lock()))
-            .filter(|(_, g)| !g.deleted)
-            .collect();
-        if let Some(store) = &self.store {
-            store.healthy()?;
-        }
-        for (_, g) in &guards {
-            g.check_send(msgs)?;
-        }
-        let ids: Vec<u32> = guards.iter().map(|(_, g)| g.journal.id).collect();
-        let now = Instant::now();
-        let wall = SystemTime::now();
-        self.touch(wall);
-        let mut lsn = None;
-        for m in msgs {
-            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-            if let Some(store) = &self.store {
-                lsn = Some(store.append(&enqueue_record(self.id, &ids, seq, m, wall)));
+        match &self.target {
+            Target::Queue(q) => {
+                q.lifecycle.check(Operation::Send, &q.path)?;
+                if q.options.forward_to.is_none() {
+                    return q.with_any(|st, now, wall| {
+                        st.accept(msgs, None, 0, now, wall, |s| on_seq(s.unwrap_or(0)))?;
+                        Ok(st.journal.commit())
+                    });
+                }
+                let mut seqs = Vec::with_capacity(msgs.len());
+                let (outgoing, mut commit) = q.with_any(|st, now, wall| {
+                    let outgoing = st.accept(msgs, None, 0, now, wall, |s| seqs.push(s))?;
+                    Ok((outgoing, st.journal.commit()))
+                })?;
+                let mut outgoing = outgoing.into_iter();
+                for seq in seqs {
+                    let seq = match seq {
+                        Some(seq) => seq,
+                        None => match outgoing.next() {
+                            Some(out) => {
+                                let (seq, c) = forward(q, out);
+                                commit = commit.and(c);
+                                seq.unwrap_or(0)
+                            }
+                            None => 0,
+                        },
+                    };
+                    on_seq(seq);
+                }
+                Ok(commit)
             }
-            for (_, g) in guards.iter_mut() {
-                g.enqueue(seq, m, now, wall);
+            Target::Topic(t) => {
+                let (seqs, commit) = t.publish(msgs, None, 0)?;
+                seqs.into_iter().for_each(on_seq);
+                Ok(commit)
             }
-            on_seq(seq);
         }
-        for (shared, g) in guards.iter_mut() {
-            shared.rearm(g);
-        }
-        Ok(match (&self.store, lsn) {
-            (Some(store), Some(lsn)) => store.commit(lsn),
-            _ => Commit::ready(),
-        })
     }
 }

@@ -36,7 +36,7 @@ impl EntityState {
                 return Err(EntityError::SessionLockLost);
             }
         }
-        if sub == Sub::DeadLetter && matches!(disposition, Disposition::DeadLetter { .. }) {
+        if sub != Sub::Main && matches!(disposition, Disposition::DeadLetter { .. }) {
             return Err(EntityError::NotAllowed(
                 DEAD_LETTER_IN_DEAD_LETTER_QUEUE.into(),
             ));
@@ -73,7 +73,6 @@ impl EntityState {
     }
 
     fn defer(&mut self, sub: Sub, seq: i64, body: Option<bytes::Bytes>) {
-        let dlq = sub == Sub::DeadLetter;
         let Some(msg) = self.sub(sub).messages.get_mut(&seq) else {
             return;
         };
@@ -89,7 +88,7 @@ impl EntityState {
         }
         self.journal.log(|entity| Record::Defer {
             entity,
-            dlq,
+            sub,
             seq,
             body: body.as_deref(),
         });

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::activation::Numbering;
+use super::dedup::Dedup;
+use super::forward::Outgoing;
 use super::journal::Journal;
 use super::message::{Expiry, StoredMessage, MAX_DELIVERY_COUNT_EXCEEDED, TTL_EXPIRED};
 use super::ready::{ReadyQueue, Waiters};
@@ -16,6 +18,7 @@ use super::runtime::EntityTimes;
 use super::sessions::Sessions;
 use super::token::TokenHash;
 use super::{DeadLetterInfo, EntityOptions, LockToken, MessageState};
+use crate::filter::RuleSet;
 use crate::store::record::Record;
 
 /// Which sub-queue of an entity.
@@ -23,6 +26,28 @@ use crate::store::record::Record;
 pub(crate) enum Sub {
     Main,
     DeadLetter,
+    /// `$Transfer/$DeadLetterQueue`: messages that could not be forwarded.
+    TransferDeadLetter,
+}
+
+impl Sub {
+    /// The code records use (0 and 1 match the older `dlq` flag).
+    pub fn code(self) -> u8 {
+        match self {
+            Sub::Main => 0,
+            Sub::DeadLetter => 1,
+            Sub::TransferDeadLetter => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Sub::Main,
+            1 => Sub::DeadLetter,
+            2 => Sub::TransferDeadLetter,
+            _ => return None,
+        })
+    }
 }
 
 /// Messages of one sub-queue and their indexes.
@@ -46,6 +71,11 @@ pub(crate) struct EntityState {
     pub next_seq: i64,
     pub main: SubQueue,
     pub dlq: SubQueue,
+    pub tdlq: SubQueue,
+    /// Duplicate detection history (queues that require it).
+    pub dedup: Option<Dedup>,
+    /// Messages leaving by auto-forwarding, sent on once the lock is released.
+    pub outbox: Vec<Outgoing>,
     /// Present on entities that require sessions.
     pub sessions: Option<Sessions>,
     pub scheduled: BTreeSet<(Instant, i64)>,
@@ -60,6 +90,8 @@ pub(crate) struct EntityState {
     pub scheduled_at_topic: bool,
     /// Where activated scheduled messages take their new sequence number from.
     pub numbering: Numbering,
+    /// A subscription's rules (`$Default` alone until changed; unused on queues).
+    pub rules: RuleSet,
 }
 
 /// An instant far enough ahead to mean "never" without overflowing.
@@ -109,6 +141,9 @@ pub(crate) fn from_millis(ms: i64) -> SystemTime {
 impl EntityState {
     pub fn new(options: EntityOptions, path: Arc<str>, journal: Journal) -> Self {
         let sessions = options.requires_session.then(Sessions::default);
+        let dedup = options
+            .requires_duplicate_detection
+            .then(|| Dedup::new(options.duplicate_detection_history_time_window));
         Self {
             options,
             path,
@@ -116,6 +151,9 @@ impl EntityState {
             next_seq: 1,
             main: SubQueue::default(),
             dlq: SubQueue::default(),
+            tdlq: SubQueue::default(),
+            dedup,
+            outbox: Vec::new(),
             sessions,
             scheduled: BTreeSet::new(),
             ttl: BTreeSet::new(),
@@ -125,6 +163,7 @@ impl EntityState {
             times: EntityTimes::new(SystemTime::now()),
             scheduled_at_topic: false,
             numbering: Numbering::Own,
+            rules: RuleSet::default(),
         }
     }
 
@@ -132,6 +171,7 @@ impl EntityState {
         match sub {
             Sub::Main => &mut self.main,
             Sub::DeadLetter => &mut self.dlq,
+            Sub::TransferDeadLetter => &mut self.tdlq,
         }
     }
 
@@ -203,7 +243,6 @@ impl EntityState {
 
     /// Replaces a message's bytes (modified properties), logging the change.
     pub fn replace_body(&mut self, sub: Sub, seq: i64, body: Bytes) {
-        let dlq = sub == Sub::DeadLetter;
         let Some(msg) = self.sub(sub).messages.get_mut(&seq) else {
             return;
         };
@@ -213,7 +252,7 @@ impl EntityState {
         self.size_bytes = self.size_bytes.saturating_sub(old_len) + body.len() as u64;
         self.journal.log(|entity| Record::ReplaceBody {
             entity,
-            dlq,
+            sub,
             seq,
             body: &body,
         });
@@ -268,8 +307,10 @@ impl EntityState {
         }
     }
 
-    /// Moves a main-queue message to the dead-letter sub-queue, logging it.
-    pub fn dead_letter(&mut self, seq: i64, info: DeadLetterInfo, body: Option<Bytes>) {
+    /// Moves a main-queue message to the dead-letter sub-queue, logging it; with
+    /// `forward_dead_lettered_messages_to` it leaves by the outbox instead, marked with this
+    /// entity as its dead-letter source (the log keeps it dead-lettered until it is forwarded).
+    pub fn dead_letter(&mut self, seq: i64, mut info: DeadLetterInfo, body: Option<Bytes>) {
         let Some(mut msg) = self.remove(Sub::Main, seq) else {
             return;
         };
@@ -287,6 +328,13 @@ impl EntityState {
         msg.state = MessageState::Active;
         msg.lock = None;
         msg.activate_at = None;
+        if self.options.forward_dead_lettered_messages_to.is_some() {
+            info.source = Some(self.path.to_string());
+            msg.dead_letter = Some(Arc::new(info));
+            self.outbox
+                .push(Outgoing::from_stored(seq, Sub::DeadLetter, true, msg));
+            return;
+        }
         msg.dead_letter = Some(Arc::new(info));
         self.insert(Sub::DeadLetter, seq, msg);
     }
@@ -303,7 +351,7 @@ impl EntityState {
         } else if let Some(msg) = self.remove(Sub::Main, seq) {
             self.journal.log(|entity| Record::Remove {
                 entity,
-                dlq: false,
+                sub: Sub::Main,
                 seq,
             });
             self.logged_for(Sub::Main, msg.session.as_deref());
@@ -313,9 +361,8 @@ impl EntityState {
     /// Removes a message and logs the removal.
     pub fn remove_logged(&mut self, sub: Sub, seq: i64) -> Option<StoredMessage> {
         let msg = self.remove(sub, seq)?;
-        let dlq = sub == Sub::DeadLetter;
         self.journal
-            .log(|entity| Record::Remove { entity, dlq, seq });
+            .log(|entity| Record::Remove { entity, sub, seq });
         self.logged_for(sub, msg.session.as_deref());
         Some(msg)
     }
@@ -324,6 +371,7 @@ impl EntityState {
     pub fn wake_everyone(&mut self) {
         self.main.waiters.wake_all();
         self.dlq.waiters.wake_all();
+        self.tdlq.waiters.wake_all();
         if let Some(s) = &mut self.sessions {
             s.wake_everyone();
         }

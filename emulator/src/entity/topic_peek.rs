@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::state::Sub;
+use super::status::Operation;
 use super::topic::TopicHandle;
 use super::{EntityError, MessageState, ReceivedMessage};
 use crate::store::Commit;
@@ -13,9 +14,15 @@ use crate::store::Commit;
 impl TopicHandle {
     /// Up to `max` of the topic's scheduled messages from sequence number `from_seq` on.
     pub fn peek(&self, from_seq: i64, max: usize) -> Result<Vec<ReceivedMessage>, EntityError> {
+        // The topic's status and activity; the copies are read whatever their
+        // subscription's status (they are the topic's messages).
+        self.shared
+            .lifecycle
+            .check(Operation::Receive, &self.shared.name)?;
+        self.shared.lifecycle.touch();
         let mut found: BTreeMap<i64, ReceivedMessage> = BTreeMap::new();
         for sub in self.shared.live_subscriptions()? {
-            let copies = sub.with(|st, _, _| {
+            let copies = sub.with_quiet(|st, _, _| {
                 Ok(st
                     .sub(Sub::Main)
                     .messages

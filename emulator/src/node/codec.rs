@@ -32,6 +32,8 @@ pub const DEAD_LETTER_DESCRIPTION: &str = "DeadLetterErrorDescription";
 pub struct MessageInfo<'a> {
     /// Whether `properties.message-id` is set (Service Bus assigns one otherwise).
     pub has_message_id: bool,
+    /// `properties.message-id` as encoded (any AMQP message-id type).
+    pub message_id: Option<&'a [u8]>,
     /// `properties.group-id`: the session id.
     pub session_id: Option<&'a str>,
     /// `x-opt-partition-key` message annotation.
@@ -69,6 +71,8 @@ pub struct Stamp<'s> {
     pub dead_letter_reason: Option<&'s str>,
     /// `DeadLetterErrorDescription` application property (dead-lettered messages).
     pub dead_letter_description: Option<&'s str>,
+    /// `x-opt-deadletter-source` (messages that arrived by dead-letter forwarding).
+    pub dead_letter_source: Option<&'s str>,
 }
 
 /// One section of an encoded message.
@@ -129,7 +133,8 @@ pub fn inspect(raw: &[u8]) -> Result<MessageInfo<'_>, CodecError> {
                 }
             }
             PROPERTIES => {
-                info.has_message_id = nth_item(value, 0)?.is_some();
+                info.message_id = nth_item(value, 0)?;
+                info.has_message_id = info.message_id.is_some();
                 info.session_id = nth_item(value, 10)?.and_then(wire::as_str);
             }
             MESSAGE_ANNOTATIONS => {
@@ -286,6 +291,9 @@ pub fn encode_delivery(raw: &[u8], stamp: &Stamp<'_>, out: &mut Vec<u8>) -> Resu
             "x-opt-enqueue-sequence-number",
             Added::Long(stamp.enqueue_sequence_number),
         )),
+        stamp
+            .dead_letter_source
+            .map(|s| ("x-opt-deadletter-source", Added::Str(s))),
     ];
     write::descriptor(out, MESSAGE_ANNOTATIONS as u8);
     write_merged_map(out, annotations, &ours, true)?;

@@ -110,6 +110,7 @@ fn stamp() -> Stamp<'static> {
         enqueue_sequence_number: 7,
         dead_letter_reason: None,
         dead_letter_description: None,
+        dead_letter_source: None,
     }
 }
 

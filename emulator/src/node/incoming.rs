@@ -130,6 +130,7 @@ pub(super) fn new_message(body: Bytes) -> Result<NewMessage, String> {
         session_id: info.session_id.map(str::to_owned),
         time_to_live: info.time_to_live_ms.map(Duration::from_millis),
         scheduled_enqueue_time: info.scheduled_enqueue_time_ms.map(time::from_unix_ms),
+        message_id: info.message_id.map(message_id_key),
         body: Bytes::new(),
     };
     message.body = if info.has_message_id {
@@ -139,6 +140,21 @@ pub(super) fn new_message(body: Bytes) -> Result<NewMessage, String> {
         Bytes::from(codec::with_message_id(&body, &id).map_err(|e| e.to_string())?)
     };
     Ok(message)
+}
+
+/// The key duplicate detection compares: a string id as it is; any other id type (uuid,
+/// ulong, binary) as its encoded bytes in hex, so ids of different types never collide.
+fn message_id_key(raw: &[u8]) -> String {
+    match super::wire::as_str(raw) {
+        Some(id) => id.to_owned(),
+        None => {
+            let mut key = String::from("\u{0}amqp:");
+            for b in raw {
+                key.push_str(&format!("{b:02x}"));
+            }
+            key
+        }
+    }
 }
 
 fn refusal(condition: &str, text: &str) -> Outcome {

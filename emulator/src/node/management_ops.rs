@@ -9,7 +9,7 @@ use super::management::{
     integer, integers, lock_tokens, required_string, string, timestamp, Answer, Bodies,
 };
 use super::request::{map, Request};
-use super::{incoming, outgoing, time, NodeConfig};
+use super::{incoming, management_rules, outgoing, time, NodeConfig};
 use crate::entity::{Disposition, EntityError, Node, ReceiveMode, ReceivedMessage};
 use crate::store::Commit;
 
@@ -24,6 +24,9 @@ pub(super) fn execute(
     request: &Request,
     bodies: &mut Bodies<'_>,
 ) -> Result<Answer, EntityError> {
+    if let Some(answer) = management_rules::execute(config, path, operation, request) {
+        return answer;
+    }
     let ns = &config.namespace;
     let session = string(request, "session-id");
     match operation {

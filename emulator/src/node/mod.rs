@@ -26,6 +26,7 @@ mod guard;
 mod incoming;
 mod management;
 mod management_ops;
+mod management_rules;
 mod outgoing;
 pub mod replies;
 pub mod request;

@@ -302,6 +302,7 @@ pub(super) fn stamp_of(message: &ReceivedMessage, locked: bool) -> Stamp<'_> {
         enqueue_sequence_number: message.sequence_number,
         dead_letter_reason: dead_letter.and_then(|d| d.reason.as_deref()),
         dead_letter_description: dead_letter.and_then(|d| d.description.as_deref()),
+        dead_letter_source: dead_letter.and_then(|d| d.source.as_deref()),
     }
 }
 

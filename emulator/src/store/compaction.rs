@@ -10,8 +10,11 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use super::record::Record;
-use super::recovery::{replay_file, Recovered, RecoveredKind, RecoveredMessage};
+use super::recovery::{replay_file, Recovered, RecoveredEntity, RecoveredKind, RecoveredMessage};
+use crate::entity::Sub;
 use super::segment::{frame, log_path, snapshot_path, snapshot_tmp_path, sync_dir};
 
 /// Compacts `snapshot` (if any) and `logs` (ascending, all sealed) into a snapshot numbered
@@ -51,7 +54,7 @@ pub(crate) fn compact(dir: &Path, snapshot: Option<u64>, logs: &[u64]) -> Result
 }
 
 /// Writes `state` as records: definitions (topics and queues before subscriptions), sequence
-/// counters, messages, dead letters, deferrals and session states.
+/// counters, rule sets, messages, dead letters, deferrals and session states.
 pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
     let subscriptions_last = state
         .entities
@@ -70,7 +73,11 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                 name: &e.name,
                 options: options.clone(),
             },
-            RecoveredKind::Topic => Record::CreateTopic { id, name: &e.name },
+            RecoveredKind::Topic(options) => Record::CreateTopic {
+                id,
+                name: &e.name,
+                options: options.clone(),
+            },
             RecoveredKind::Subscription { topic, options } => Record::CreateSubscription {
                 id,
                 topic: *topic,
@@ -87,6 +94,9 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                 accessed_ms,
             };
             frame(buf, &times);
+        }
+        if let Some(rules) = &e.rules {
+            frame(buf, &Record::Rules { entity: id, rules });
         }
         if !matches!(e.kind, RecoveredKind::Subscription { .. }) {
             frame(
@@ -106,7 +116,7 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                     buf,
                     &Record::Defer {
                         entity: id,
-                        dlq: false,
+                        sub: Sub::Main,
                         seq,
                         body: None,
                     },
@@ -131,13 +141,14 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                     buf,
                     &Record::Defer {
                         entity: id,
-                        dlq: true,
+                        sub: Sub::DeadLetter,
                         seq,
                         body: None,
                     },
                 );
             }
         }
+        write_later_state(buf, id, e);
         for (session, (state, updated_ms)) in &e.session_states {
             frame(
                 buf,
@@ -146,6 +157,65 @@ pub(crate) fn write_state(state: &Recovered, buf: &mut Vec<u8>) {
                     session,
                     state: Some(state),
                     updated_ms: *updated_ms,
+                },
+            );
+        }
+    }
+}
+
+/// What the later record kinds describe: forwarded dead letters' annotations, the transfer
+/// dead-letter sub-queue, the status and the duplicate detection history still in its window.
+fn write_later_state(buf: &mut Vec<u8>, id: u32, e: &RecoveredEntity) {
+    for (&seq, m) in &e.messages {
+        if let Some(source) = &m.dead_letter_source {
+            let (reason, description) = m.dead_letter.clone().unwrap_or_default();
+            frame(
+                buf,
+                &Record::ForwardedDeadLetter {
+                    entity: id,
+                    seq,
+                    reason: reason.as_deref(),
+                    description: description.as_deref(),
+                    source,
+                },
+            );
+        }
+    }
+    for (&seq, m) in &e.transfer_dead_letters {
+        enqueue(buf, id, seq, m);
+        let (reason, description) = m.dead_letter.clone().unwrap_or_default();
+        frame(
+            buf,
+            &Record::TransferDeadLetter {
+                entity: id,
+                from: Sub::Main,
+                seq,
+                reason: reason.as_deref(),
+                description: description.as_deref(),
+            },
+        );
+    }
+    if let Some(status) = e.status {
+        frame(buf, &Record::SetStatus { entity: id, status });
+    }
+    let window = match &e.kind {
+        RecoveredKind::Queue(o) => o.duplicate_detection_history_time_window,
+        RecoveredKind::Topic(o) => o.duplicate_detection_history_time_window,
+        RecoveredKind::Subscription { .. } => Duration::ZERO,
+    };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let oldest = now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+    for (message_id, &(at_ms, seq)) in &e.seen {
+        if at_ms >= oldest {
+            frame(
+                buf,
+                &Record::Seen {
+                    entity: id,
+                    message_id,
+                    at_ms,
+                    seq,
                 },
             );
         }

@@ -20,6 +20,7 @@ mod crc;
 mod log;
 pub(crate) mod record;
 pub(crate) mod recovery;
+pub(crate) mod rules;
 mod segment;
 mod wire;
 

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::wire::{Reader, Writer};
-use crate::entity::EntityOptions;
+use crate::entity::{EntityOptions, EntityStatus, Sub, TopicOptions};
 
 /// Bytes of the frame header (length + CRC).
 pub(crate) const FRAME_HEADER: usize = 8;
@@ -23,6 +23,7 @@ pub(crate) enum Record<'a> {
     CreateTopic {
         id: u32,
         name: &'a str,
+        options: TopicOptions,
     },
     CreateSubscription {
         id: u32,
@@ -48,7 +49,7 @@ pub(crate) enum Record<'a> {
     },
     Remove {
         entity: u32,
-        dlq: bool,
+        sub: Sub,
         seq: i64,
     },
     DeadLetter {
@@ -60,13 +61,13 @@ pub(crate) enum Record<'a> {
     },
     Defer {
         entity: u32,
-        dlq: bool,
+        sub: Sub,
         seq: i64,
         body: Option<&'a [u8]>,
     },
     ReplaceBody {
         entity: u32,
-        dlq: bool,
+        sub: Sub,
         seq: i64,
         body: &'a [u8],
     },
@@ -94,6 +95,43 @@ pub(crate) enum Record<'a> {
         updated_ms: i64,
         accessed_ms: Option<i64>,
     },
+    /// A message id entered the duplicate detection history of a queue or topic at `at_ms`
+    /// (the message got sequence number `seq`).
+    Seen {
+        entity: u32,
+        message_id: &'a str,
+        at_ms: i64,
+        seq: i64,
+    },
+    /// The entity's status changed.
+    SetStatus {
+        entity: u32,
+        status: EntityStatus,
+    },
+    /// A message of `from` (main or dead-letter sub-queue) could not be forwarded and moved to
+    /// the transfer dead-letter sub-queue.
+    TransferDeadLetter {
+        entity: u32,
+        from: Sub,
+        seq: i64,
+        reason: Option<&'a str>,
+        description: Option<&'a str>,
+    },
+    /// A main-queue message arrived by dead-letter forwarding: it carries the dead-letter
+    /// reason, description and the entity it was dead-lettered in.
+    ForwardedDeadLetter {
+        entity: u32,
+        seq: i64,
+        reason: Option<&'a str>,
+        description: Option<&'a str>,
+        source: &'a str,
+    },
+    /// A subscription's whole rule set from now on (see [`super::rules`] for `rules`). A
+    /// subscription without one has `$Default` alone.
+    Rules {
+        entity: u32,
+        rules: &'a [u8],
+    },
 }
 
 const T_CREATE_QUEUE: u8 = 1;
@@ -107,6 +145,11 @@ const T_DEFER: u8 = 8;
 const T_REPLACE_BODY: u8 = 9;
 const T_SESSION_STATE: u8 = 10;
 const T_NEXT_SEQUENCE: u8 = 11;
+const T_RULES: u8 = 12;
+const T_SET_STATUS: u8 = 13;
+const T_TRANSFER_DEAD_LETTER: u8 = 14;
+const T_FORWARDED_DEAD_LETTER: u8 = 15;
+const T_SEEN: u8 = 16;
 /// Far from the others, so that tags other branches add meanwhile do not collide.
 const T_ENTITY_TIMES: u8 = 40;
 const T_ACTIVATE: u8 = 41;
@@ -126,10 +169,11 @@ impl Record<'_> {
                 w.str(name);
                 w.options(options);
             }
-            Record::CreateTopic { id, name } => {
+            Record::CreateTopic { id, name, options } => {
                 w.u8(T_CREATE_TOPIC);
                 w.u32(*id);
                 w.str(name);
+                w.topic_options(options);
             }
             Record::CreateSubscription {
                 id,
@@ -170,10 +214,10 @@ impl Record<'_> {
                 w.opt_bytes(session.map(str::as_bytes));
                 w.bytes(body);
             }
-            Record::Remove { entity, dlq, seq } => {
+            Record::Remove { entity, sub, seq } => {
                 w.u8(T_REMOVE);
                 w.u32(*entity);
-                w.u8(u8::from(*dlq));
+                w.u8(sub.code());
                 w.i64(*seq);
             }
             Record::DeadLetter {
@@ -192,25 +236,25 @@ impl Record<'_> {
             }
             Record::Defer {
                 entity,
-                dlq,
+                sub,
                 seq,
                 body,
             } => {
                 w.u8(T_DEFER);
                 w.u32(*entity);
-                w.u8(u8::from(*dlq));
+                w.u8(sub.code());
                 w.i64(*seq);
                 w.opt_bytes(*body);
             }
             Record::ReplaceBody {
                 entity,
-                dlq,
+                sub,
                 seq,
                 body,
             } => {
                 w.u8(T_REPLACE_BODY);
                 w.u32(*entity);
-                w.u8(u8::from(*dlq));
+                w.u8(sub.code());
                 w.i64(*seq);
                 w.bytes(body);
             }
@@ -253,202 +297,63 @@ impl Record<'_> {
                 w.i64(*updated_ms);
                 w.opt_i64(*accessed_ms);
             }
-        }
-    }
-
-    /// Decodes one payload (without its frame).
-    pub fn decode(payload: &[u8]) -> Result<Record<'_>, DecodeError> {
-        let mut r = Reader(payload);
-        let rec = match r.u8()? {
-            T_CREATE_QUEUE => Record::CreateQueue {
-                id: r.u32()?,
-                name: r.str()?,
-                options: r.options()?,
-            },
-            T_CREATE_TOPIC => Record::CreateTopic {
-                id: r.u32()?,
-                name: r.str()?,
-            },
-            T_CREATE_SUBSCRIPTION => Record::CreateSubscription {
-                id: r.u32()?,
-                topic: r.u32()?,
-                name: r.str()?,
-                options: r.options()?,
-            },
-            T_DELETE => Record::DeleteEntity { id: r.u32()? },
-            T_ENQUEUE => {
-                let source = r.u32()?;
-                let n = r.u32()? as usize;
-                if n > r.0.len() / 4 {
-                    return Err(DecodeError("target count beyond the record"));
-                }
-                let mut targets = Vec::with_capacity(n);
-                for _ in 0..n {
-                    targets.push(r.u32()?);
-                }
-                Record::Enqueue {
-                    source,
-                    targets: Cow::Owned(targets),
-                    seq: r.i64()?,
-                    enqueued_ms: r.i64()?,
-                    ttl_ms: r.opt_i64()?,
-                    scheduled_ms: r.opt_i64()?,
-                    session: r.opt_str()?,
-                    body: r.bytes()?,
-                }
+            Record::Seen {
+                entity,
+                message_id,
+                at_ms,
+                seq,
+            } => {
+                w.u8(T_SEEN);
+                w.u32(*entity);
+                w.str(message_id);
+                w.i64(*at_ms);
+                w.i64(*seq);
             }
-            T_REMOVE => Record::Remove {
-                entity: r.u32()?,
-                dlq: r.u8()? != 0,
-                seq: r.i64()?,
-            },
-            T_DEAD_LETTER => Record::DeadLetter {
-                entity: r.u32()?,
-                seq: r.i64()?,
-                reason: r.opt_str()?,
-                description: r.opt_str()?,
-                body: r.opt_bytes()?,
-            },
-            T_DEFER => Record::Defer {
-                entity: r.u32()?,
-                dlq: r.u8()? != 0,
-                seq: r.i64()?,
-                body: r.opt_bytes()?,
-            },
-            T_REPLACE_BODY => Record::ReplaceBody {
-                entity: r.u32()?,
-                dlq: r.u8()? != 0,
-                seq: r.i64()?,
-                body: r.bytes()?,
-            },
-            T_SESSION_STATE => Record::SessionState {
-                entity: r.u32()?,
-                session: r.str()?,
-                state: r.opt_bytes()?,
-                updated_ms: r.i64()?,
-            },
-            T_NEXT_SEQUENCE => Record::NextSequence {
-                entity: r.u32()?,
-                next: r.i64()?,
-            },
-            T_ACTIVATE => Record::Activate {
-                entity: r.u32()?,
-                seq: r.i64()?,
-                new_seq: r.i64()?,
-            },
-            T_ENTITY_TIMES => Record::EntityTimes {
-                entity: r.u32()?,
-                created_ms: r.i64()?,
-                updated_ms: r.i64()?,
-                accessed_ms: r.opt_i64()?,
-            },
-            _ => return Err(DecodeError("unknown record tag")),
-        };
-        if !r.0.is_empty() {
-            return Err(DecodeError("trailing bytes after the record"));
+            Record::SetStatus { entity, status } => {
+                w.u8(T_SET_STATUS);
+                w.u32(*entity);
+                w.u8(status.code());
+            }
+            Record::TransferDeadLetter {
+                entity,
+                from,
+                seq,
+                reason,
+                description,
+            } => {
+                w.u8(T_TRANSFER_DEAD_LETTER);
+                w.u32(*entity);
+                w.u8(from.code());
+                w.i64(*seq);
+                w.opt_bytes(reason.map(str::as_bytes));
+                w.opt_bytes(description.map(str::as_bytes));
+            }
+            Record::ForwardedDeadLetter {
+                entity,
+                seq,
+                reason,
+                description,
+                source,
+            } => {
+                w.u8(T_FORWARDED_DEAD_LETTER);
+                w.u32(*entity);
+                w.i64(*seq);
+                w.opt_bytes(reason.map(str::as_bytes));
+                w.opt_bytes(description.map(str::as_bytes));
+                w.str(source);
+            }
+            Record::Rules { entity, rules } => {
+                w.u8(T_RULES);
+                w.u32(*entity);
+                w.bytes(rules);
+            }
         }
-        Ok(rec)
     }
 }
+
+#[path = "record_decode.rs"]
+mod decode;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::segment::{frame, Frames};
-    use std::time::Duration;
-
-    #[test]
-    fn records_round_trip_through_frames() {
-        let options = EntityOptions {
-            requires_session: true,
-            lock_duration: Duration::from_millis(1500),
-            ..EntityOptions::default()
-        };
-        let records = vec![
-            Record::CreateQueue {
-                id: 1,
-                name: "q",
-                options: options.clone(),
-            },
-            Record::CreateTopic { id: 2, name: "t" },
-            Record::CreateSubscription {
-                id: 3,
-                topic: 2,
-                name: "s",
-                options,
-            },
-            Record::Enqueue {
-                source: 2,
-                targets: Cow::Owned(vec![3, 4]),
-                seq: 9,
-                enqueued_ms: 1_700_000_000_000,
-                ttl_ms: Some(5),
-                scheduled_ms: None,
-                session: Some("sess"),
-                body: b"body",
-            },
-            Record::Remove {
-                entity: 3,
-                dlq: true,
-                seq: 9,
-            },
-            Record::DeadLetter {
-                entity: 1,
-                seq: 2,
-                reason: Some("r"),
-                description: None,
-                body: Some(b"x"),
-            },
-            Record::Defer {
-                entity: 1,
-                dlq: false,
-                seq: 3,
-                body: None,
-            },
-            Record::ReplaceBody {
-                entity: 1,
-                dlq: false,
-                seq: 4,
-                body: b"",
-            },
-            Record::SessionState {
-                entity: 1,
-                session: "s",
-                state: None,
-                updated_ms: -1,
-            },
-            Record::NextSequence {
-                entity: 2,
-                next: 10,
-            },
-            Record::Activate {
-                entity: 1,
-                seq: 3,
-                new_seq: 12,
-            },
-            Record::EntityTimes {
-                entity: 2,
-                created_ms: 1,
-                updated_ms: 2,
-                accessed_ms: None,
-            },
-            Record::DeleteEntity { id: 3 },
-        ];
-        let mut buf = Vec::new();
-        for r in &records {
-            frame(&mut buf, r);
-        }
-        let decoded: Vec<Record<'_>> = Frames::new(&buf)
-            .map(|p| Record::decode(p).unwrap())
-            .collect();
-        assert_eq!(decoded, records);
-        assert_eq!(
-            Record::decode(&[99]),
-            Err(DecodeError("unknown record tag"))
-        );
-        assert!(
-            Record::decode(&buf[8..12]).is_err(),
-            "a cut record does not decode"
-        );
-    }
-}
+#[path = "record_tests.rs"]
+mod tests;

@@ -9,13 +9,13 @@ use bytes::Bytes;
 
 use super::record::Record;
 use super::segment::{list, log_path, snapshot_path, sync_dir, Frames};
-use crate::entity::EntityOptions;
+use crate::entity::{EntityOptions, EntityStatus, Sub, TopicOptions};
 
 /// What kind of entity a recovered definition is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RecoveredKind {
     Queue(EntityOptions),
-    Topic,
+    Topic(TopicOptions),
     Subscription { topic: u32, options: EntityOptions },
 }
 
@@ -31,6 +31,8 @@ pub(crate) struct RecoveredMessage {
     pub deferred: bool,
     /// `Some((reason, description))` for dead letters.
     pub dead_letter: Option<(Option<String>, Option<String>)>,
+    /// `x-opt-deadletter-source` of a message that arrived by dead-letter forwarding.
+    pub dead_letter_source: Option<String>,
 }
 
 /// A recovered queue, topic or subscription.
@@ -42,10 +44,18 @@ pub(crate) struct RecoveredEntity {
     pub next_seq: i64,
     pub messages: BTreeMap<i64, RecoveredMessage>,
     pub dead_letters: BTreeMap<i64, RecoveredMessage>,
+    /// The transfer dead-letter sub-queue (messages that could not be forwarded).
+    pub transfer_dead_letters: BTreeMap<i64, RecoveredMessage>,
     /// Session id → (state, updated ms).
     pub session_states: BTreeMap<String, (Bytes, i64)>,
     /// Created / updated / accessed ms (`None` in logs written before they were kept).
     pub times: Option<(i64, i64, Option<i64>)>,
+    /// The status set after creation, if any.
+    pub status: Option<EntityStatus>,
+    /// Duplicate detection history: message id → (seen at ms, sequence number).
+    pub seen: BTreeMap<String, (i64, i64)>,
+    /// A subscription's rule set as last logged (`None`: `$Default` alone).
+    pub rules: Option<Bytes>,
 }
 
 /// The namespace as the log describes it.
@@ -66,8 +76,12 @@ impl Recovered {
                 next_seq: 1,
                 messages: BTreeMap::new(),
                 dead_letters: BTreeMap::new(),
+                transfer_dead_letters: BTreeMap::new(),
                 session_states: BTreeMap::new(),
                 times: None,
+                status: None,
+                seen: BTreeMap::new(),
+                rules: None,
             },
         );
     }
@@ -78,13 +92,8 @@ impl Recovered {
         }
     }
 
-    fn message(&mut self, id: u32, dlq: bool, seq: i64) -> Option<&mut RecoveredMessage> {
-        let e = self.entities.get_mut(&id)?;
-        if dlq {
-            e.dead_letters.get_mut(&seq)
-        } else {
-            e.messages.get_mut(&seq)
-        }
+    fn message(&mut self, id: u32, sub: Sub, seq: i64) -> Option<&mut RecoveredMessage> {
+        self.entities.get_mut(&id)?.sub(sub).get_mut(&seq)
     }
 
     /// Applies one record. Records about unknown entities or messages are ignored: they can
@@ -94,7 +103,9 @@ impl Recovered {
             Record::CreateQueue { id, name, options } => {
                 self.define(id, name, RecoveredKind::Queue(options))
             }
-            Record::CreateTopic { id, name } => self.define(id, name, RecoveredKind::Topic),
+            Record::CreateTopic { id, name, options } => {
+                self.define(id, name, RecoveredKind::Topic(options))
+            }
             Record::CreateSubscription {
                 id,
                 topic,
@@ -132,18 +143,15 @@ impl Recovered {
                                 scheduled_ms,
                                 deferred: false,
                                 dead_letter: None,
+                                dead_letter_source: None,
                             },
                         );
                     }
                 }
             }
-            Record::Remove { entity, dlq, seq } => {
+            Record::Remove { entity, sub, seq } => {
                 if let Some(e) = self.entities.get_mut(&entity) {
-                    if dlq {
-                        e.dead_letters.remove(&seq);
-                    } else {
-                        e.messages.remove(&seq);
-                    }
+                    e.sub(sub).remove(&seq);
                 }
             }
             Record::DeadLetter {
@@ -167,11 +175,11 @@ impl Recovered {
             }
             Record::Defer {
                 entity,
-                dlq,
+                sub,
                 seq,
                 body,
             } => {
-                if let Some(m) = self.message(entity, dlq, seq) {
+                if let Some(m) = self.message(entity, sub, seq) {
                     m.deferred = true;
                     if let Some(b) = body {
                         m.body = Bytes::copy_from_slice(b);
@@ -180,11 +188,11 @@ impl Recovered {
             }
             Record::ReplaceBody {
                 entity,
-                dlq,
+                sub,
                 seq,
                 body,
             } => {
-                if let Some(m) = self.message(entity, dlq, seq) {
+                if let Some(m) = self.message(entity, sub, seq) {
                     m.body = Bytes::copy_from_slice(body);
                 }
             }
@@ -238,6 +246,65 @@ impl Recovered {
                     e.times = Some((created_ms, updated_ms, accessed_ms));
                 }
             }
+            Record::Seen {
+                entity,
+                message_id,
+                at_ms,
+                seq,
+            } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.seen.insert(message_id.to_owned(), (at_ms, seq));
+                }
+            }
+            Record::SetStatus { entity, status } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.status = Some(status);
+                }
+            }
+            Record::TransferDeadLetter {
+                entity,
+                from,
+                seq,
+                reason,
+                description,
+            } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    if let Some(mut m) = e.sub(from).remove(&seq) {
+                        m.deferred = false;
+                        m.dead_letter =
+                            Some((reason.map(str::to_owned), description.map(str::to_owned)));
+                        e.transfer_dead_letters.insert(seq, m);
+                    }
+                }
+            }
+            Record::ForwardedDeadLetter {
+                entity,
+                seq,
+                reason,
+                description,
+                source,
+            } => {
+                if let Some(m) = self.message(entity, Sub::Main, seq) {
+                    m.dead_letter = Some((reason.map(str::to_owned), description.map(str::to_owned)));
+                    m.dead_letter_source = Some(source.to_owned());
+                }
+            }
+            Record::Rules { entity, rules } => {
+                if let Some(e) = self.entities.get_mut(&entity) {
+                    e.rules = Some(Bytes::copy_from_slice(rules));
+                }
+            }
+        }
+    }
+}
+
+impl RecoveredEntity {
+    /// The messages of one sub-queue.
+    pub fn sub(&mut self, sub: Sub) -> &mut BTreeMap<i64, RecoveredMessage> {
+        match sub {
+            Sub::Main => &mut self.messages,
+            Sub::DeadLetter => &mut self.dead_letters,
+            Sub::TransferDeadLetter => &mut self.transfer_dead_letters,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The admin HTTP API, over real HTTP/1.1 on loopback.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+mod admin_support;
 
+use admin_support::{request, request_as, start};
 use berth_emulator::admin::{AdminAccess, AdminError, AdminServer};
 use berth_emulator::entity::{Namespace, NewMessage};
 use berth_emulator::rights::parse_rule;
@@ -10,50 +11,6 @@ use berth_emulator::sas;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
-    request_as(addr, method, path, body, None).await
-}
-
-/// A request with an `Authorization` header when `token` is given.
-async fn request_as(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-    token: Option<&str>,
-) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let authorization = token.map_or(String::new(), |t| format!("Authorization: {t}\r\n"));
-    let text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(text.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let status: u16 = response[9..12].parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    let value = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap()
-    };
-    (status, value)
-}
-
-async fn start() -> (Namespace, AdminServer) {
-    let namespace = Namespace::in_memory();
-    let server = AdminServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        namespace.clone(),
-        Default::default(),
-    )
-    .await
-    .unwrap();
-    (namespace, server)
-}
 
 #[tokio::test]
 async fn entities_are_created_listed_counted_and_deleted() {
@@ -85,6 +42,7 @@ async fn entities_are_created_listed_counted_and_deleted() {
             session_id: Some(if n < 2 { "a".into() } else { "b".into() }),
             time_to_live: None,
             scheduled_enqueue_time: None,
+            message_id: None,
         };
         namespace.send("orders", &message).await.unwrap();
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use berth_emulator::admin::AdminServer;
-use berth_emulator::entity::{EntityOptions, Namespace, NewMessage};
+use berth_emulator::entity::{EntityOptions, EntityStatus, Namespace, NewMessage, TopicOptions};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,7 +33,7 @@ async fn start(namespace: &Namespace) -> AdminServer {
     .unwrap()
 }
 
-/// Azure's defaults every entity kind reports (what `fidelity` will make configurable).
+/// Azure's defaults every entity kind reports when created without these options.
 fn assert_common_defaults(properties: &Value, what: &str) {
     for (key, value) in [
         ("requires_duplicate_detection", json!(false)),
@@ -140,4 +140,46 @@ async fn runtime_properties_carry_times_and_counts() {
     assert_eq!(sub["total_message_count"], 1, "{sub}");
     assert!(sub.get("scheduled_message_count").is_none(), "{sub}");
     assert_eq!(sub["accessed_at"], "0001-01-01T00:00:00Z", "{sub}");
+}
+
+#[tokio::test]
+async fn descriptions_report_the_entities_own_options_and_live_status() {
+    let namespace = Namespace::in_memory();
+    namespace
+        .create_queue("next", EntityOptions::default())
+        .unwrap();
+    let forwarding = EntityOptions {
+        requires_duplicate_detection: true,
+        duplicate_detection_history_time_window: Duration::from_secs(60),
+        forward_to: Some("next".into()),
+        forward_dead_lettered_messages_to: Some("next".into()),
+        auto_delete_on_idle: Duration::from_secs(600),
+        ..EntityOptions::default()
+    };
+    namespace.create_queue("q", forwarding).unwrap();
+    let topic = TopicOptions {
+        default_message_time_to_live: Duration::from_secs(90),
+        max_size_bytes: 2 << 20,
+        requires_duplicate_detection: true,
+        ..TopicOptions::default()
+    };
+    namespace.create_topic_with("t", topic).unwrap();
+    namespace
+        .set_status("q", EntityStatus::SendDisabled)
+        .unwrap();
+    let server = start(&namespace).await;
+
+    let p = &get(server.local_addr(), "/entities/q").await["properties"];
+    assert_eq!(p["requires_duplicate_detection"], true, "{p}");
+    assert_eq!(p["duplicate_detection_history_time_window"], "PT1M", "{p}");
+    assert_eq!(p["forward_to"], "next", "{p}");
+    assert_eq!(p["forward_dead_lettered_messages_to"], "next", "{p}");
+    assert_eq!(p["auto_delete_on_idle"], "PT10M", "{p}");
+    assert_eq!(p["status"], "SendDisabled", "{p}");
+
+    let p = &get(server.local_addr(), "/entities/t").await["properties"];
+    assert_eq!(p["default_message_time_to_live"], "PT1M30S", "{p}");
+    assert_eq!(p["max_size_in_megabytes"], 2, "{p}");
+    assert_eq!(p["requires_duplicate_detection"], true, "{p}");
+    assert_eq!(p["status"], "Active", "{p}");
 }

@@ -43,11 +43,19 @@ async fn start_broker(
     // anyone can mint one, so not on a network address unless anonymous access is allowed.
     let address = SocketAddr::new(ip, emulator.port);
     let dev_jwt = ip.is_loopback() || emulator.allow_anonymous;
+    let mut entities = match &emulator.entities {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| EntitiesConfig::from_toml(&text))
+            .map_err(|e| format!("[emulator] entities {}: {e}", path.display()))?,
+        None => EntitiesConfig::default(),
+    };
+    add_missing(&mut entities, entities_for(functions));
     let mut builder = Broker::builder()
         .address(address)
         .dev_jwt(dev_jwt)
         .allow_anonymous(emulator.allow_anonymous)
-        .entities(entities_for(functions));
+        .entities(entities);
     for rule in &emulator.sas_rules {
         builder = builder.rule(rule.rule());
     }
@@ -159,9 +167,38 @@ pub(crate) fn entities_of<'a>(functions: impl Iterator<Item = &'a FunctionSpec>)
         .map(|(name, subscriptions)| TopicConfig {
             name,
             subscriptions,
+            ..TopicConfig::default()
         })
         .collect();
     config
+}
+
+/// Adds to `configured` (the `[emulator] entities` file) the functions' entities it does not
+/// list; a listed one keeps its configured options (names compare case-insensitively, as the
+/// broker's do).
+fn add_missing(configured: &mut EntitiesConfig, needed: EntitiesConfig) {
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    for q in needed.queues {
+        if !configured.queues.iter().any(|c| same(&c.name, &q.name)) {
+            configured.queues.push(q);
+        }
+    }
+    for t in needed.topics {
+        match configured
+            .topics
+            .iter_mut()
+            .find(|c| same(&c.name, &t.name))
+        {
+            Some(c) => {
+                for s in t.subscriptions {
+                    if !c.subscriptions.iter().any(|x| same(&x.name, &s.name)) {
+                        c.subscriptions.push(s);
+                    }
+                }
+            }
+            None => configured.topics.push(t),
+        }
+    }
 }
 
 /// A queue definition with the broker's defaults.
@@ -169,11 +206,43 @@ pub(crate) fn queue(name: &str, requires_session: bool) -> EntityConfig {
     EntityConfig {
         name: name.to_owned(),
         requires_session: Some(requires_session),
-        lock_duration: None,
-        max_delivery_count: None,
-        default_message_time_to_live: None,
-        dead_lettering_on_message_expiration: None,
-        max_size_bytes: None,
-        max_size_in_megabytes: None,
+        ..EntityConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_entities_keep_their_options_and_functions_add_the_rest() {
+        let mut configured = EntitiesConfig::from_toml(
+            "[[queues]]\nname = \"Orders\"\nrequires_duplicate_detection = true\n\
+             [[topics]]\nname = \"events\"\nstatus = \"SendDisabled\"\n\
+             [[topics.subscriptions]]\nname = \"audit\"\nforward_to = \"orders\"\n",
+        )
+        .unwrap();
+        let needed = EntitiesConfig {
+            queues: vec![queue("orders", false), queue("invoices", true)],
+            topics: vec![TopicConfig {
+                name: "EVENTS".into(),
+                subscriptions: vec![queue("audit", false), queue("mail", true)],
+                ..TopicConfig::default()
+            }],
+        };
+        add_missing(&mut configured, needed);
+        let queues: Vec<_> = configured.queues.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(queues, ["Orders", "invoices"]);
+        assert_eq!(
+            configured.queues[0].requires_duplicate_detection,
+            Some(true)
+        );
+        assert_eq!(configured.topics.len(), 1);
+        let subs: Vec<_> = configured.topics[0]
+            .subscriptions
+            .iter()
+            .map(|s| (s.name.as_str(), s.forward_to.as_deref()))
+            .collect();
+        assert_eq!(subs, [("audit", Some("orders")), ("mail", None)]);
     }
 }

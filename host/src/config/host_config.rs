@@ -128,6 +128,12 @@ pub struct EmulatorConfig {
     /// Where the broker keeps its data; relative paths are taken from the directory of
     /// `host.toml`. Default: none (in memory).
     pub data_dir: Option<PathBuf>,
+    /// An entities TOML (the broker's `[[queues]]` / `[[topics]]` format, with every entity
+    /// option: sessions, lock duration, duplicate detection, forwarding, status,
+    /// auto-delete-on-idle, topic options…) created at start; the entities functions read
+    /// that it does not list are added with the defaults. Relative paths are taken from the
+    /// directory of `host.toml`. Default: none.
+    pub entities: Option<PathBuf>,
     /// Messages to send once the broker has started (`[[emulator.seed]]` tables), e.g. the
     /// sample orders of a quickstart. Default: none.
     pub seed: Vec<SeedConfig>,
@@ -165,6 +171,7 @@ impl Default for EmulatorConfig {
             host: "127.0.0.1".to_owned(),
             port: 0,
             data_dir: None,
+            entities: None,
             seed: Vec::new(),
             sas_rules: Vec::new(),
             allow_anonymous: false,

@@ -195,6 +195,7 @@ pub(crate) const HOST_TABLES: &[TableKeys] = &[
             "host",
             "port",
             "data_dir",
+            "entities",
             "seed",
             "sas_rules",
             "allow_anonymous",
@@ -329,7 +330,7 @@ fn session_ids(
 }
 
 /// Reads `host.toml` from `path`. A missing file is an error when the path was given
-/// `explicit`ly, and means "all defaults" otherwise. A relative `[emulator] data_dir` or
+/// `explicit`ly, and means "all defaults" otherwise. A relative `[emulator] data_dir`, `entities` or
 /// `[service_bus] ca_file` is taken from the file's directory.
 pub fn load_host_config(path: &Path, explicit: bool) -> Result<HostConfig, ConfigError> {
     load_host_config_with_env(path, explicit, std::iter::empty())
@@ -359,6 +360,7 @@ pub fn load_host_config_with_env(
     if let Some(base) = path.parent() {
         let relative = [
             config.emulator.data_dir.as_mut(),
+            config.emulator.entities.as_mut(),
             config.service_bus.ca_file.as_mut(),
         ];
         for path in relative.into_iter().flatten() {

@@ -188,10 +188,15 @@ fn loading_missing_files() {
 fn loading_records_the_source_and_resolves_data_dir() {
     let dir = scratch_dir("load");
     let path = dir.join("host.toml");
-    std::fs::write(&path, "[emulator]\ndata_dir = \"data\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[emulator]\ndata_dir = \"data\"\nentities = \"entities.toml\"\n",
+    )
+    .unwrap();
     let config = load_host_config(&path, true).unwrap();
     assert_eq!(config.source.as_deref(), Some(path.as_path()));
     assert_eq!(config.emulator.data_dir, Some(dir.join("data")));
+    assert_eq!(config.emulator.entities, Some(dir.join("entities.toml")));
     std::fs::write(&path, "[emulator]\nport = 70000\n").unwrap();
     let err = load_host_config(&path, false).unwrap_err();
     assert!(

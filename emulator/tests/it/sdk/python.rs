@@ -8,4 +8,16 @@ scenario_tests!(Sdk::Python;
     session_roundtrip, abandon, defer, dead_letter, session_state, renew_session_lock, peek,
     schedule_cancel, lock_expiry, session_lock_lost, release_on_close, max_delivery, locked_session, no_session_id, wrong_key, listen_only,
     topic_fanout, receive_and_delete, full_batch, list_sessions, message_properties, session_subscription,
+    duplicate_detection, auto_forward, entity_status, filtered_subscriptions,
 );
+
+/// Scenarios that need the SQL filter language (the `sql` branch): run with `--ignored`.
+mod needs_sql {
+    use super::{scenarios, Sdk};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the sql branch"]
+    async fn filtered_subscriptions_sql() {
+        scenarios::filtered_subscriptions_sql(Sdk::Python).await;
+    }
+}

@@ -6,6 +6,16 @@ use serde_json::{json, Value};
 
 use super::harness::{run, Events, Sdk};
 
+#[path = "fidelity.rs"]
+mod fidelity;
+pub use fidelity::{auto_forward, duplicate_detection, entity_status};
+#[path = "rules.rs"]
+mod rules;
+#[allow(unused_imports)] // the rule manager scenarios are JS only
+pub use rules::{
+    filtered_subscriptions, filtered_subscriptions_sql, rule_manager, rule_manager_sql,
+};
+
 /// Every test broker gets these entities.
 const ENTITIES: &str = r#"
 [[queues]]

@@ -79,7 +79,6 @@ fn the_rule_count_is_bounded() {
 }
 
 #[test]
-#[ignore = "needs the sql branch"]
 fn every_matching_rule_with_an_action_adds_a_copy() {
     let with_action = |name: &str| Rule {
         name: name.into(),
@@ -100,7 +99,6 @@ fn every_matching_rule_with_an_action_adds_a_copy() {
 }
 
 #[test]
-#[ignore = "needs the sql branch"]
 fn sql_filters_select_by_user_property() {
     let filter = Filter::sql("color = 'red'", vec![]).unwrap();
     let mut red = MessageView::default();

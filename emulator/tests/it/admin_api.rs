@@ -1,7 +1,7 @@
 //! The admin HTTP API, over real HTTP/1.1 on loopback.
 #![allow(clippy::unwrap_used)]
 
-mod admin_support;
+use crate::admin_support;
 
 use admin_support::{request, request_as, start};
 use berth_emulator::admin::{AdminAccess, AdminError, AdminServer};

@@ -6,10 +6,13 @@
 //! here ([`child_test`]).
 #![allow(clippy::unwrap_used)]
 
+mod admin_support;
 mod amqp_support;
+mod rules_support;
 mod wait;
 
 mod admin_api;
+mod admin_entity_options;
 mod admin_properties;
 mod amqp_engine;
 mod amqp_malformed;
@@ -17,13 +20,19 @@ mod amqp_raw;
 mod amqp_throughput;
 mod auth_rights;
 mod broker_limits;
+mod broker_rules;
 mod entity_activation;
 mod entity_config;
+mod entity_duplicates;
+mod entity_forwarding;
 mod entity_queue;
+mod entity_rules;
 mod entity_runtime;
 mod entity_schedule_ttl;
 mod entity_sessions;
+mod entity_status_idle;
 mod entity_topics;
+mod fan_out_combined;
 mod sdk;
 mod sdk_wire;
 mod store_bench;

@@ -11,12 +11,11 @@ scenario_tests!(Sdk::Python;
     duplicate_detection, auto_forward, entity_status, filtered_subscriptions,
 );
 
-/// Scenarios that need the SQL filter language (the `sql` branch): run with `--ignored`.
-mod needs_sql {
+/// Scenarios with SQL filters and actions.
+mod sql_rules {
     use super::{scenarios, Sdk};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs the sql branch"]
     async fn filtered_subscriptions_sql() {
         scenarios::filtered_subscriptions_sql(Sdk::Python).await;
     }

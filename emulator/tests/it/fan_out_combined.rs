@@ -3,7 +3,7 @@
 //! of what a forwarding subscription admits.
 #![allow(clippy::unwrap_used)]
 
-mod rules_support;
+use crate::rules_support;
 
 use std::time::{Duration, SystemTime};
 

@@ -2,7 +2,7 @@
 //! on idle, topic options, and `PATCH /entities/PATH` (status), over real HTTP/1.1.
 #![allow(clippy::unwrap_used)]
 
-mod admin_support;
+use crate::admin_support;
 
 use admin_support::{request, start};
 use berth_emulator::entity::EntityStatus;

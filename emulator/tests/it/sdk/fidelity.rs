@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{run, Sdk};
+use super::super::harness::{run, Sdk};
 
 /// The entities these scenarios use.
 const ENTITIES: &str = r#"

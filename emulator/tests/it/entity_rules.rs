@@ -3,7 +3,7 @@
 //! rules surviving a durable restart and a compaction.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-mod rules_support;
+use crate::rules_support;
 
 use berth_emulator::entity::{EntitiesConfig, EntityError, EntityOptions, Namespace, ReceiveMode};
 use berth_emulator::filter::{Action, Filter, Rule, RuleSet, DEFAULT_RULE_NAME};
@@ -268,7 +268,6 @@ async fn rules_survive_a_restart_and_a_compaction() {
 }
 
 #[tokio::test]
-#[ignore = "needs the sql branch"]
 async fn sql_filters_select_by_expression() {
     let filter = Filter::sql("color = 'red' OR sys.Label = 'deleted'", Vec::new()).unwrap();
     let ns = with_rules(vec![Rule::new("sql", filter, None).unwrap()]);
@@ -277,7 +276,6 @@ async fn sql_filters_select_by_expression() {
 }
 
 #[tokio::test]
-#[ignore = "needs the sql branch"]
 async fn each_matching_rule_with_an_action_adds_a_changed_copy_with_rule_name() {
     let action = Action::new("SET color = 'green'", Vec::new()).unwrap();
     let ns = with_rules(vec![

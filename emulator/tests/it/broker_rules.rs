@@ -3,7 +3,7 @@
 //! client.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-mod rules_support;
+use crate::rules_support;
 
 use std::net::SocketAddr;
 

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
+use super::super::harness::{run, Events, Sdk};
 use super::ENTITIES;
-use crate::harness::{run, Events, Sdk};
 
 /// A topic whose subscriptions have rules from the entities TOML (no SQL).
 const FILTERED: &str = r#"

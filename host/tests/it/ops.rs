@@ -156,8 +156,11 @@ async fn readyz_flips_when_the_broker_goes_away_and_comes_back() {
 
     broker.shutdown().await;
     let body = poll(address, "/readyz", |status, _| status == 503).await;
+    // Which one the host notices first is a race: the broker's detach of the receiver
+    // (it says it is shutting down) or the connection's loss. Either is a right answer.
     assert!(
-        body.starts_with(&format!("{FUNCTION}: not connected (")),
+        body.starts_with(&format!("{FUNCTION}: not connected ("))
+            || body.starts_with(&format!("{FUNCTION}: receiver not live (")),
         "{body}"
     );
     assert_eq!(get(address, "/healthz").await.0, 200);

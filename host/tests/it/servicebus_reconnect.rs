@@ -98,7 +98,13 @@ async fn a_send_while_the_broker_is_gone_fails_within_its_timeout_instead_of_han
         ),
         "{failed}"
     );
-    assert!(failed.error.message.contains("not connected"), "{failed}");
+    // Whether the client learnt that the broker went away before this send or during it is
+    // a race; either way the error says the connection is the problem.
+    assert!(
+        failed.error.message.contains("not connected")
+            || failed.error.message.contains("connection to"),
+        "{failed}"
+    );
     client.close().await;
 }
 

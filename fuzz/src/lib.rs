@@ -10,8 +10,13 @@ pub mod sql;
 /// The emulator tests' hand-driven AMQP client: the performative builders are shared with
 /// the harnesses (the client itself is unused here).
 #[allow(dead_code)]
-#[path = "../../emulator/tests/amqp_support/raw.rs"]
+#[path = "../../emulator/tests/it/amqp_support/raw.rs"]
 pub mod raw;
+
+/// The emulator tests' deadline helper, which `raw` uses (unused here).
+#[allow(dead_code)]
+#[path = "../../emulator/tests/it/wait.rs"]
+mod wait;
 
 /// Lets panics that our code catches stay caught. The broker and the host contain panics of
 /// `serde_amqp` on hostile bytes (`berth_emulator::amqp::decode_untrusted`), but libFuzzer's
